@@ -1,0 +1,52 @@
+# SPDX-License-Identifier: GPL-2.0
+# rust_trace: out-of-tree module build, plus the project's entry points.
+#
+#   make                 build rust_trace.ko against KDIR (default: the cached
+#                        guest kernel if built, else the running kernel)
+#   make CLIPPY=1        the same, linted with clippy
+#   make rustfmt-check   rustfmt check of the module sources
+#   make clean
+#   make demo            README command 1: set up, build, boot, capture, show
+#   make check           README command 2: every test (host + guest kselftests)
+#   make bench           the benchmark against ftrace (when present)
+
+SHELL := /bin/bash
+RT_CACHE ?= $(or $(RUST_TRACE_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/rust_trace)
+KDIR ?= $(shell scripts/kdir.sh 2>/dev/null || echo /lib/modules/$$(uname -r)/build)
+BINDGEN ?= $(RT_CACHE)/bindgen-0.73.2/bin/bindgen
+RUST_MAKEVARS := LLVM=1 RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc \
+	HOSTRUSTC=/usr/bin/rustc BINDGEN=$(BINDGEN)
+ifeq ($(CLIPPY),1)
+RUST_MAKEVARS += CLIPPY=1 CLIPPY_DRIVER=/usr/bin/clippy-driver
+endif
+MODULE_RS := rust_trace.rs bufpool.rs chardev.rs format.rs probes.rs session.rs sys.rs
+
+.PHONY: modules clean rustfmt-check rustfmt demo check bench setup kernel
+
+modules:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) $(RUST_MAKEVARS) modules
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) $(RUST_MAKEVARS) clean
+	rm -rf build
+
+rustfmt-check:
+	/usr/bin/rustfmt --edition 2021 --config-path $(KDIR)/source/.rustfmt.toml --check $(MODULE_RS)
+
+rustfmt:
+	/usr/bin/rustfmt --edition 2021 --config-path $(KDIR)/source/.rustfmt.toml $(MODULE_RS)
+
+setup:
+	scripts/setup.sh
+
+kernel: setup
+	scripts/build-kernel.sh >/dev/null
+
+demo:
+	scripts/demo.sh
+
+check:
+	scripts/check.sh
+
+bench:
+	scripts/bench.sh

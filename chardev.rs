@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `/dev/rust_trace`: the misc device and its file operations.
+//!
+//! 6.12 has no Rust misc device abstraction, so this file builds a
+//! `struct file_operations` whose entries are the `extern "C"` functions
+//! below, and registers it through `rt_misc_register()` (the `struct
+//! miscdevice` itself lives in `rt_helpers.c`: dynamic minor, mode 0600).
+//!
+//! | operation        | who               | what                                     |
+//! |------------------|-------------------|------------------------------------------|
+//! | open, FMODE_READ | one reader        | starts a session (`EBUSY` if one is open) |
+//! | open, write-only | any number        | commands and counters                    |
+//! | read             | the reader        | the stream; blocks; `EAGAIN` if O_NONBLOCK |
+//! | write            | any writer        | `stop`, `flush`; anything else `EINVAL`   |
+//! | poll             | any               | `EPOLLIN` when a read would not block     |
+//! | ioctl RT_IOC_STATS | any             | per-CPU or total counters                |
+//! | release (reader) |                   | ends the session                         |
+//!
+//! Opening needs `CAP_PERFMON` or `CAP_SYS_ADMIN` (as `perf_event_open` does
+//! for kernel-wide tracing) on top of the node's 0600 mode. The VFS holds a
+//! reference on this module while a file is open (`fops.owner`), so `rmmod`
+//! is refused then.
+//!
+//! Context: every operation runs in process context and may sleep.
+
+use core::sync::atomic::{AtomicPtr, Ordering};
+
+use kernel::bindings;
+use kernel::ffi::{c_char, c_int, c_long, c_uint, c_ulong, c_void};
+use kernel::ioctl::_IOWR;
+use kernel::prelude::*;
+use kernel::types::{AsBytes, FromBytes};
+use kernel::uaccess::UserSlice;
+
+use crate::session::{Stats, Tracer};
+use crate::sys;
+
+/// `FMODE_READ` (a `__bitwise` macro bindgen cannot translate).
+const FMODE_READ: u32 = 1 << 0;
+/// `EPOLLIN | EPOLLRDNORM`.
+const POLL_IN: u32 = 0x0001 | 0x0040;
+/// `EPOLLOUT | EPOLLWRNORM`.
+const POLL_OUT: u32 = 0x0004 | 0x0100;
+/// `CAP_SYS_ADMIN`.
+const CAP_SYS_ADMIN: c_int = 21;
+/// `CAP_PERFMON`.
+const CAP_PERFMON: c_int = 38;
+/// Longest command accepted by `write`.
+const CMD_MAX: usize = 64;
+
+/// Argument of `RT_IOC_STATS` (`uapi/rust_trace.h`, `struct rt_stats`).
+#[repr(C)]
+#[derive(Default, Clone, Copy)]
+struct RtStats {
+    cpu: u32,         // in: CPU id, or RT_STATS_ALL for the totals
+    flags: u32,       // out: RT_STATS_F_*
+    nr_cpus: u32,     // out: number of CPU ids
+    _pad: u32,        // zero
+    written: u64,     // out: events the probes tried to record
+    lost: u64,        // out: events dropped (no empty buffer)
+    batches: u64,     // out: batches retired to the reader
+    read_events: u64, // out: events copied out to the reader
+    read_bytes: u64,  // out: batch bytes copied out to the reader
+}
+
+// SAFETY: only integers, no padding (4 * 4 + 5 * 8 bytes, all aligned).
+unsafe impl FromBytes for RtStats {}
+// SAFETY: as above.
+unsafe impl AsBytes for RtStats {}
+
+/// `cpu` value asking for the totals.
+const RT_STATS_ALL: u32 = u32::MAX;
+/// The CPU has buffers (it is possible).
+const RT_STATS_F_CPU: u32 = 1 << 0;
+/// A session is tracing.
+const RT_STATS_F_RUNNING: u32 = 1 << 1;
+/// A reader is open.
+const RT_STATS_F_READER: u32 = 1 << 2;
+/// `_IOWR('R', 1, struct rt_stats)`.
+const RT_IOC_STATS: u32 = _IOWR::<RtStats>(b'R' as u32, 1);
+
+/// The tracer the file operations serve; set while the device is registered.
+static TRACER: AtomicPtr<Tracer> = AtomicPtr::new(core::ptr::null_mut());
+
+/// The registered misc device; deregisters on drop.
+///
+/// # Invariants
+///
+/// The device is registered with `*fops`, and `TRACER` points to a tracer
+/// that outlives this registration.
+pub(crate) struct Registration {
+    fops: KBox<bindings::file_operations>, // must outlive the registration
+}
+
+// SAFETY: `fops` is immutable once registered; its pointers name this
+// module and its functions, usable from any thread.
+unsafe impl Send for Registration {}
+// SAFETY: as above.
+unsafe impl Sync for Registration {}
+
+impl Registration {
+    /// Registers `/dev/rust_trace` serving `tracer`. May sleep.
+    ///
+    /// # Safety
+    ///
+    /// `tracer` must outlive the returned registration.
+    pub(crate) unsafe fn new(tracer: &Tracer, module: &'static ThisModule) -> Result<Self> {
+        // SAFETY: all-zero is a valid `file_operations` (null pointers, None).
+        let mut fops: bindings::file_operations = unsafe { core::mem::zeroed() };
+        fops.owner = module.as_ptr();
+        fops.open = Some(rt_open);
+        fops.release = Some(rt_release);
+        fops.read = Some(rt_read);
+        fops.write = Some(rt_write);
+        fops.poll = Some(rt_poll);
+        fops.unlocked_ioctl = Some(rt_ioctl);
+        let fops = KBox::new(fops, GFP_KERNEL)?;
+        TRACER.store(core::ptr::from_ref(tracer).cast_mut(), Ordering::Release);
+        // SAFETY: `fops` lives in `Self`, which deregisters before dropping it.
+        let ret = unsafe { sys::rt_misc_register(&*fops) };
+        if ret != 0 {
+            TRACER.store(core::ptr::null_mut(), Ordering::Release);
+            return Err(Error::from_errno(ret));
+        }
+        // INVARIANT: registered with `fops`; TRACER set.
+        Ok(Registration { fops })
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        // SAFETY: registered (type invariant); no file is open, since each
+        // holds a module reference.
+        unsafe { sys::rt_misc_deregister() };
+        TRACER.store(core::ptr::null_mut(), Ordering::Release);
+        let _ = &self.fops;
+    }
+}
+
+/// The tracer of an open file.
+///
+/// # Safety
+///
+/// `file` is a file of this device opened by [`rt_open`].
+unsafe fn tracer_of<'a>(file: *mut bindings::file) -> &'a Tracer {
+    // SAFETY: rt_open() stored the tracer, which outlives every open file
+    // (module reference held by the file).
+    unsafe { &*(*file).private_data.cast::<Tracer>() }
+}
+
+/// Whether `file` was opened for reading (is the session's reader).
+///
+/// # Safety
+///
+/// `file` is a valid file.
+unsafe fn is_reader(file: *mut bindings::file) -> bool {
+    // SAFETY: valid file.
+    let mode = unsafe { (*file).f_mode };
+    mode & FMODE_READ != 0
+}
+
+unsafe extern "C" fn rt_open(inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+    // SAFETY: plain capability checks on the current task.
+    if !unsafe { bindings::capable(CAP_PERFMON) || bindings::capable(CAP_SYS_ADMIN) } {
+        return EPERM.to_errno();
+    }
+    let tracer = TRACER.load(Ordering::Acquire);
+    if tracer.is_null() {
+        return ENODEV.to_errno();
+    }
+    // SAFETY: `inode` and `file` come from the VFS open path.
+    let ret = unsafe { bindings::stream_open(inode, file) };
+    if ret != 0 {
+        return ret;
+    }
+    // SAFETY: set by Registration::new and valid while registered.
+    let t = unsafe { &*tracer };
+    // SAFETY: `file` is valid.
+    if unsafe { is_reader(file) } {
+        if let Err(e) = t.start() {
+            return e.to_errno();
+        }
+    }
+    // SAFETY: `file` is valid; we own `private_data` after misc_open().
+    unsafe { (*file).private_data = tracer.cast::<c_void>() };
+    0
+}
+
+unsafe extern "C" fn rt_release(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+    // SAFETY: a file of this device.
+    let t = unsafe { tracer_of(file) };
+    // SAFETY: valid file.
+    if unsafe { is_reader(file) } {
+        t.end();
+    }
+    0
+}
+
+unsafe extern "C" fn rt_read(
+    file: *mut bindings::file,
+    buf: *mut c_char,
+    count: usize,
+    _pos: *mut bindings::loff_t,
+) -> isize {
+    // SAFETY: a file of this device (the VFS checked FMODE_READ).
+    let t = unsafe { tracer_of(file) };
+    // SAFETY: valid file.
+    let nonblock = unsafe { (*file).f_flags } & bindings::O_NONBLOCK != 0;
+    let mut out = UserSlice::new(buf as usize, count).writer();
+    match t.read(&mut out, nonblock) {
+        Ok(n) => n as isize,
+        Err(e) => e.to_errno() as isize,
+    }
+}
+
+/// A command written to the device.
+#[derive(Debug, PartialEq, Eq)]
+enum Command {
+    Stop,
+    Flush,
+}
+
+/// Parses a command: one word, optionally followed by a newline.
+fn parse_command(b: &[u8]) -> Result<Command> {
+    let b = b.strip_suffix(b"\n").unwrap_or(b);
+    match b {
+        b"stop" => Ok(Command::Stop),
+        b"flush" => Ok(Command::Flush),
+        _ => Err(EINVAL),
+    }
+}
+
+unsafe extern "C" fn rt_write(
+    file: *mut bindings::file,
+    buf: *const c_char,
+    count: usize,
+    _pos: *mut bindings::loff_t,
+) -> isize {
+    // SAFETY: a file of this device (the VFS checked FMODE_WRITE).
+    let t = unsafe { tracer_of(file) };
+    if count > CMD_MAX {
+        return EINVAL.to_errno() as isize;
+    }
+    let mut cmd = [0u8; CMD_MAX];
+    let mut r = UserSlice::new(buf as usize, count).reader();
+    if let Err(e) = r.read_slice(&mut cmd[..count]) {
+        return e.to_errno() as isize;
+    }
+    match parse_command(&cmd[..count]) {
+        Ok(Command::Stop) => t.stop(),
+        Ok(Command::Flush) => t.flush(),
+        Err(e) => return e.to_errno() as isize,
+    }
+    count as isize
+}
+
+unsafe extern "C" fn rt_poll(
+    file: *mut bindings::file,
+    pt: *mut bindings::poll_table_struct,
+) -> c_uint {
+    // SAFETY: a file of this device.
+    let t = unsafe { tracer_of(file) };
+    // SAFETY: valid file, table and wait queue (alive as long as the tracer).
+    unsafe { sys::rt_poll_wait(file, t.waitq().as_ptr(), pt) };
+    let mut mask = POLL_OUT;
+    // SAFETY: valid file.
+    if unsafe { is_reader(file) } && t.readable() {
+        mask |= POLL_IN;
+    }
+    mask
+}
+
+unsafe extern "C" fn rt_ioctl(file: *mut bindings::file, cmd: c_uint, arg: c_ulong) -> c_long {
+    // SAFETY: a file of this device.
+    let t = unsafe { tracer_of(file) };
+    match ioctl(t, cmd, arg as usize) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno() as c_long,
+    }
+}
+
+fn ioctl(t: &Tracer, cmd: u32, arg: usize) -> Result {
+    if cmd != RT_IOC_STATS {
+        return Err(ENOTTY);
+    }
+    let (reader, mut writer) = UserSlice::new(arg, core::mem::size_of::<RtStats>()).reader_writer();
+    let mut reader = reader;
+    let req: RtStats = reader.read()?;
+    let (running, reader_open) = t.state();
+    let mut out = RtStats {
+        cpu: req.cpu,
+        nr_cpus: t.nr_cpus() as u32,
+        ..RtStats::default()
+    };
+    let st: Stats = if req.cpu == RT_STATS_ALL {
+        t.total_stats()
+    } else if (req.cpu as usize) < t.nr_cpus() {
+        if t.has_cpu(req.cpu as usize) {
+            out.flags |= RT_STATS_F_CPU;
+        }
+        t.cpu_stats(req.cpu as usize)
+    } else {
+        return Err(EINVAL);
+    };
+    if running {
+        out.flags |= RT_STATS_F_RUNNING;
+    }
+    if reader_open {
+        out.flags |= RT_STATS_F_READER;
+    }
+    out.written = st.written;
+    out.lost = st.lost;
+    out.batches = st.batches;
+    out.read_events = st.read_events;
+    out.read_bytes = st.read_bytes;
+    writer.write(&out)
+}

@@ -1,0 +1,676 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The rust_trace stream format: the one source of truth.
+//!
+//! This file is compiled twice: into the kernel module (as `mod format`, with
+//! `--cfg MODULE`) and into the userspace decoder under `samples/` (through a
+//! `#[path]` module). It uses `core` only. The encoder half is what the
+//! module's probes call; the decoder half (`mod decode`) is compiled only
+//! outside the kernel. Both halves use the constants below, so the writer and
+//! the reader cannot drift apart. `docs/FORMAT.md` describes the same layout
+//! in prose.
+//!
+//! ```text
+//!   stream := Header Batch* Footer EOF
+//!
+//!   Header (64 bytes)   magic "RSTRACE\0", version, header length, buffer size,
+//!                       CPU count, clock id, start time, clock name
+//!   Batch               tag "BTCH", len, cpu, nevents, seq, ts, lost | events
+//!   Footer              tag "FOOT", len, nr_cpus, clock_hz, end time,
+//!                       totals, then per CPU: written, lost, batches
+//!
+//!   event := type:u8 dt:varint args:varint*      (COMM adds len:u8 name[len])
+//! ```
+//!
+//! All fixed-width integers are little-endian. A varint is LEB128: seven bits
+//! a byte, low bits first, the high bit set on every byte but the last. `dt`
+//! is the time since the previous event of the same batch (for the first
+//! event: since the batch's `ts`), in nanoseconds of the clock the header
+//! names.
+//!
+//! Accounting: per CPU, `written` counts every event a probe tried to record
+//! while tracing and `lost` those it had to drop (no empty buffer). Every
+//! event not lost is in exactly one batch of the stream, so
+//! `events in the stream + lost == written`, per CPU and in total.
+
+/// First eight bytes of a stream.
+pub const MAGIC: [u8; 8] = *b"RSTRACE\0";
+/// Format version this file writes and reads.
+pub const VERSION: u16 = 1;
+/// Length of the stream header in bytes.
+pub const HEADER_LEN: usize = 64;
+/// Clock id: the kernel's `local_clock()`, nanoseconds, per-CPU monotonic.
+pub const CLOCK_LOCAL: u32 = 1;
+/// Name of [`CLOCK_LOCAL`], as written in the header.
+pub const CLOCK_LOCAL_NAME: &[u8] = b"local_clock";
+
+/// Tag of a batch record ("BTCH" read as little-endian bytes).
+pub const TAG_BATCH: u32 = u32::from_le_bytes(*b"BTCH");
+/// Tag of the footer record ("FOOT").
+pub const TAG_FOOTER: u32 = u32::from_le_bytes(*b"FOOT");
+/// Length of a batch header; its events follow.
+pub const BATCH_HDR_LEN: usize = 40;
+/// Length of the fixed part of the footer; per-CPU entries follow.
+pub const FOOTER_FIXED_LEN: usize = 48;
+/// Length of one per-CPU entry of the footer.
+pub const FOOTER_CPU_LEN: usize = 24;
+/// Largest CPU count a stream may declare (bounds the footer's length).
+pub const MAX_CPUS: u32 = 8192;
+
+/// Event type: `sched_switch` (dt, prev_pid, prev_state, next_pid).
+pub const EV_SWITCH: u8 = 1;
+/// Event type: `sched_wakeup` (dt, pid, target_cpu).
+pub const EV_WAKEUP: u8 = 2;
+/// Event type: `sched_wakeup_new` (dt, pid, target_cpu).
+pub const EV_WAKEUP_NEW: u8 = 3;
+/// Event type: `sched_process_fork` (dt, parent_pid, child_pid).
+pub const EV_FORK: u8 = 4;
+/// Event type: `sched_process_exit` (dt, pid).
+pub const EV_EXIT: u8 = 5;
+/// Event type: `sched_process_exec` (dt, pid, old_pid).
+pub const EV_EXEC: u8 = 6;
+/// Event type: `sched_migrate_task` (dt, pid, orig_cpu, dest_cpu).
+pub const EV_MIGRATE: u8 = 7;
+/// Event type: task name (dt, pid, len:u8, name bytes).
+pub const EV_COMM: u8 = 8;
+
+/// Longest task name carried by [`EV_COMM`] (the kernel's `TASK_COMM_LEN` - 1).
+pub const COMM_MAX: usize = 15;
+
+/// `prev_state` letters, indexed by the state index a switch event carries:
+/// the kernel's `task_index_to_char()` order, then index 9 for "preempted
+/// while runnable", which ftrace prints as `R+`.
+pub const STATE_CHARS: &[u8; 9] = b"RSDTtXZPI";
+/// State index of a task preempted while runnable.
+pub const STATE_PREEMPTED: u32 = 9;
+
+/// Longest encoding of a `u32` varint.
+pub const VARINT32_MAX: usize = 5;
+/// Longest encoding of a `u64` varint.
+pub const VARINT64_MAX: usize = 10;
+/// Longest encoding of any one event, [`EV_COMM`] included.
+pub const EVENT_MAX: usize = 1 + VARINT64_MAX + VARINT32_MAX + 1 + COMM_MAX;
+
+/// Writes events into a byte slice that the caller has sized for them.
+///
+/// Never panics: a write past the end of the slice is not done and marks the
+/// encoder as overflowed, which the caller checks once at the end
+/// (`len()` returns `None`). The module reserves [`EVENT_MAX`] bytes per event
+/// first, so overflow only reports a bug.
+pub struct Encoder<'a> {
+    buf: &'a mut [u8], // destination
+    pos: usize,        // bytes written so far
+    overflow: bool,    // a write did not fit
+}
+
+impl<'a> Encoder<'a> {
+    /// Starts encoding at the beginning of `buf`.
+    pub fn new(buf: &'a mut [u8]) -> Self {
+        Encoder {
+            buf,
+            pos: 0,
+            overflow: false,
+        }
+    }
+
+    /// Bytes written, or `None` if some write did not fit.
+    pub fn len(&self) -> Option<usize> {
+        if self.overflow {
+            None
+        } else {
+            Some(self.pos)
+        }
+    }
+
+    /// Whether nothing was written.
+    pub fn is_empty(&self) -> bool {
+        self.pos == 0
+    }
+
+    #[inline(always)]
+    fn put(&mut self, b: u8) {
+        match self.buf.get_mut(self.pos) {
+            Some(slot) => {
+                *slot = b;
+                self.pos += 1;
+            }
+            None => self.overflow = true,
+        }
+    }
+
+    /// Appends a LEB128 varint.
+    #[inline(always)]
+    pub fn varint(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.put((v as u8) | 0x80);
+            v >>= 7;
+        }
+        self.put(v as u8);
+    }
+
+    /// `sched_switch`: `prev_state` is a state index (see [`STATE_CHARS`]).
+    #[inline(always)]
+    pub fn switch(&mut self, dt: u64, prev_pid: u32, prev_state: u32, next_pid: u32) {
+        self.put(EV_SWITCH);
+        self.varint(dt);
+        self.varint(prev_pid.into());
+        self.varint(prev_state.into());
+        self.varint(next_pid.into());
+    }
+
+    /// `sched_wakeup` or, with `new`, `sched_wakeup_new`.
+    #[inline(always)]
+    pub fn wakeup(&mut self, dt: u64, new: bool, pid: u32, target_cpu: u32) {
+        self.put(if new { EV_WAKEUP_NEW } else { EV_WAKEUP });
+        self.varint(dt);
+        self.varint(pid.into());
+        self.varint(target_cpu.into());
+    }
+
+    /// `sched_process_fork`.
+    #[inline(always)]
+    pub fn fork(&mut self, dt: u64, parent_pid: u32, child_pid: u32) {
+        self.put(EV_FORK);
+        self.varint(dt);
+        self.varint(parent_pid.into());
+        self.varint(child_pid.into());
+    }
+
+    /// `sched_process_exit`.
+    #[inline(always)]
+    pub fn exit(&mut self, dt: u64, pid: u32) {
+        self.put(EV_EXIT);
+        self.varint(dt);
+        self.varint(pid.into());
+    }
+
+    /// `sched_process_exec`.
+    #[inline(always)]
+    pub fn exec(&mut self, dt: u64, pid: u32, old_pid: u32) {
+        self.put(EV_EXEC);
+        self.varint(dt);
+        self.varint(pid.into());
+        self.varint(old_pid.into());
+    }
+
+    /// `sched_migrate_task`.
+    #[inline(always)]
+    pub fn migrate(&mut self, dt: u64, pid: u32, orig_cpu: u32, dest_cpu: u32) {
+        self.put(EV_MIGRATE);
+        self.varint(dt);
+        self.varint(pid.into());
+        self.varint(orig_cpu.into());
+        self.varint(dest_cpu.into());
+    }
+
+    /// Task name: `comm` up to its first NUL, at most [`COMM_MAX`] bytes.
+    #[inline(always)]
+    pub fn comm(&mut self, dt: u64, pid: u32, comm: &[u8]) {
+        let len = comm
+            .iter()
+            .take(COMM_MAX)
+            .position(|&c| c == 0)
+            .unwrap_or(comm.len().min(COMM_MAX));
+        self.put(EV_COMM);
+        self.varint(dt);
+        self.varint(pid.into());
+        self.put(len as u8);
+        for &c in comm.iter().take(len) {
+            self.put(c);
+        }
+    }
+}
+
+/// Stream header, the first [`HEADER_LEN`] bytes of a stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Header {
+    /// Bytes per trace buffer, its in-memory header included.
+    pub buf_size: u32,
+    /// Number of CPU ids (`nr_cpu_ids`); batch `cpu` fields are below it.
+    pub nr_cpus: u32,
+    /// Clock of all timestamps ([`CLOCK_LOCAL`]).
+    pub clock_id: u32,
+    /// Clock reading when the session started.
+    pub start_ns: u64,
+}
+
+impl Header {
+    /// Serialises the header.
+    pub fn to_bytes(&self) -> [u8; HEADER_LEN] {
+        let mut b = [0u8; HEADER_LEN];
+        b[0..8].copy_from_slice(&MAGIC);
+        b[8..10].copy_from_slice(&VERSION.to_le_bytes());
+        b[10..12].copy_from_slice(&(HEADER_LEN as u16).to_le_bytes());
+        b[12..16].copy_from_slice(&self.buf_size.to_le_bytes());
+        b[16..20].copy_from_slice(&self.nr_cpus.to_le_bytes());
+        b[20..24].copy_from_slice(&self.clock_id.to_le_bytes());
+        b[24..32].copy_from_slice(&self.start_ns.to_le_bytes());
+        b[32..32 + CLOCK_LOCAL_NAME.len()].copy_from_slice(CLOCK_LOCAL_NAME);
+        b
+    }
+}
+
+/// Header of one batch: one trace buffer's worth of events from one CPU.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BatchHeader {
+    /// Bytes of the batch, this header included.
+    pub len: u32,
+    /// CPU that recorded the events.
+    pub cpu: u32,
+    /// Number of events in the batch.
+    pub nevents: u32,
+    /// Per-CPU batch sequence number, from 0 in each session, no gaps.
+    pub seq: u64,
+    /// Absolute time of the batch start; the first event's `dt` counts from it.
+    pub ts: u64,
+    /// Events this CPU lost since its previous batch.
+    pub lost: u64,
+}
+
+impl BatchHeader {
+    /// Serialises the batch header.
+    pub fn to_bytes(&self) -> [u8; BATCH_HDR_LEN] {
+        let mut b = [0u8; BATCH_HDR_LEN];
+        b[0..4].copy_from_slice(&TAG_BATCH.to_le_bytes());
+        b[4..8].copy_from_slice(&self.len.to_le_bytes());
+        b[8..12].copy_from_slice(&self.cpu.to_le_bytes());
+        b[12..16].copy_from_slice(&self.nevents.to_le_bytes());
+        b[16..24].copy_from_slice(&self.seq.to_le_bytes());
+        b[24..32].copy_from_slice(&self.ts.to_le_bytes());
+        b[32..40].copy_from_slice(&self.lost.to_le_bytes());
+        b
+    }
+}
+
+/// Per-CPU totals carried by the footer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CpuTotals {
+    /// Events the probes tried to record on this CPU.
+    pub written: u64,
+    /// Events dropped on this CPU because no empty buffer was left.
+    pub lost: u64,
+    /// Batches this CPU handed to the reader.
+    pub batches: u64,
+}
+
+/// Fixed part of the footer, the last record of a stream.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FooterFixed {
+    /// Number of per-CPU entries that follow.
+    pub nr_cpus: u32,
+    /// Clock ticks per second (1e9: nanoseconds).
+    pub clock_hz: u64,
+    /// Clock reading when tracing stopped.
+    pub end_ns: u64,
+    /// Sum of the per-CPU `written`.
+    pub written: u64,
+    /// Sum of the per-CPU `lost`.
+    pub lost: u64,
+}
+
+impl FooterFixed {
+    /// Total footer length for `nr_cpus` CPUs.
+    pub const fn len_for(nr_cpus: u32) -> usize {
+        FOOTER_FIXED_LEN + FOOTER_CPU_LEN * nr_cpus as usize
+    }
+
+    /// Serialises the fixed part.
+    pub fn to_bytes(&self) -> [u8; FOOTER_FIXED_LEN] {
+        let mut b = [0u8; FOOTER_FIXED_LEN];
+        let len = Self::len_for(self.nr_cpus) as u32;
+        b[0..4].copy_from_slice(&TAG_FOOTER.to_le_bytes());
+        b[4..8].copy_from_slice(&len.to_le_bytes());
+        b[8..12].copy_from_slice(&self.nr_cpus.to_le_bytes());
+        b[16..24].copy_from_slice(&self.clock_hz.to_le_bytes());
+        b[24..32].copy_from_slice(&self.end_ns.to_le_bytes());
+        b[32..40].copy_from_slice(&self.written.to_le_bytes());
+        b[40..48].copy_from_slice(&self.lost.to_le_bytes());
+        b
+    }
+}
+
+impl CpuTotals {
+    /// Serialises one per-CPU footer entry.
+    pub fn to_bytes(&self) -> [u8; FOOTER_CPU_LEN] {
+        let mut b = [0u8; FOOTER_CPU_LEN];
+        b[0..8].copy_from_slice(&self.written.to_le_bytes());
+        b[8..16].copy_from_slice(&self.lost.to_le_bytes());
+        b[16..24].copy_from_slice(&self.batches.to_le_bytes());
+        b
+    }
+}
+
+/// Decoding, for userspace only (the module never parses a stream).
+#[cfg(not(MODULE))]
+pub mod decode {
+    use super::*;
+
+    /// What is wrong with a piece of a stream. Offsets are added by callers.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum FormatError {
+        /// Fewer bytes than the structure needs.
+        Truncated,
+        /// The first eight bytes are not [`MAGIC`].
+        BadMagic,
+        /// A version this decoder does not know.
+        UnknownVersion(u16),
+        /// A header length other than [`HEADER_LEN`].
+        BadHeaderLen(u16),
+        /// A varint longer than its type allows.
+        BadVarint,
+        /// A varint whose value does not fit its field.
+        ValueTooLarge,
+        /// An event type byte this decoder does not know.
+        UnknownEvent(u8),
+        /// A COMM event whose name is longer than [`COMM_MAX`].
+        BadCommLen(u8),
+        /// A record tag that is neither a batch nor the footer.
+        UnknownTag(u32),
+        /// A record length that is impossible for its tag.
+        BadRecordLen(u32),
+        /// A CPU count or CPU id out of range.
+        BadCpu(u32),
+    }
+
+    impl core::fmt::Display for FormatError {
+        fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+            match self {
+                Self::Truncated => write!(f, "truncated"),
+                Self::BadMagic => write!(f, "bad magic (not a rust_trace stream)"),
+                Self::UnknownVersion(v) => write!(f, "unknown format version {v}"),
+                Self::BadHeaderLen(l) => write!(f, "bad header length {l}"),
+                Self::BadVarint => write!(f, "corrupt varint"),
+                Self::ValueTooLarge => write!(f, "varint value too large for its field"),
+                Self::UnknownEvent(t) => write!(f, "unknown event type {t}"),
+                Self::BadCommLen(l) => write!(f, "task name length {l} over {COMM_MAX}"),
+                Self::UnknownTag(t) => write!(f, "unknown record tag {t:#010x}"),
+                Self::BadRecordLen(l) => write!(f, "bad record length {l}"),
+                Self::BadCpu(c) => write!(f, "CPU {c} out of range"),
+            }
+        }
+    }
+
+    fn u16_at(b: &[u8], o: usize) -> u16 {
+        u16::from_le_bytes([b[o], b[o + 1]])
+    }
+    fn u32_at(b: &[u8], o: usize) -> u32 {
+        let mut a = [0u8; 4];
+        a.copy_from_slice(&b[o..o + 4]);
+        u32::from_le_bytes(a)
+    }
+    fn u64_at(b: &[u8], o: usize) -> u64 {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(&b[o..o + 8]);
+        u64::from_le_bytes(a)
+    }
+
+    impl Header {
+        /// Parses a stream header from the first [`HEADER_LEN`] bytes.
+        pub fn parse(b: &[u8]) -> Result<Header, FormatError> {
+            if b.len() < 12 {
+                return Err(FormatError::Truncated);
+            }
+            if b[0..8] != MAGIC {
+                return Err(FormatError::BadMagic);
+            }
+            let version = u16_at(b, 8);
+            if version != VERSION {
+                return Err(FormatError::UnknownVersion(version));
+            }
+            let hlen = u16_at(b, 10);
+            if hlen as usize != HEADER_LEN {
+                return Err(FormatError::BadHeaderLen(hlen));
+            }
+            if b.len() < HEADER_LEN {
+                return Err(FormatError::Truncated);
+            }
+            let nr_cpus = u32_at(b, 16);
+            if nr_cpus == 0 || nr_cpus > MAX_CPUS {
+                return Err(FormatError::BadCpu(nr_cpus));
+            }
+            Ok(Header {
+                buf_size: u32_at(b, 12),
+                nr_cpus,
+                clock_id: u32_at(b, 20),
+                start_ns: u64_at(b, 24),
+            })
+        }
+    }
+
+    /// The first eight bytes of a record: its tag and total length.
+    pub fn record_tag_len(b: &[u8]) -> Result<(u32, u32), FormatError> {
+        if b.len() < 8 {
+            return Err(FormatError::Truncated);
+        }
+        Ok((u32_at(b, 0), u32_at(b, 4)))
+    }
+
+    impl BatchHeader {
+        /// Parses a batch header (tag already checked by the caller).
+        pub fn parse(b: &[u8]) -> Result<BatchHeader, FormatError> {
+            if b.len() < BATCH_HDR_LEN {
+                return Err(FormatError::Truncated);
+            }
+            let len = u32_at(b, 4);
+            if (len as usize) < BATCH_HDR_LEN {
+                return Err(FormatError::BadRecordLen(len));
+            }
+            Ok(BatchHeader {
+                len,
+                cpu: u32_at(b, 8),
+                nevents: u32_at(b, 12),
+                seq: u64_at(b, 16),
+                ts: u64_at(b, 24),
+                lost: u64_at(b, 32),
+            })
+        }
+    }
+
+    impl FooterFixed {
+        /// Parses the fixed part of a footer (tag already checked).
+        pub fn parse(b: &[u8]) -> Result<FooterFixed, FormatError> {
+            if b.len() < FOOTER_FIXED_LEN {
+                return Err(FormatError::Truncated);
+            }
+            let len = u32_at(b, 4);
+            let nr_cpus = u32_at(b, 8);
+            if nr_cpus == 0 || nr_cpus > MAX_CPUS {
+                return Err(FormatError::BadCpu(nr_cpus));
+            }
+            if len as usize != Self::len_for(nr_cpus) {
+                return Err(FormatError::BadRecordLen(len));
+            }
+            Ok(FooterFixed {
+                nr_cpus,
+                clock_hz: u64_at(b, 16),
+                end_ns: u64_at(b, 24),
+                written: u64_at(b, 32),
+                lost: u64_at(b, 40),
+            })
+        }
+    }
+
+    impl CpuTotals {
+        /// Parses one per-CPU footer entry.
+        pub fn parse(b: &[u8]) -> Result<CpuTotals, FormatError> {
+            if b.len() < FOOTER_CPU_LEN {
+                return Err(FormatError::Truncated);
+            }
+            Ok(CpuTotals {
+                written: u64_at(b, 0),
+                lost: u64_at(b, 8),
+                batches: u64_at(b, 16),
+            })
+        }
+    }
+
+    /// A decoded event (its `dt` is returned beside it).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Event {
+        /// `sched_switch`.
+        Switch {
+            /// Task switched out.
+            prev_pid: u32,
+            /// Its state index ([`STATE_CHARS`], [`STATE_PREEMPTED`]).
+            prev_state: u32,
+            /// Task switched in.
+            next_pid: u32,
+        },
+        /// `sched_wakeup` (`new` false) or `sched_wakeup_new` (`new` true).
+        Wakeup {
+            /// Whether this is a new task's first wakeup.
+            new: bool,
+            /// Task woken.
+            pid: u32,
+            /// CPU it will run on.
+            target_cpu: u32,
+        },
+        /// `sched_process_fork`.
+        Fork {
+            /// Forking task.
+            parent_pid: u32,
+            /// New task.
+            child_pid: u32,
+        },
+        /// `sched_process_exit`.
+        Exit {
+            /// Exiting task.
+            pid: u32,
+        },
+        /// `sched_process_exec`.
+        Exec {
+            /// Task after exec.
+            pid: u32,
+            /// Its pid before exec (differs when a non-leader thread execs).
+            old_pid: u32,
+        },
+        /// `sched_migrate_task`.
+        Migrate {
+            /// Task moved.
+            pid: u32,
+            /// CPU it leaves.
+            orig_cpu: u32,
+            /// CPU it goes to.
+            dest_cpu: u32,
+        },
+        /// The name of a task.
+        Comm {
+            /// Task named.
+            pid: u32,
+            /// Name bytes, `len` of them valid.
+            name: [u8; COMM_MAX],
+            /// Length of the name.
+            len: u8,
+        },
+    }
+
+    impl Event {
+        /// The name of a [`Event::Comm`], lossily as text.
+        pub fn comm_bytes(&self) -> Option<&[u8]> {
+            match self {
+                Event::Comm { name, len, .. } => Some(&name[..*len as usize]),
+                _ => None,
+            }
+        }
+    }
+
+    /// Reads events from one batch's event bytes.
+    pub struct Cursor<'a> {
+        buf: &'a [u8], // the batch's event bytes
+        pos: usize,    // next byte to read
+    }
+
+    impl<'a> Cursor<'a> {
+        /// Starts at the first byte of `buf`.
+        pub fn new(buf: &'a [u8]) -> Self {
+            Cursor { buf, pos: 0 }
+        }
+
+        /// Offset of the next byte within the slice.
+        pub fn pos(&self) -> usize {
+            self.pos
+        }
+
+        /// Whether all bytes were consumed.
+        pub fn at_end(&self) -> bool {
+            self.pos >= self.buf.len()
+        }
+
+        fn byte(&mut self) -> Result<u8, FormatError> {
+            let b = *self.buf.get(self.pos).ok_or(FormatError::Truncated)?;
+            self.pos += 1;
+            Ok(b)
+        }
+
+        /// Reads a LEB128 varint of at most [`VARINT64_MAX`] bytes.
+        pub fn varint(&mut self) -> Result<u64, FormatError> {
+            let mut v: u64 = 0;
+            for i in 0..VARINT64_MAX {
+                let b = self.byte()?;
+                let bits = u64::from(b & 0x7f);
+                if i == VARINT64_MAX - 1 && b > 1 {
+                    return Err(FormatError::BadVarint);
+                }
+                v |= bits << (7 * i);
+                if b & 0x80 == 0 {
+                    return Ok(v);
+                }
+            }
+            Err(FormatError::BadVarint)
+        }
+
+        fn varint32(&mut self) -> Result<u32, FormatError> {
+            u32::try_from(self.varint()?).map_err(|_| FormatError::ValueTooLarge)
+        }
+
+        /// Reads one event: its `dt` and the event.
+        pub fn next_event(&mut self) -> Result<(u64, Event), FormatError> {
+            let ty = self.byte()?;
+            if !(EV_SWITCH..=EV_COMM).contains(&ty) {
+                return Err(FormatError::UnknownEvent(ty));
+            }
+            let dt = self.varint()?;
+            let ev = match ty {
+                EV_SWITCH => Event::Switch {
+                    prev_pid: self.varint32()?,
+                    prev_state: self.varint32()?,
+                    next_pid: self.varint32()?,
+                },
+                EV_WAKEUP | EV_WAKEUP_NEW => Event::Wakeup {
+                    new: ty == EV_WAKEUP_NEW,
+                    pid: self.varint32()?,
+                    target_cpu: self.varint32()?,
+                },
+                EV_FORK => Event::Fork {
+                    parent_pid: self.varint32()?,
+                    child_pid: self.varint32()?,
+                },
+                EV_EXIT => Event::Exit {
+                    pid: self.varint32()?,
+                },
+                EV_EXEC => Event::Exec {
+                    pid: self.varint32()?,
+                    old_pid: self.varint32()?,
+                },
+                EV_MIGRATE => Event::Migrate {
+                    pid: self.varint32()?,
+                    orig_cpu: self.varint32()?,
+                    dest_cpu: self.varint32()?,
+                },
+                _ => {
+                    let pid = self.varint32()?;
+                    let len = self.byte()?;
+                    if len as usize > COMM_MAX {
+                        return Err(FormatError::BadCommLen(len));
+                    }
+                    let mut name = [0u8; COMM_MAX];
+                    for slot in name.iter_mut().take(len as usize) {
+                        *slot = self.byte()?;
+                    }
+                    Event::Comm { pid, name, len }
+                }
+            };
+            Ok((dt, ev))
+        }
+    }
+}

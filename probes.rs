@@ -1,0 +1,442 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The scheduler probes: what each tracepoint records, and their registration.
+//!
+//! The sched tracepoints are not exported to modules, so [`Tracepoints::find`]
+//! looks them up by name with `for_each_kernel_tracepoint()` at module load.
+//! A session attaches the probes with `tracepoint_probe_register()` and
+//! detaches them with `tracepoint_probe_unregister()` followed by
+//! `tracepoint_synchronize_unregister()`, after which no probe is running and
+//! the buffers may be flushed, reset or freed.
+//!
+//! Each probe's signature is the tracepoint's `TP_PROTO` in 6.12
+//! (`include/trace/events/sched.h`) preceded by the `data` pointer given at
+//! registration, which is the [`Recorder`].
+//!
+//! # Task names
+//!
+//! Names are not repeated in every event. A bitmap of PIDs ([`PidSet`])
+//! remembers which PIDs had their name recorded in this session; an event
+//! naming an unseen PID is preceded, in the same reservation, by an
+//! `EV_COMM` record. Fork and exec always record the (new) name, which also
+//! covers PID reuse. PID 0 (the idle tasks) is never named; decoders call it
+//! `<idle>`. A name is marked seen only once its record is stored, so a lost
+//! event cannot leave a PID nameless.
+//!
+//! # Context
+//!
+//! The probe functions run in tracepoint context: preemption off, the
+//! runqueue lock held for `sched_switch`, `sched_wakeup*` and
+//! `sched_migrate_task`. They call only [`BufPool::record`] (lock-free, IRQs
+//! off inside) and atomic bitmap operations; the reader's wake-up is deferred
+//! to an irq_work by the pool. Registration runs in process context and may
+//! sleep.
+
+use core::ptr;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use kernel::bindings;
+use kernel::ffi::{c_int, c_uint, c_void};
+use kernel::prelude::*;
+
+use crate::bufpool::BufPool;
+use crate::format::{Encoder, EVENT_MAX, STATE_PREEMPTED, VARINT32_MAX, VARINT64_MAX};
+use crate::sys;
+
+/// Largest PID the bitmap covers (the kernel's `PID_MAX_LIMIT` on 64-bit).
+const PID_LIMIT: usize = 4 * 1024 * 1024;
+
+/// Set of PIDs whose name is in the stream, one bit per PID.
+///
+/// # Invariants
+///
+/// `words` has `PID_LIMIT / 64` entries.
+pub(crate) struct PidSet {
+    words: KVVec<AtomicU64>, // bit `pid % 64` of word `pid / 64`
+}
+
+impl PidSet {
+    /// Allocates an empty set (512 KiB). May sleep.
+    pub(crate) fn new() -> Result<Self> {
+        let n = PID_LIMIT / 64;
+        let mut words = KVVec::with_capacity(n, GFP_KERNEL)?;
+        for _ in 0..n {
+            words.push(AtomicU64::new(0), GFP_KERNEL)?;
+        }
+        Ok(PidSet { words })
+    }
+
+    /// Bytes the set takes.
+    pub(crate) fn memory(&self) -> usize {
+        self.words.len() * core::mem::size_of::<AtomicU64>()
+    }
+
+    /// Forgets every PID (the start of a session); PID 0 counts as named.
+    pub(crate) fn clear(&self) {
+        for w in self.words.iter() {
+            w.store(0, Ordering::Relaxed);
+        }
+        self.mark(0);
+    }
+
+    /// Whether `pid`'s name was recorded. Any context.
+    #[inline(always)]
+    fn seen(&self, pid: u32) -> bool {
+        let pid = pid as usize;
+        match self.words.get(pid / 64) {
+            Some(w) => w.load(Ordering::Relaxed) & (1 << (pid % 64)) != 0,
+            None => false,
+        }
+    }
+
+    /// Marks `pid` as named. Any context.
+    #[inline(always)]
+    fn mark(&self, pid: u32) {
+        let pid = pid as usize;
+        if let Some(w) = self.words.get(pid / 64) {
+            w.fetch_or(1 << (pid % 64), Ordering::Relaxed);
+        }
+    }
+}
+
+/// What the probes write to: the buffers and the set of named PIDs.
+pub(crate) struct Recorder {
+    /// The trace buffers.
+    pub(crate) pool: BufPool,
+    /// PIDs named in this session.
+    pub(crate) names: PidSet,
+}
+
+/// Longest EV_SWITCH record.
+const SWITCH_MAX: usize = 1 + VARINT64_MAX + 3 * VARINT32_MAX;
+
+/// Reads a task's PID.
+///
+/// # Safety
+///
+/// `p` points to a live task (tracepoint arguments are).
+#[inline(always)]
+unsafe fn pid_of(p: *const bindings::task_struct) -> u32 {
+    // SAFETY: live task by the caller's contract; `pid` never changes.
+    unsafe { (*p).pid as u32 }
+}
+
+/// Reads a task's name; it may change concurrently, as in ftrace.
+///
+/// # Safety
+///
+/// `p` points to a live task.
+#[inline(always)]
+unsafe fn comm_of(p: *const bindings::task_struct) -> [u8; 16] {
+    // SAFETY: live task; a volatile copy tolerates a concurrent rename.
+    let c = unsafe { ptr::read_volatile(ptr::addr_of!((*p).comm)) };
+    c.map(|b| b as u8)
+}
+
+/// `task_cpu(p)`.
+///
+/// # Safety
+///
+/// `p` points to a live task.
+#[inline(always)]
+unsafe fn cpu_of(p: *const bindings::task_struct) -> u32 {
+    // SAFETY: live task; READ_ONCE semantics as in task_cpu().
+    unsafe { ptr::read_volatile(ptr::addr_of!((*p).thread_info.cpu)) }
+}
+
+/// The state letter index of a task switched out: `__task_state_index()` of
+/// 6.12, or [`STATE_PREEMPTED`] when preempted (ftrace's `R+`).
+fn state_index(preempt: bool, prev_state: u32, exit_state: u32) -> u32 {
+    if preempt {
+        return STATE_PREEMPTED;
+    }
+    let mut state = (prev_state | exit_state) & bindings::TASK_REPORT;
+    if prev_state & bindings::TASK_IDLE == bindings::TASK_IDLE {
+        state = bindings::TASK_REPORT_IDLE;
+    }
+    if prev_state & (bindings::TASK_RTLOCK_WAIT | bindings::TASK_FROZEN) != 0 {
+        state = bindings::TASK_UNINTERRUPTIBLE;
+    }
+    32 - state.leading_zeros()
+}
+
+impl Recorder {
+    /// Records `ev` (at most `max_len` bytes), preceded by the names of the
+    /// listed tasks whose PID is not yet named. Tracepoint context.
+    #[inline(always)]
+    fn emit(
+        &self,
+        names: [Option<*const bindings::task_struct>; 2],
+        always_name: Option<*const bindings::task_struct>,
+        max_len: usize,
+        ev: impl FnOnce(&mut Encoder<'_>, u64),
+    ) {
+        let mut named: [Option<(u32, [u8; 16])>; 3] = [None; 3];
+        let mut n = 0;
+        for p in names.into_iter().flatten() {
+            // SAFETY: tracepoint arguments are live tasks.
+            let pid = unsafe { pid_of(p) };
+            if !self.names.seen(pid) && !named[..n].iter().flatten().any(|(q, _)| *q == pid) {
+                // SAFETY: as above.
+                named[n] = Some((pid, unsafe { comm_of(p) }));
+                n += 1;
+            }
+        }
+        if let Some(p) = always_name {
+            // SAFETY: as above.
+            named[n] = Some(unsafe { (pid_of(p), comm_of(p)) });
+            n += 1;
+        }
+        let stored = self
+            .pool
+            .record(max_len + n * EVENT_MAX, n as u32 + 1, |enc, dt| {
+                let mut dt = dt;
+                for (pid, comm) in named[..n].iter().flatten() {
+                    enc.comm(dt, *pid, comm);
+                    dt = 0;
+                }
+                ev(enc, dt);
+            });
+        if stored {
+            for (pid, _) in named[..n].iter().flatten() {
+                self.names.mark(*pid);
+            }
+        }
+    }
+}
+
+/// `sched_switch(bool preempt, struct task_struct *prev, struct task_struct
+/// *next, unsigned int prev_state)`.
+unsafe extern "C" fn probe_switch(
+    data: *mut c_void,
+    preempt: bool,
+    prev: *mut bindings::task_struct,
+    next: *mut bindings::task_struct,
+    prev_state: c_uint,
+) {
+    // SAFETY: `data` is the `Recorder` registered with the probe, which
+    // outlives the registration.
+    let r = unsafe { &*data.cast::<Recorder>() };
+    // SAFETY: tracepoint arguments are live tasks.
+    let (prev_pid, next_pid) = unsafe { (pid_of(prev), pid_of(next)) };
+    // SAFETY: as above.
+    let exit_state = unsafe { (*prev).exit_state } as u32;
+    let state = state_index(preempt, prev_state, exit_state);
+    r.emit([Some(prev), Some(next)], None, SWITCH_MAX, |enc, dt| {
+        enc.switch(dt, prev_pid, state, next_pid)
+    });
+}
+
+/// Shared body of `sched_wakeup` and `sched_wakeup_new`.
+///
+/// # Safety
+///
+/// `data` is the registered `Recorder`; `p` a live task.
+#[inline(always)]
+unsafe fn wakeup(data: *mut c_void, p: *mut bindings::task_struct, new: bool) {
+    // SAFETY: by the caller's contract.
+    let r = unsafe { &*data.cast::<Recorder>() };
+    // SAFETY: live task.
+    let (pid, cpu) = unsafe { (pid_of(p), cpu_of(p)) };
+    r.emit(
+        [Some(p), None],
+        None,
+        1 + VARINT64_MAX + 2 * VARINT32_MAX,
+        |enc, dt| enc.wakeup(dt, new, pid, cpu),
+    );
+}
+
+/// `sched_wakeup(struct task_struct *p)`.
+unsafe extern "C" fn probe_wakeup(data: *mut c_void, p: *mut bindings::task_struct) {
+    // SAFETY: registered data and a tracepoint argument.
+    unsafe { wakeup(data, p, false) }
+}
+
+/// `sched_wakeup_new(struct task_struct *p)`.
+unsafe extern "C" fn probe_wakeup_new(data: *mut c_void, p: *mut bindings::task_struct) {
+    // SAFETY: registered data and a tracepoint argument.
+    unsafe { wakeup(data, p, true) }
+}
+
+/// `sched_process_fork(struct task_struct *parent, struct task_struct *child)`.
+unsafe extern "C" fn probe_fork(
+    data: *mut c_void,
+    parent: *mut bindings::task_struct,
+    child: *mut bindings::task_struct,
+) {
+    // SAFETY: registered data.
+    let r = unsafe { &*data.cast::<Recorder>() };
+    // SAFETY: live tasks.
+    let (ppid, cpid) = unsafe { (pid_of(parent), pid_of(child)) };
+    r.emit(
+        [Some(parent), None],
+        Some(child),
+        1 + VARINT64_MAX + 2 * VARINT32_MAX,
+        |enc, dt| enc.fork(dt, ppid, cpid),
+    );
+}
+
+/// `sched_process_exit(struct task_struct *p)`.
+unsafe extern "C" fn probe_exit(data: *mut c_void, p: *mut bindings::task_struct) {
+    // SAFETY: registered data.
+    let r = unsafe { &*data.cast::<Recorder>() };
+    // SAFETY: live task.
+    let pid = unsafe { pid_of(p) };
+    r.emit(
+        [Some(p), None],
+        None,
+        1 + VARINT64_MAX + VARINT32_MAX,
+        |enc, dt| enc.exit(dt, pid),
+    );
+}
+
+/// `sched_process_exec(struct task_struct *p, pid_t old_pid, struct
+/// linux_binprm *bprm)`.
+unsafe extern "C" fn probe_exec(
+    data: *mut c_void,
+    p: *mut bindings::task_struct,
+    old_pid: bindings::pid_t,
+    _bprm: *mut c_void,
+) {
+    // SAFETY: registered data.
+    let r = unsafe { &*data.cast::<Recorder>() };
+    // SAFETY: live task.
+    let pid = unsafe { pid_of(p) };
+    // The name changed with the exec: always record it.
+    r.emit(
+        [None, None],
+        Some(p),
+        1 + VARINT64_MAX + 2 * VARINT32_MAX,
+        |enc, dt| enc.exec(dt, pid, old_pid as u32),
+    );
+}
+
+/// `sched_migrate_task(struct task_struct *p, int dest_cpu)`.
+unsafe extern "C" fn probe_migrate(
+    data: *mut c_void,
+    p: *mut bindings::task_struct,
+    dest_cpu: c_int,
+) {
+    // SAFETY: registered data.
+    let r = unsafe { &*data.cast::<Recorder>() };
+    // SAFETY: live task; task_cpu() is still the CPU it leaves.
+    let (pid, orig) = unsafe { (pid_of(p), cpu_of(p)) };
+    r.emit(
+        [Some(p), None],
+        None,
+        1 + VARINT64_MAX + 3 * VARINT32_MAX,
+        |enc, dt| enc.migrate(dt, pid, orig, dest_cpu as u32),
+    );
+}
+
+/// The tracepoints rust_trace attaches to, with their probes.
+const PROBES: [(&[u8], *const c_void); 7] = [
+    (b"sched_switch", probe_switch as *const c_void),
+    (b"sched_wakeup", probe_wakeup as *const c_void),
+    (b"sched_wakeup_new", probe_wakeup_new as *const c_void),
+    (b"sched_process_fork", probe_fork as *const c_void),
+    (b"sched_process_exit", probe_exit as *const c_void),
+    (b"sched_process_exec", probe_exec as *const c_void),
+    (b"sched_migrate_task", probe_migrate as *const c_void),
+];
+
+/// The scheduler tracepoints, found at load.
+///
+/// # Invariants
+///
+/// Every entry of `tps` is a core-kernel tracepoint (which lives as long as
+/// the kernel), named as the same entry of [`PROBES`]. `attached` is the
+/// number of leading entries whose probe is registered.
+pub(crate) struct Tracepoints {
+    tps: [*mut bindings::tracepoint; 7], // the tracepoints, in PROBES order
+    attached: usize,                     // how many probes are registered
+}
+
+// SAFETY: tracepoints are global kernel objects; the handle only names them.
+unsafe impl Send for Tracepoints {}
+// SAFETY: as above; mutation goes through `&mut self`.
+unsafe impl Sync for Tracepoints {}
+
+/// `for_each_kernel_tracepoint` callback: fills the table by name.
+unsafe extern "C" fn find_one(tp: *mut bindings::tracepoint, data: *mut c_void) {
+    // SAFETY: `data` is the table `find` passed.
+    let tps = unsafe { &mut *data.cast::<[*mut bindings::tracepoint; 7]>() };
+    for (slot, (name, _)) in tps.iter_mut().zip(PROBES.iter()) {
+        // SAFETY: `tp` is a live tracepoint with a NUL-terminated name.
+        if unsafe { sys::cstr_eq((*tp).name, name) } {
+            *slot = tp;
+        }
+    }
+}
+
+impl Tracepoints {
+    /// Looks up the seven scheduler tracepoints. May sleep.
+    pub(crate) fn find() -> Result<Self> {
+        let mut tps: [*mut bindings::tracepoint; 7] = [ptr::null_mut(); 7];
+        // SAFETY: `find_one` matches the callback type; `tps` outlives the call.
+        unsafe { sys::for_each_kernel_tracepoint(find_one, ptr::addr_of_mut!(tps).cast()) };
+        for (tp, (name, _)) in tps.iter().zip(PROBES.iter()) {
+            if tp.is_null() {
+                pr_err!(
+                    "tracepoint {} not found\n",
+                    core::str::from_utf8(name).unwrap_or("?")
+                );
+                return Err(ENODEV);
+            }
+        }
+        // INVARIANT: every entry was found by name; nothing is attached.
+        Ok(Tracepoints { tps, attached: 0 })
+    }
+
+    /// Attaches every probe with `rec` as its data. On failure detaches the
+    /// ones attached and returns the error. May sleep.
+    ///
+    /// # Safety
+    ///
+    /// `rec` must stay valid until [`Tracepoints::detach`] has returned.
+    pub(crate) unsafe fn attach(&mut self, rec: &Recorder) -> Result {
+        let data = ptr::from_ref(rec).cast_mut().cast::<c_void>();
+        while self.attached < PROBES.len() {
+            let i = self.attached;
+            // SAFETY: `tps[i]` is a live tracepoint (type invariant) and
+            // `PROBES[i].1` has its TP_PROTO; `data` outlives the
+            // registration by the caller's contract.
+            let ret = unsafe {
+                sys::tracepoint_probe_register(self.tps[i], PROBES[i].1.cast_mut(), data)
+            };
+            if ret != 0 {
+                // SAFETY: detaching exactly what was attached, same `rec`.
+                unsafe { self.detach(rec) };
+                return Err(Error::from_errno(ret));
+            }
+            // INVARIANT: one more probe registered.
+            self.attached += 1;
+        }
+        Ok(())
+    }
+
+    /// Detaches the attached probes and waits until none is running. May sleep.
+    ///
+    /// # Safety
+    ///
+    /// `rec` must be the one given to [`Tracepoints::attach`].
+    pub(crate) unsafe fn detach(&mut self, rec: &Recorder) {
+        if self.attached == 0 {
+            return;
+        }
+        let data = ptr::from_ref(rec).cast_mut().cast::<c_void>();
+        while self.attached > 0 {
+            self.attached -= 1;
+            let i = self.attached;
+            // SAFETY: this (tracepoint, probe, data) triple was registered.
+            let ret = unsafe {
+                sys::tracepoint_probe_unregister(self.tps[i], PROBES[i].1.cast_mut(), data)
+            };
+            if ret != 0 {
+                pr_warn!("unregistering probe {} failed: {}\n", i, ret);
+            }
+        }
+        // SAFETY: process context; waits for probes still running.
+        unsafe { sys::rt_tracepoint_sync() };
+    }
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * rt_helpers.h: the C half of rust_trace, declared for -Wmissing-prototypes.
+ * The Rust side declares the same functions in sys.rs.
+ */
+#ifndef RT_HELPERS_H
+#define RT_HELPERS_H
+
+#include <linux/types.h>
+
+struct file;
+struct file_operations;
+struct poll_table_struct;
+struct wait_queue_head;
+
+extern unsigned int rt_param_buf_size;
+extern unsigned int rt_param_nr_bufs;
+extern unsigned int rt_param_flush_ms;
+
+int rt_misc_register(const struct file_operations *fops);
+void rt_misc_deregister(void);
+
+void rt_irq_work_init(void (*fn)(void *ctx), void *ctx);
+void rt_irq_work_queue(void);
+void rt_irq_work_sync(void);
+
+void rt_flush_work_init(void (*fn)(void *ctx), void *ctx);
+void rt_flush_work_start(unsigned int ms);
+void rt_flush_work_cancel(void);
+
+unsigned int rt_smp_processor_id(void);
+unsigned long rt_irq_save(void);
+void rt_irq_restore(unsigned long flags);
+bool rt_cpu_possible(unsigned int cpu);
+void rt_on_each_cpu(void (*fn)(void *info), void *info);
+void rt_tracepoint_sync(void);
+
+void rt_init_waitqueue_head(struct wait_queue_head *wq);
+void rt_poll_wait(struct file *file, struct wait_queue_head *wq,
+		  struct poll_table_struct *pt);
+
+#endif /* RT_HELPERS_H */

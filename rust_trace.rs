@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! rust_trace: a scheduler tracer with per-CPU vmalloc'd buffers and a
+//! blocking reader on `/dev/rust_trace`.
+//!
+//! The crate root: the module list, the module parameters' checks and the
+//! module state. The design lives in the files:
+//!
+//! - `format.rs`: the stream format, shared with the userspace decoder;
+//! - `bufpool.rs`: per-CPU buffer pools, raw buffer handles, the lock-free
+//!   empty stacks and full queue, the event write path;
+//! - `probes.rs`: the scheduler tracepoint probes and their registration;
+//! - `session.rs`: start, stop, flush and the blocking reader;
+//! - `chardev.rs`: the misc device and its file operations;
+//! - `sys.rs` and `rt_helpers.c`: what the 6.12 `kernel` crate lacks.
+//!
+//! Module parameters (`modinfo rust_trace.ko`): `buf_size` (bytes per
+//! buffer, power of two, 4 KiB..4 MiB, default 64 KiB), `nr_bufs` (buffers
+//! per possible CPU, 2..1024, default 8), `flush_ms` (periodic flush, 0 =
+//! off, default 1000).
+
+use kernel::prelude::*;
+
+mod bufpool;
+mod chardev;
+#[expect(
+    dead_code,
+    unreachable_pub,
+    reason = "shared with the userspace decoder, which uses every item as a public API"
+)]
+mod format;
+mod probes;
+mod session;
+mod sys;
+
+module! {
+    type: RustTrace,
+    name: "rust_trace",
+    author: "rust_trace developers",
+    description: "Scheduler tracer: per-CPU buffers, streamed on /dev/rust_trace",
+    license: "GPL",
+}
+
+/// Checks a module parameter; on error names it and its range in dmesg.
+fn check_param(name: &str, v: u32, min: u32, max: u32, pow2: bool) -> Result<usize> {
+    if v < min || v > max || (pow2 && !v.is_power_of_two()) {
+        pr_err!(
+            "{}={} out of range: {}{}..{}\n",
+            name,
+            v,
+            if pow2 { "a power of two, " } else { "" },
+            min,
+            max
+        );
+        return Err(EINVAL);
+    }
+    Ok(v as usize)
+}
+
+/// The module state.
+///
+/// Fields are dropped in declaration order: the device goes first (no new
+/// open; none is open, each holds a module reference), then the tracer, whose
+/// drop detaches any probe and waits for its deferred works before the
+/// buffers are freed.
+struct RustTrace {
+    _dev: chardev::Registration,         // /dev/rust_trace
+    _tracer: Pin<KBox<session::Tracer>>, // buffers, probes, session
+}
+
+impl kernel::Module for RustTrace {
+    fn init(module: &'static ThisModule) -> Result<Self> {
+        // SAFETY: module parameters are set before init() and read-only (0444).
+        let (bs, nb) = unsafe { (sys::rt_param_buf_size, sys::rt_param_nr_bufs) };
+        let buf_size = check_param("buf_size", bs, 4096, 4 << 20, true)?;
+        let nr_bufs = check_param("nr_bufs", nb, 2, 1024, false)?;
+        // SAFETY: `flush_ms` is writable at run time; this is one plain read.
+        let flush_ms = unsafe { sys::rt_param_flush_ms };
+        check_param("flush_ms", flush_ms, 0, 60_000, false)?;
+        // SAFETY: `nr_cpu_ids` is set at boot and never changes after.
+        let nr_cpus = unsafe { kernel::bindings::nr_cpu_ids } as usize;
+        let tracer = session::Tracer::new(nr_cpus, buf_size, nr_bufs)?;
+        // SAFETY: the tracer is dropped after the registration (field order).
+        let dev = unsafe { chardev::Registration::new(&tracer, module)? };
+        pr_info!(
+            "loaded: {} CPU ids, {} x {} KiB buffers per possible CPU, {} KiB in all\n",
+            nr_cpus,
+            nr_bufs,
+            buf_size / 1024,
+            tracer.memory() / 1024
+        );
+        Ok(RustTrace {
+            _dev: dev,
+            _tracer: tracer,
+        })
+    }
+}
+
+impl Drop for RustTrace {
+    fn drop(&mut self) {
+        pr_info!("unloaded\n");
+    }
+}

@@ -1,0 +1,573 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A tracing session and the blocking reader: Go's `StartTrace`, `StopTrace`
+//! and `ReadTrace`, over the buffer pool.
+//!
+//! ```text
+//!   open(O_RDONLY)  start(): reset buffers, queue the header, attach probes,
+//!                   arm the periodic flush                         [running]
+//!   write "flush"   on_each_cpu: every CPU retires its partial buffer
+//!   write "stop"    stop(): disarm the flush, detach probes + synchronize,
+//!                   retire every partial buffer, build the footer,
+//!                   set `stopped` and wake the reader              [stopped]
+//!   read()          header, then batches as they are retired, then (once
+//!                   stopped and drained) the footer, then 0 = EOF
+//!   close(reader)   end(): stop() if needed, drop the reader's handles [idle]
+//! ```
+//!
+//! # Waking the reader
+//!
+//! Probes never wake anyone: retiring a buffer queues an irq_work (see
+//! `bufpool.rs`), whose handler, [`irq_work_wake`], runs in hard IRQ context
+//! outside the runqueue lock and wakes [`Tracer::waitq`]. Flushes and stop
+//! run in process context and wake it directly. A reader sleeps only after
+//! `prepare_to_wait_event()` and a fresh check of [`Tracer::data_ready`], so
+//! a wake-up between its check and its sleep is not lost.
+//!
+//! # Locks and context
+//!
+//! Lock order: `reader` before `session`. Both are mutexes: everything in
+//! this file runs in process context and may sleep, except [`irq_work_wake`]
+//! (hard IRQ) and [`flush_ipi`] (IPI, IRQs off). A reader never sleeps
+//! holding `reader` (it drops it before waiting), and `stop()` never takes
+//! `reader`, so a blocked reader cannot hold up a stop. The flush work and
+//! `flush_ipi` take no lock; `stop()` cancels the work (synchronously)
+//! before it detaches the probes.
+
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use kernel::bindings;
+use kernel::ffi::c_void;
+use kernel::prelude::*;
+use kernel::sync::Mutex;
+use kernel::types::Opaque;
+use kernel::uaccess::UserSliceWriter;
+use kernel::{new_mutex, try_pin_init};
+
+use crate::bufpool::{BufPool, TraceBufPtr};
+use crate::format::{CpuTotals, FooterFixed, Header, CLOCK_LOCAL, HEADER_LEN};
+use crate::probes::{PidSet, Recorder, Tracepoints};
+use crate::sys;
+
+/// A wait queue readers and pollers sleep on.
+///
+/// # Invariants
+///
+/// `wq` was initialised by `init_waitqueue_head()`.
+#[pin_data]
+pub(crate) struct WaitQueue {
+    #[pin]
+    wq: Opaque<bindings::wait_queue_head>, // the C wait queue head
+}
+
+// SAFETY: a `struct wait_queue_head` is protected by its own spinlock.
+unsafe impl Sync for WaitQueue {}
+// SAFETY: as above.
+unsafe impl Send for WaitQueue {}
+
+impl WaitQueue {
+    fn new() -> impl PinInit<Self> {
+        pin_init!(WaitQueue {
+            // SAFETY: `slot` is valid for writing a wait queue head.
+            // INVARIANT: initialised here.
+            wq <- Opaque::ffi_init(|slot| unsafe { sys::rt_init_waitqueue_head(slot) }),
+        })
+    }
+
+    /// The C wait queue head, for `poll_wait()`.
+    pub(crate) fn as_ptr(&self) -> *mut bindings::wait_queue_head {
+        self.wq.get()
+    }
+
+    /// Wakes every sleeper. Any context but NMI; never from a probe.
+    pub(crate) fn wake_all(&self) {
+        // SAFETY: initialised by the type invariant.
+        unsafe {
+            bindings::__wake_up(
+                self.wq.get(),
+                bindings::TASK_NORMAL,
+                0,
+                core::ptr::null_mut(),
+            )
+        };
+    }
+
+    /// Sleeps until `cond()` holds; `ERESTARTSYS` if a signal arrives first.
+    /// Must not be called from atomic context.
+    fn wait_interruptible(&self, cond: impl Fn() -> bool) -> Result {
+        let entry = Opaque::<bindings::wait_queue_entry>::uninit();
+        // SAFETY: `entry` is valid for writing.
+        unsafe { bindings::init_wait_entry(entry.get(), 0) };
+        let ret = loop {
+            // SAFETY: both are valid; the entry is removed by finish_wait()
+            // below or by prepare_to_wait_event() itself on a signal.
+            let sig = unsafe {
+                bindings::prepare_to_wait_event(
+                    self.wq.get(),
+                    entry.get(),
+                    bindings::TASK_INTERRUPTIBLE as _,
+                )
+            };
+            if cond() {
+                break Ok(());
+            }
+            if sig != 0 {
+                break Err(ERESTARTSYS);
+            }
+            // SAFETY: process context, task state set by prepare_to_wait_event().
+            unsafe { bindings::schedule() };
+        };
+        // SAFETY: `entry` was prepared on this queue; safe if already removed.
+        unsafe { bindings::finish_wait(self.wq.get(), entry.get()) };
+        ret
+    }
+}
+
+/// Session lifecycle state.
+struct Session {
+    tps: Tracepoints,  // the sched tracepoints and whether probes are attached
+    running: bool,     // probes attached, events flowing
+    flush_armed: bool, // the periodic flush work is scheduled
+    footer: KVec<u8>,  // the footer, built by stop()
+    sessions: u64,     // sessions started since load
+}
+
+/// The reader's position in the stream.
+///
+/// # Invariants
+///
+/// `list` and `cur` are buffers held by the reader (see `bufpool.rs`):
+/// `cur` is being copied from `off`, `list` links the ones after it.
+struct Reader {
+    header: [u8; HEADER_LEN], // the stream header
+    header_off: usize,        // header bytes already read
+    cur: TraceBufPtr,         // batch being copied, or null
+    off: usize,               // bytes of `cur` already read
+    list: TraceBufPtr,        // batches taken from the full queue, oldest first
+    footer_off: usize,        // footer bytes already read
+    eof: bool,                // the footer was read entirely
+}
+
+impl Reader {
+    const fn idle() -> Self {
+        Reader {
+            header: [0; HEADER_LEN],
+            header_off: HEADER_LEN,
+            cur: TraceBufPtr::NULL,
+            off: 0,
+            list: TraceBufPtr::NULL,
+            footer_off: 0,
+            eof: true,
+        }
+    }
+}
+
+// SAFETY: the raw handles are only used under the `reader` mutex.
+unsafe impl Send for Reader {}
+
+/// Counters of one CPU or of all, for the `RT_IOC_STATS` ioctl.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct Stats {
+    /// Events the probes tried to record.
+    pub(crate) written: u64,
+    /// Events dropped for want of a buffer.
+    pub(crate) lost: u64,
+    /// Batches retired to the reader.
+    pub(crate) batches: u64,
+    /// Events copied out to the reader.
+    pub(crate) read_events: u64,
+    /// Batch bytes copied out to the reader.
+    pub(crate) read_bytes: u64,
+}
+
+/// The tracer: buffers, probes, session and reader.
+///
+/// Drop order: `Drop::drop` detaches any probe and waits for the irq_work
+/// and the flush work; then the fields drop in declaration order, the
+/// buffers (`rec`) last of what the probes and works could touch.
+#[pin_data(PinnedDrop)]
+pub(crate) struct Tracer {
+    #[pin]
+    session: Mutex<Session>, // lifecycle (lock order: after `reader`)
+    #[pin]
+    reader: Mutex<Reader>, // the stream position
+    #[pin]
+    waitq: WaitQueue, // readers and pollers sleep here
+    reader_open: AtomicBool, // a reader file is open (one at a time)
+    stopped: AtomicBool,     // stop() has flushed: footer after the last batch
+    rec: Recorder,           // buffers and PID names: the probes' data
+}
+
+impl Tracer {
+    /// Allocates the buffers and finds the tracepoints. May sleep.
+    pub(crate) fn new(nr_cpus: usize, buf_size: usize, nr_bufs: usize) -> Result<Pin<KBox<Self>>> {
+        let pool = BufPool::new(nr_cpus, buf_size, nr_bufs)?;
+        let names = PidSet::new()?;
+        let tps = Tracepoints::find()?;
+        let tracer = KBox::try_pin_init(
+            try_pin_init!(Tracer {
+                session <- new_mutex!(Session {
+                    tps,
+                    running: false,
+                    flush_armed: false,
+                    footer: KVec::new(),
+                    sessions: 0,
+                }),
+                reader <- new_mutex!(Reader::idle()),
+                waitq <- WaitQueue::new(),
+                reader_open: AtomicBool::new(false),
+                stopped: AtomicBool::new(false),
+                rec: Recorder { pool, names },
+            }),
+            GFP_KERNEL,
+        )?;
+        let ctx = core::ptr::from_ref::<Tracer>(&tracer)
+            .cast_mut()
+            .cast::<c_void>();
+        // SAFETY: the tracer is pinned and outlives both works: its drop
+        // waits for them (PinnedDrop).
+        unsafe {
+            sys::rt_irq_work_init(irq_work_wake, ctx);
+            sys::rt_flush_work_init(flush_work, ctx);
+        }
+        Ok(tracer)
+    }
+
+    /// Bytes of trace memory held (buffers and the PID bitmap).
+    pub(crate) fn memory(&self) -> usize {
+        self.rec.pool.memory() + self.rec.names.memory()
+    }
+
+    /// The wait queue, for `poll_wait()`.
+    pub(crate) fn waitq(&self) -> &WaitQueue {
+        &self.waitq
+    }
+
+    /// Starts a session for a new reader: `EBUSY` if one is open.
+    /// May sleep.
+    pub(crate) fn start(&self) -> Result {
+        if self.reader_open.swap(true, Ordering::Acquire) {
+            return Err(EBUSY);
+        }
+        let mut r = self.reader.lock();
+        let mut s = self.session.lock();
+        // The previous session ended in end(): no probe is attached and the
+        // reader was reset, so the pool is quiescent.
+        // SAFETY: see above.
+        unsafe { self.rec.pool.reset() };
+        self.rec.names.clear();
+        self.stopped.store(false, Ordering::Relaxed);
+        s.footer = KVec::new();
+        // SAFETY: local_clock() has no precondition.
+        let start_ns = unsafe { sys::local_clock() };
+        *r = Reader {
+            header: Header {
+                buf_size: self.rec.pool.buf_size() as u32,
+                nr_cpus: self.rec.pool.nr_cpus() as u32,
+                clock_id: CLOCK_LOCAL,
+                start_ns,
+            }
+            .to_bytes(),
+            header_off: 0,
+            eof: false,
+            ..Reader::idle()
+        };
+        // SAFETY: `self.rec` lives until the tracer is dropped, whose drop
+        // detaches first.
+        if let Err(e) = unsafe { s.tps.attach(&self.rec) } {
+            *r = Reader::idle();
+            self.reader_open.store(false, Ordering::Release);
+            return Err(e);
+        }
+        s.running = true;
+        s.sessions += 1;
+        // SAFETY: reads a module parameter.
+        let flush_ms = unsafe { sys::rt_param_flush_ms }.min(60_000);
+        if flush_ms > 0 {
+            // SAFETY: initialised in new().
+            unsafe { sys::rt_flush_work_start(flush_ms) };
+            s.flush_armed = true;
+        }
+        pr_info!("session {} started\n", s.sessions);
+        Ok(())
+    }
+
+    /// Stops tracing: every event recorded so far reaches the reader, then
+    /// the footer, then EOF. Does nothing if not tracing. May sleep.
+    pub(crate) fn stop(&self) {
+        let mut s = self.session.lock();
+        if !s.running {
+            return;
+        }
+        if s.flush_armed {
+            // SAFETY: process context; the work takes no lock we hold.
+            unsafe { sys::rt_flush_work_cancel() };
+            s.flush_armed = false;
+        }
+        // SAFETY: `self.rec` is the recorder the probes were attached with.
+        unsafe { s.tps.detach(&self.rec) };
+        s.running = false;
+        // SAFETY: local_clock() has no precondition.
+        let end_ns = unsafe { sys::local_clock() };
+        // SAFETY: the probes are detached and synchronised: quiescent.
+        unsafe { self.rec.pool.flush_quiescent(end_ns) };
+
+        let pool = &self.rec.pool;
+        let nr = pool.nr_cpus();
+        let mut totals = Stats::default();
+        let mut footer = KVec::new();
+        let ok = footer
+            .reserve(FooterFixed::len_for(nr as u32), GFP_KERNEL)
+            .is_ok();
+        let mut cpus = KVec::new();
+        for cpu in 0..nr {
+            let st = self.cpu_stats(cpu);
+            totals.written += st.written;
+            totals.lost += st.lost;
+            totals.batches += st.batches;
+            let t = CpuTotals {
+                written: st.written,
+                lost: st.lost,
+                batches: st.batches,
+            };
+            if ok {
+                let _ = cpus.extend_from_slice(&t.to_bytes(), GFP_KERNEL);
+            }
+        }
+        let fixed = FooterFixed {
+            nr_cpus: nr as u32,
+            clock_hz: 1_000_000_000,
+            end_ns,
+            written: totals.written,
+            lost: totals.lost,
+        };
+        if ok
+            && footer
+                .extend_from_slice(&fixed.to_bytes(), GFP_KERNEL)
+                .is_ok()
+            && footer.extend_from_slice(&cpus, GFP_KERNEL).is_ok()
+        {
+            s.footer = footer;
+        } else {
+            // Without memory for the footer the stream ends without one,
+            // which the decoder reports; say it here too.
+            pr_err!("no memory for the footer: the stream will end without it\n");
+        }
+        pr_info!(
+            "session {} stopped: {} events written, {} lost, {} batches\n",
+            s.sessions,
+            totals.written,
+            totals.lost,
+            totals.batches
+        );
+        drop(s);
+        self.stopped.store(true, Ordering::Release);
+        self.waitq.wake_all();
+    }
+
+    /// Hands every CPU's partial buffer to the reader now. May sleep.
+    pub(crate) fn flush(&self) {
+        let s = self.session.lock();
+        if s.running {
+            self.flush_cpus();
+        }
+    }
+
+    /// Runs `flush_ipi` on every online CPU and wakes the reader.
+    /// Process context, probes attached or not; takes no lock.
+    fn flush_cpus(&self) {
+        let pool = core::ptr::from_ref(&self.rec.pool)
+            .cast_mut()
+            .cast::<c_void>();
+        // SAFETY: `flush_ipi` gets the pool, which outlives the call (it waits).
+        unsafe { sys::rt_on_each_cpu(flush_ipi, pool) };
+        self.waitq.wake_all();
+    }
+
+    /// Ends the session of the reader being closed. May sleep.
+    pub(crate) fn end(&self) {
+        self.stop();
+        let mut r = self.reader.lock();
+        // The reader's handles are dropped here; the next start() reclaims
+        // every buffer with a reset.
+        *r = Reader::idle();
+        drop(r);
+        self.reader_open.store(false, Ordering::Release);
+    }
+
+    /// Whether a batch was retired or the stream was stopped (the wake-up
+    /// condition of a blocked reader).
+    fn data_ready(&self) -> bool {
+        self.rec.pool.full_pending() || self.stopped.load(Ordering::Acquire)
+    }
+
+    /// Whether a read would not block, for poll(). May sleep.
+    pub(crate) fn readable(&self) -> bool {
+        let r = self.reader.lock();
+        r.header_off < HEADER_LEN || !r.cur.is_null() || !r.list.is_null() || self.data_ready()
+    }
+
+    /// Copies the stream to `out`. Blocks (unless `nonblock`) until at least
+    /// one byte or EOF is available. Returns bytes copied, 0 at EOF.
+    /// Must not be called from atomic context.
+    pub(crate) fn read(&self, out: &mut UserSliceWriter, nonblock: bool) -> Result<usize> {
+        loop {
+            let mut r = self.reader.lock();
+            let want = out.len();
+            let res = self.fill(&mut r, out);
+            let copied = want - out.len();
+            match res {
+                Err(e) if copied == 0 => return Err(e),
+                _ if copied > 0 || want == 0 || r.eof => return Ok(copied),
+                _ => {}
+            }
+            drop(r);
+            if nonblock {
+                return Err(EAGAIN);
+            }
+            // Nothing was there: sleep until a batch is retired or stop()
+            // ends the stream. A signal returns ERESTARTSYS and loses
+            // nothing: the reader's position is unchanged.
+            self.waitq.wait_interruptible(|| self.data_ready())?;
+        }
+    }
+
+    /// Copies what is available into `out`, in stream order.
+    fn fill(&self, r: &mut Reader, out: &mut UserSliceWriter) -> Result {
+        while !out.is_empty() {
+            if r.header_off < HEADER_LEN {
+                let n = out.len().min(HEADER_LEN - r.header_off);
+                out.write_slice(&r.header[r.header_off..r.header_off + n])?;
+                r.header_off += n;
+                continue;
+            }
+            if !r.cur.is_null() {
+                // SAFETY: `cur` is held by the reader (type invariant).
+                let (bytes, _) = unsafe { self.rec.pool.batch(r.cur) };
+                let n = out.len().min(bytes.len() - r.off);
+                out.write_slice(&bytes[r.off..r.off + n])?;
+                r.off += n;
+                if r.off == bytes.len() {
+                    // SAFETY: held by the reader; the handle is dropped next.
+                    unsafe { self.rec.pool.recycle(r.cur) };
+                    r.cur = TraceBufPtr::NULL;
+                    r.off = 0;
+                }
+                continue;
+            }
+            if !r.list.is_null() {
+                // SAFETY: held by the reader.
+                let (_, next) = unsafe { self.rec.pool.batch(r.list) };
+                // INVARIANT: the head of the list becomes the one copied.
+                r.cur = r.list;
+                r.list = next;
+                continue;
+            }
+            // Check `stopped` before taking the queue: stop() pushes its last
+            // batches before it sets `stopped` (Release), so a queue found
+            // empty after `stopped` was seen is empty for good.
+            let stopped = self.stopped.load(Ordering::Acquire);
+            r.list = self.rec.pool.take_full();
+            if !r.list.is_null() {
+                continue;
+            }
+            if !stopped || r.eof {
+                break;
+            }
+            let s = self.session.lock();
+            let n = out.len().min(s.footer.len() - r.footer_off);
+            out.write_slice(&s.footer[r.footer_off..r.footer_off + n])?;
+            r.footer_off += n;
+            if r.footer_off == s.footer.len() {
+                r.eof = true;
+            }
+        }
+        Ok(())
+    }
+
+    /// Counters of `cpu`.
+    pub(crate) fn cpu_stats(&self, cpu: usize) -> Stats {
+        let Some(c) = self.rec.pool.counters(cpu) else {
+            return Stats::default();
+        };
+        Stats {
+            written: c.written.load(Ordering::Relaxed),
+            lost: c.lost.load(Ordering::Relaxed),
+            batches: c.batches.load(Ordering::Relaxed),
+            read_events: c.read_events.load(Ordering::Relaxed),
+            read_bytes: c.read_bytes.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Counters summed over all CPUs.
+    pub(crate) fn total_stats(&self) -> Stats {
+        let mut t = Stats::default();
+        for cpu in 0..self.rec.pool.nr_cpus() {
+            let s = self.cpu_stats(cpu);
+            t.written += s.written;
+            t.lost += s.lost;
+            t.batches += s.batches;
+            t.read_events += s.read_events;
+            t.read_bytes += s.read_bytes;
+        }
+        t
+    }
+
+    /// Number of CPU ids covered.
+    pub(crate) fn nr_cpus(&self) -> usize {
+        self.rec.pool.nr_cpus()
+    }
+
+    /// Whether `cpu` has buffers.
+    pub(crate) fn has_cpu(&self, cpu: usize) -> bool {
+        self.rec.pool.has_cpu(cpu)
+    }
+
+    /// Whether a session is tracing, and whether a reader is open.
+    pub(crate) fn state(&self) -> (bool, bool) {
+        let running = self.session.lock().running;
+        (running, self.reader_open.load(Ordering::Relaxed))
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for Tracer {
+    fn drop(self: Pin<&mut Self>) {
+        // No file is open (the module is unloading), so end() ran for every
+        // reader; stop() again in case, then wait for the deferred works.
+        self.stop();
+        // SAFETY: process context; after this neither work runs again (the
+        // flush work was cancelled by stop() and is only armed by start()).
+        unsafe {
+            sys::rt_flush_work_cancel();
+            sys::rt_irq_work_sync();
+        }
+    }
+}
+
+/// The irq_work handler: wakes the reader. Hard IRQ context.
+unsafe extern "C" fn irq_work_wake(ctx: *mut c_void) {
+    // SAFETY: `ctx` is the pinned tracer, alive until rt_irq_work_sync().
+    let t = unsafe { &*ctx.cast::<Tracer>() };
+    t.waitq.wake_all();
+}
+
+/// The periodic flush work: retires the partial buffers. Process context.
+unsafe extern "C" fn flush_work(ctx: *mut c_void) {
+    // SAFETY: `ctx` is the pinned tracer; the work is cancelled before the
+    // probes are detached and before the tracer is dropped.
+    let t = unsafe { &*ctx.cast::<Tracer>() };
+    t.flush_cpus();
+}
+
+/// IPI handler of a flush: retires this CPU's partial buffer.
+/// Runs on each CPU with IRQs off, so it cannot race that CPU's probe.
+unsafe extern "C" fn flush_ipi(info: *mut c_void) {
+    // SAFETY: `info` is the pool, alive while on_each_cpu() waits.
+    let pool = unsafe { &*info.cast::<BufPool>() };
+    // SAFETY: IPI context: IRQs off on this CPU.
+    let cpu = unsafe { sys::rt_smp_processor_id() } as usize;
+    // SAFETY: we run on `cpu` with IRQs off. The caller wakes the reader
+    // once on_each_cpu() has returned.
+    unsafe { pool.flush_local(cpu) };
+}

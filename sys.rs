@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Foreign functions rust_trace calls that `kernel::bindings` lacks.
+//!
+//! Two kinds: GPL exports of the kernel that bindgen did not pick up for the
+//! 6.12 `kernel` crate (`local_clock`, `vmalloc_noprof`, the tracepoint
+//! registry), and the wrappers of `rt_helpers.c` (macros, static inlines and
+//! C-only objects; see that file). The signatures are copied from the 6.12
+//! headers named beside each group; `rt_helpers.h` declares the C side.
+//!
+//! Context: everything here is callable from process context; the functions
+//! marked "any context" are the ones the probes use.
+
+use kernel::bindings;
+use kernel::ffi::{c_char, c_int, c_uint, c_ulong, c_void};
+
+// include/linux/sched/clock.h, include/linux/vmalloc.h, include/linux/tracepoint.h
+#[expect(
+    improper_ctypes,
+    reason = "only pointers to these C structures cross; kernel::bindings allows the same"
+)]
+extern "C" {
+    /// Per-CPU monotonic nanoseconds (sched_clock based). Any context.
+    pub(crate) fn local_clock() -> u64;
+    /// `vmalloc()`: may sleep.
+    pub(crate) fn vmalloc_noprof(size: c_ulong) -> *mut c_void;
+    /// `vfree()`: may sleep.
+    pub(crate) fn vfree(addr: *const c_void);
+    /// Calls `fct` for every tracepoint of the core kernel.
+    pub(crate) fn for_each_kernel_tracepoint(
+        fct: unsafe extern "C" fn(tp: *mut bindings::tracepoint, data: *mut c_void),
+        data: *mut c_void,
+    );
+    /// Attaches `probe` (with `data` as its first argument) to `tp`.
+    pub(crate) fn tracepoint_probe_register(
+        tp: *mut bindings::tracepoint,
+        probe: *mut c_void,
+        data: *mut c_void,
+    ) -> c_int;
+    /// Detaches what `tracepoint_probe_register` attached.
+    pub(crate) fn tracepoint_probe_unregister(
+        tp: *mut bindings::tracepoint,
+        probe: *mut c_void,
+        data: *mut c_void,
+    ) -> c_int;
+}
+
+// rt_helpers.c
+#[expect(
+    improper_ctypes,
+    reason = "only pointers to these C structures cross; kernel::bindings allows the same"
+)]
+extern "C" {
+    /// `buf_size=` module parameter.
+    pub(crate) static rt_param_buf_size: c_uint;
+    /// `nr_bufs=` module parameter.
+    pub(crate) static rt_param_nr_bufs: c_uint;
+    /// `flush_ms=` module parameter (writable at run time: read it once).
+    pub(crate) static rt_param_flush_ms: c_uint;
+
+    /// Registers /dev/rust_trace with `fops`.
+    pub(crate) fn rt_misc_register(fops: *const bindings::file_operations) -> c_int;
+    /// Removes /dev/rust_trace.
+    pub(crate) fn rt_misc_deregister();
+
+    /// Sets the function the reader-wake irq_work calls, with `ctx`.
+    pub(crate) fn rt_irq_work_init(f: unsafe extern "C" fn(ctx: *mut c_void), ctx: *mut c_void);
+    /// Queues the irq_work on this CPU. Any context, NMI included.
+    pub(crate) fn rt_irq_work_queue();
+    /// Waits until the irq_work is not running anywhere.
+    pub(crate) fn rt_irq_work_sync();
+
+    /// Sets the function the periodic flush work calls, with `ctx`.
+    pub(crate) fn rt_flush_work_init(f: unsafe extern "C" fn(ctx: *mut c_void), ctx: *mut c_void);
+    /// Starts the periodic flush every `ms` milliseconds.
+    pub(crate) fn rt_flush_work_start(ms: c_uint);
+    /// Stops the periodic flush and waits for a running one to finish.
+    pub(crate) fn rt_flush_work_cancel();
+
+    /// `smp_processor_id()`: preemption must be off. Any context.
+    pub(crate) fn rt_smp_processor_id() -> c_uint;
+    /// `local_irq_save()`. Any context.
+    pub(crate) fn rt_irq_save() -> c_ulong;
+    /// `local_irq_restore()`. Any context.
+    pub(crate) fn rt_irq_restore(flags: c_ulong);
+    /// `cpu_possible()`.
+    pub(crate) fn rt_cpu_possible(cpu: c_uint) -> bool;
+    /// `on_each_cpu(f, info, 1)`: runs `f` on every online CPU with IRQs off
+    /// and waits. Must not be called with IRQs off.
+    pub(crate) fn rt_on_each_cpu(f: unsafe extern "C" fn(info: *mut c_void), info: *mut c_void);
+    /// `tracepoint_synchronize_unregister()`: waits for running probes. May sleep.
+    pub(crate) fn rt_tracepoint_sync();
+
+    /// `init_waitqueue_head()`.
+    pub(crate) fn rt_init_waitqueue_head(wq: *mut bindings::wait_queue_head);
+    /// `poll_wait()`.
+    pub(crate) fn rt_poll_wait(
+        file: *mut bindings::file,
+        wq: *mut bindings::wait_queue_head,
+        pt: *mut bindings::poll_table_struct,
+    );
+}
+
+/// Compares a C string with a byte string (no NUL in `want`).
+///
+/// # Safety
+///
+/// `s` must point to a NUL-terminated string.
+pub(crate) unsafe fn cstr_eq(s: *const c_char, want: &[u8]) -> bool {
+    for (i, &w) in want.iter().enumerate() {
+        // SAFETY: the string is NUL-terminated and every byte before index
+        // `i` matched a non-NUL byte of `want`, so index `i` is in bounds.
+        if unsafe { *s.add(i) } != w {
+            return false;
+        }
+    }
+    // SAFETY: as above, index `want.len()` is within the string or its NUL.
+    unsafe { *s.add(want.len()) == 0 }
+}
