@@ -5,7 +5,8 @@
 //! 6.12 has no Rust misc device abstraction, so this file builds a
 //! `struct file_operations` whose entries are the `extern "C"` functions
 //! below, and registers it through `rt_misc_register()` (the `struct
-//! miscdevice` itself lives in `rt_helpers.c`: dynamic minor, mode 0600).
+//! miscdevice` and the `file_operations` table naming these functions live
+//! in `rt_helpers.c`: dynamic minor, mode 0600).
 //!
 //! | operation        | who               | what                                     |
 //! |------------------|-------------------|------------------------------------------|
@@ -36,8 +37,6 @@ use kernel::uaccess::UserSlice;
 use crate::session::{Stats, Tracer};
 use crate::sys;
 
-/// `FMODE_READ` (a `__bitwise` macro bindgen cannot translate).
-const FMODE_READ: u32 = 1 << 0;
 /// `EPOLLIN | EPOLLRDNORM`.
 const POLL_IN: u32 = 0x0001 | 0x0040;
 /// `EPOLLOUT | EPOLLWRNORM`.
@@ -87,17 +86,9 @@ static TRACER: AtomicPtr<Tracer> = AtomicPtr::new(core::ptr::null_mut());
 ///
 /// # Invariants
 ///
-/// The device is registered with `*fops`, and `TRACER` points to a tracer
-/// that outlives this registration.
-pub(crate) struct Registration {
-    fops: KBox<bindings::file_operations>, // must outlive the registration
-}
-
-// SAFETY: `fops` is immutable once registered; its pointers name this
-// module and its functions, usable from any thread.
-unsafe impl Send for Registration {}
-// SAFETY: as above.
-unsafe impl Sync for Registration {}
+/// The device is registered, and `TRACER` points to a tracer that outlives
+/// this registration.
+pub(crate) struct Registration(());
 
 impl Registration {
     /// Registers `/dev/rust_trace` serving `tracer`. May sleep.
@@ -105,26 +96,16 @@ impl Registration {
     /// # Safety
     ///
     /// `tracer` must outlive the returned registration.
-    pub(crate) unsafe fn new(tracer: &Tracer, module: &'static ThisModule) -> Result<Self> {
-        // SAFETY: all-zero is a valid `file_operations` (null pointers, None).
-        let mut fops: bindings::file_operations = unsafe { core::mem::zeroed() };
-        fops.owner = module.as_ptr();
-        fops.open = Some(rt_open);
-        fops.release = Some(rt_release);
-        fops.read = Some(rt_read);
-        fops.write = Some(rt_write);
-        fops.poll = Some(rt_poll);
-        fops.unlocked_ioctl = Some(rt_ioctl);
-        let fops = KBox::new(fops, GFP_KERNEL)?;
+    pub(crate) unsafe fn new(tracer: &Tracer) -> Result<Self> {
         TRACER.store(core::ptr::from_ref(tracer).cast_mut(), Ordering::Release);
-        // SAFETY: `fops` lives in `Self`, which deregisters before dropping it.
-        let ret = unsafe { sys::rt_misc_register(&*fops) };
+        // SAFETY: plain registration of the C-side misc device.
+        let ret = unsafe { sys::rt_misc_register() };
         if ret != 0 {
             TRACER.store(core::ptr::null_mut(), Ordering::Release);
             return Err(Error::from_errno(ret));
         }
-        // INVARIANT: registered with `fops`; TRACER set.
-        Ok(Registration { fops })
+        // INVARIANT: registered; TRACER set.
+        Ok(Registration(()))
     }
 }
 
@@ -134,7 +115,6 @@ impl Drop for Registration {
         // holds a module reference.
         unsafe { sys::rt_misc_deregister() };
         TRACER.store(core::ptr::null_mut(), Ordering::Release);
-        let _ = &self.fops;
     }
 }
 
@@ -142,11 +122,11 @@ impl Drop for Registration {
 ///
 /// # Safety
 ///
-/// `file` is a file of this device opened by [`rt_open`].
+/// `file` is a file of this device opened by [`rust_trace_open`].
 unsafe fn tracer_of<'a>(file: *mut bindings::file) -> &'a Tracer {
-    // SAFETY: rt_open() stored the tracer, which outlives every open file
-    // (module reference held by the file).
-    unsafe { &*(*file).private_data.cast::<Tracer>() }
+    // SAFETY: rust_trace_open() stored the tracer, which outlives every open
+    // file (each holds a module reference).
+    unsafe { &*sys::rt_file_private(file).cast::<Tracer>() }
 }
 
 /// Whether `file` was opened for reading (is the session's reader).
@@ -156,11 +136,19 @@ unsafe fn tracer_of<'a>(file: *mut bindings::file) -> &'a Tracer {
 /// `file` is a valid file.
 unsafe fn is_reader(file: *mut bindings::file) -> bool {
     // SAFETY: valid file.
-    let mode = unsafe { (*file).f_mode };
-    mode & FMODE_READ != 0
+    unsafe { sys::rt_file_readable(file) }
 }
 
-unsafe extern "C" fn rt_open(inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+/// `open`: a reader starts a session; needs CAP_PERFMON or CAP_SYS_ADMIN.
+///
+/// # Safety
+///
+/// Called by the VFS with a valid inode and file of this device.
+#[no_mangle]
+unsafe extern "C" fn rust_trace_open(
+    inode: *mut bindings::inode,
+    file: *mut bindings::file,
+) -> c_int {
     // SAFETY: plain capability checks on the current task.
     if !unsafe { bindings::capable(CAP_PERFMON) || bindings::capable(CAP_SYS_ADMIN) } {
         return EPERM.to_errno();
@@ -182,12 +170,21 @@ unsafe extern "C" fn rt_open(inode: *mut bindings::inode, file: *mut bindings::f
             return e.to_errno();
         }
     }
-    // SAFETY: `file` is valid; we own `private_data` after misc_open().
-    unsafe { (*file).private_data = tracer.cast::<c_void>() };
+    // SAFETY: `file` is valid; `private_data` is ours after misc_open().
+    unsafe { sys::rt_file_set_private(file, tracer.cast::<c_void>()) };
     0
 }
 
-unsafe extern "C" fn rt_release(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+/// `release`: closing the reader ends the session.
+///
+/// # Safety
+///
+/// Called by the VFS with a file opened by [`rust_trace_open`].
+#[no_mangle]
+unsafe extern "C" fn rust_trace_release(
+    _inode: *mut bindings::inode,
+    file: *mut bindings::file,
+) -> c_int {
     // SAFETY: a file of this device.
     let t = unsafe { tracer_of(file) };
     // SAFETY: valid file.
@@ -197,7 +194,14 @@ unsafe extern "C" fn rt_release(_inode: *mut bindings::inode, file: *mut binding
     0
 }
 
-unsafe extern "C" fn rt_read(
+/// `read`: the stream.
+///
+/// # Safety
+///
+/// Called by the VFS with a file opened by [`rust_trace_open`] for reading
+/// and a user buffer of `count` bytes.
+#[no_mangle]
+unsafe extern "C" fn rust_trace_read(
     file: *mut bindings::file,
     buf: *mut c_char,
     count: usize,
@@ -206,7 +210,7 @@ unsafe extern "C" fn rt_read(
     // SAFETY: a file of this device (the VFS checked FMODE_READ).
     let t = unsafe { tracer_of(file) };
     // SAFETY: valid file.
-    let nonblock = unsafe { (*file).f_flags } & bindings::O_NONBLOCK != 0;
+    let nonblock = unsafe { sys::rt_file_nonblock(file) };
     let mut out = UserSlice::new(buf as usize, count).writer();
     match t.read(&mut out, nonblock) {
         Ok(n) => n as isize,
@@ -231,7 +235,14 @@ fn parse_command(b: &[u8]) -> Result<Command> {
     }
 }
 
-unsafe extern "C" fn rt_write(
+/// `write`: a command.
+///
+/// # Safety
+///
+/// Called by the VFS with a file opened by [`rust_trace_open`] for writing
+/// and a user buffer of `count` bytes.
+#[no_mangle]
+unsafe extern "C" fn rust_trace_write(
     file: *mut bindings::file,
     buf: *const c_char,
     count: usize,
@@ -255,7 +266,13 @@ unsafe extern "C" fn rt_write(
     count as isize
 }
 
-unsafe extern "C" fn rt_poll(
+/// `poll`: readable when a read would not block.
+///
+/// # Safety
+///
+/// Called by the VFS with a file opened by [`rust_trace_open`].
+#[no_mangle]
+unsafe extern "C" fn rust_trace_poll(
     file: *mut bindings::file,
     pt: *mut bindings::poll_table_struct,
 ) -> c_uint {
@@ -271,10 +288,20 @@ unsafe extern "C" fn rt_poll(
     mask
 }
 
-unsafe extern "C" fn rt_ioctl(file: *mut bindings::file, cmd: c_uint, arg: c_ulong) -> c_long {
+/// `unlocked_ioctl`: `RT_IOC_STATS`.
+///
+/// # Safety
+///
+/// Called by the VFS with a file opened by [`rust_trace_open`].
+#[no_mangle]
+unsafe extern "C" fn rust_trace_ioctl(
+    file: *mut bindings::file,
+    cmd: c_uint,
+    arg: c_ulong,
+) -> c_long {
     // SAFETY: a file of this device.
     let t = unsafe { tracer_of(file) };
-    match ioctl(t, cmd, arg as usize) {
+    match ioctl(t, cmd, arg) {
         Ok(()) => 0,
         Err(e) => e.to_errno() as c_long,
     }

@@ -105,44 +105,86 @@ pub(crate) struct Recorder {
     pub(crate) pool: BufPool,
     /// PIDs named in this session.
     pub(crate) names: PidSet,
+    /// How to read a task's fields.
+    pub(crate) task: TaskFields,
 }
 
 /// Longest EV_SWITCH record.
 const SWITCH_MAX: usize = 1 + VARINT64_MAX + 3 * VARINT32_MAX;
 
-/// Reads a task's PID.
+/// Reads the task fields the probes need at the offsets the C compiler
+/// gave (see [`sys::TaskLayout`]: bindgen's `task_struct` is unreliable here).
 ///
-/// # Safety
+/// # Invariants
 ///
-/// `p` points to a live task (tracepoint arguments are).
-#[inline(always)]
-unsafe fn pid_of(p: *const bindings::task_struct) -> u32 {
-    // SAFETY: live task by the caller's contract; `pid` never changes.
-    unsafe { (*p).pid as u32 }
+/// `layout` holds the offsets `rt_task_layout()` reported.
+#[derive(Clone, Copy)]
+pub(crate) struct TaskFields {
+    layout: sys::TaskLayout, // field offsets in `struct task_struct`
 }
 
-/// Reads a task's name; it may change concurrently, as in ftrace.
-///
-/// # Safety
-///
-/// `p` points to a live task.
-#[inline(always)]
-unsafe fn comm_of(p: *const bindings::task_struct) -> [u8; 16] {
-    // SAFETY: live task; a volatile copy tolerates a concurrent rename.
-    let c = unsafe { ptr::read_volatile(ptr::addr_of!((*p).comm)) };
-    c.map(|b| b as u8)
+impl TaskFields {
+    /// Asks the C side for the offsets.
+    pub(crate) fn new() -> Self {
+        let mut layout = sys::TaskLayout::default();
+        // SAFETY: `layout` is valid for writing.
+        unsafe { sys::rt_task_layout(&mut layout) };
+        // INVARIANT: filled in by rt_task_layout().
+        TaskFields { layout }
+    }
+
+    /// `p->pid`.
+    ///
+    /// # Safety
+    ///
+    /// `p` points to a live task (tracepoint arguments are).
+    #[inline(always)]
+    unsafe fn pid(&self, p: *const Task) -> u32 {
+        // SAFETY: live task; the offset is `pid`'s (type invariant); `pid`
+        // never changes after fork.
+        unsafe { p.cast::<u8>().add(self.layout.pid).cast::<i32>().read() as u32 }
+    }
+
+    /// `p->comm`; it may change concurrently, as in ftrace.
+    ///
+    /// # Safety
+    ///
+    /// `p` points to a live task.
+    #[inline(always)]
+    unsafe fn comm(&self, p: *const Task) -> [u8; 16] {
+        // SAFETY: live task, `comm`'s offset; a volatile copy tolerates a
+        // concurrent rename.
+        unsafe { ptr::read_volatile(p.cast::<u8>().add(self.layout.comm).cast::<[u8; 16]>()) }
+    }
+
+    /// `task_cpu(p)`.
+    ///
+    /// # Safety
+    ///
+    /// `p` points to a live task.
+    #[inline(always)]
+    unsafe fn cpu(&self, p: *const Task) -> u32 {
+        // SAFETY: live task, `thread_info.cpu`'s offset; READ_ONCE as in task_cpu().
+        unsafe { ptr::read_volatile(p.cast::<u8>().add(self.layout.cpu).cast::<u32>()) }
+    }
+
+    /// `p->exit_state`.
+    ///
+    /// # Safety
+    ///
+    /// `p` points to a live task.
+    #[inline(always)]
+    unsafe fn exit_state(&self, p: *const Task) -> u32 {
+        // SAFETY: live task, `exit_state`'s offset.
+        unsafe {
+            ptr::read_volatile(p.cast::<u8>().add(self.layout.exit_state).cast::<i32>()) as u32
+        }
+    }
 }
 
-/// `task_cpu(p)`.
-///
-/// # Safety
-///
-/// `p` points to a live task.
-#[inline(always)]
-unsafe fn cpu_of(p: *const bindings::task_struct) -> u32 {
-    // SAFETY: live task; READ_ONCE semantics as in task_cpu().
-    unsafe { ptr::read_volatile(ptr::addr_of!((*p).thread_info.cpu)) }
-}
+/// An opaque `struct task_struct`: probes only pass pointers to it and read
+/// fields through [`TaskFields`].
+pub(crate) enum Task {}
 
 /// The state letter index of a task switched out: `__task_state_index()` of
 /// 6.12, or [`STATE_PREEMPTED`] when preempted (ftrace's `R+`).
@@ -166,8 +208,8 @@ impl Recorder {
     #[inline(always)]
     fn emit(
         &self,
-        names: [Option<*const bindings::task_struct>; 2],
-        always_name: Option<*const bindings::task_struct>,
+        names: [Option<*const Task>; 2],
+        always_name: Option<*const Task>,
         max_len: usize,
         ev: impl FnOnce(&mut Encoder<'_>, u64),
     ) {
@@ -175,16 +217,16 @@ impl Recorder {
         let mut n = 0;
         for p in names.into_iter().flatten() {
             // SAFETY: tracepoint arguments are live tasks.
-            let pid = unsafe { pid_of(p) };
+            let pid = unsafe { self.task.pid(p) };
             if !self.names.seen(pid) && !named[..n].iter().flatten().any(|(q, _)| *q == pid) {
                 // SAFETY: as above.
-                named[n] = Some((pid, unsafe { comm_of(p) }));
+                named[n] = Some((pid, unsafe { self.task.comm(p) }));
                 n += 1;
             }
         }
         if let Some(p) = always_name {
             // SAFETY: as above.
-            named[n] = Some(unsafe { (pid_of(p), comm_of(p)) });
+            named[n] = Some(unsafe { (self.task.pid(p), self.task.comm(p)) });
             n += 1;
         }
         let stored = self
@@ -210,17 +252,17 @@ impl Recorder {
 unsafe extern "C" fn probe_switch(
     data: *mut c_void,
     preempt: bool,
-    prev: *mut bindings::task_struct,
-    next: *mut bindings::task_struct,
+    prev: *const Task,
+    next: *const Task,
     prev_state: c_uint,
 ) {
     // SAFETY: `data` is the `Recorder` registered with the probe, which
     // outlives the registration.
     let r = unsafe { &*data.cast::<Recorder>() };
     // SAFETY: tracepoint arguments are live tasks.
-    let (prev_pid, next_pid) = unsafe { (pid_of(prev), pid_of(next)) };
+    let (prev_pid, next_pid) = unsafe { (r.task.pid(prev), r.task.pid(next)) };
     // SAFETY: as above.
-    let exit_state = unsafe { (*prev).exit_state } as u32;
+    let exit_state = unsafe { r.task.exit_state(prev) };
     let state = state_index(preempt, prev_state, exit_state);
     r.emit([Some(prev), Some(next)], None, SWITCH_MAX, |enc, dt| {
         enc.switch(dt, prev_pid, state, next_pid)
@@ -233,11 +275,11 @@ unsafe extern "C" fn probe_switch(
 ///
 /// `data` is the registered `Recorder`; `p` a live task.
 #[inline(always)]
-unsafe fn wakeup(data: *mut c_void, p: *mut bindings::task_struct, new: bool) {
+unsafe fn wakeup(data: *mut c_void, p: *const Task, new: bool) {
     // SAFETY: by the caller's contract.
     let r = unsafe { &*data.cast::<Recorder>() };
     // SAFETY: live task.
-    let (pid, cpu) = unsafe { (pid_of(p), cpu_of(p)) };
+    let (pid, cpu) = unsafe { (r.task.pid(p), r.task.cpu(p)) };
     r.emit(
         [Some(p), None],
         None,
@@ -247,27 +289,23 @@ unsafe fn wakeup(data: *mut c_void, p: *mut bindings::task_struct, new: bool) {
 }
 
 /// `sched_wakeup(struct task_struct *p)`.
-unsafe extern "C" fn probe_wakeup(data: *mut c_void, p: *mut bindings::task_struct) {
+unsafe extern "C" fn probe_wakeup(data: *mut c_void, p: *const Task) {
     // SAFETY: registered data and a tracepoint argument.
     unsafe { wakeup(data, p, false) }
 }
 
 /// `sched_wakeup_new(struct task_struct *p)`.
-unsafe extern "C" fn probe_wakeup_new(data: *mut c_void, p: *mut bindings::task_struct) {
+unsafe extern "C" fn probe_wakeup_new(data: *mut c_void, p: *const Task) {
     // SAFETY: registered data and a tracepoint argument.
     unsafe { wakeup(data, p, true) }
 }
 
 /// `sched_process_fork(struct task_struct *parent, struct task_struct *child)`.
-unsafe extern "C" fn probe_fork(
-    data: *mut c_void,
-    parent: *mut bindings::task_struct,
-    child: *mut bindings::task_struct,
-) {
+unsafe extern "C" fn probe_fork(data: *mut c_void, parent: *const Task, child: *const Task) {
     // SAFETY: registered data.
     let r = unsafe { &*data.cast::<Recorder>() };
     // SAFETY: live tasks.
-    let (ppid, cpid) = unsafe { (pid_of(parent), pid_of(child)) };
+    let (ppid, cpid) = unsafe { (r.task.pid(parent), r.task.pid(child)) };
     r.emit(
         [Some(parent), None],
         Some(child),
@@ -277,11 +315,11 @@ unsafe extern "C" fn probe_fork(
 }
 
 /// `sched_process_exit(struct task_struct *p)`.
-unsafe extern "C" fn probe_exit(data: *mut c_void, p: *mut bindings::task_struct) {
+unsafe extern "C" fn probe_exit(data: *mut c_void, p: *const Task) {
     // SAFETY: registered data.
     let r = unsafe { &*data.cast::<Recorder>() };
     // SAFETY: live task.
-    let pid = unsafe { pid_of(p) };
+    let pid = unsafe { r.task.pid(p) };
     r.emit(
         [Some(p), None],
         None,
@@ -294,14 +332,14 @@ unsafe extern "C" fn probe_exit(data: *mut c_void, p: *mut bindings::task_struct
 /// linux_binprm *bprm)`.
 unsafe extern "C" fn probe_exec(
     data: *mut c_void,
-    p: *mut bindings::task_struct,
+    p: *const Task,
     old_pid: bindings::pid_t,
     _bprm: *mut c_void,
 ) {
     // SAFETY: registered data.
     let r = unsafe { &*data.cast::<Recorder>() };
     // SAFETY: live task.
-    let pid = unsafe { pid_of(p) };
+    let pid = unsafe { r.task.pid(p) };
     // The name changed with the exec: always record it.
     r.emit(
         [None, None],
@@ -312,15 +350,11 @@ unsafe extern "C" fn probe_exec(
 }
 
 /// `sched_migrate_task(struct task_struct *p, int dest_cpu)`.
-unsafe extern "C" fn probe_migrate(
-    data: *mut c_void,
-    p: *mut bindings::task_struct,
-    dest_cpu: c_int,
-) {
+unsafe extern "C" fn probe_migrate(data: *mut c_void, p: *const Task, dest_cpu: c_int) {
     // SAFETY: registered data.
     let r = unsafe { &*data.cast::<Recorder>() };
     // SAFETY: live task; task_cpu() is still the CPU it leaves.
-    let (pid, orig) = unsafe { (pid_of(p), cpu_of(p)) };
+    let (pid, orig) = unsafe { (r.task.pid(p), r.task.cpu(p)) };
     r.emit(
         [Some(p), None],
         None,

@@ -8,9 +8,14 @@
  * module"):
  *
  *  - the module parameters (module_param has no Rust form in 6.12);
- *  - the misc device, the irq_work and the delayed work objects, whose
- *    structures are not in kernel::bindings; each calls back into Rust with
- *    the context pointer Rust registered;
+ *  - the misc device, its file_operations table (whose entries are the
+ *    Rust functions of chardev.rs), the irq_work and the delayed work
+ *    objects; the works call back into Rust with the context pointer Rust
+ *    registered;
+ *  - the layout of the task_struct and file fields Rust reads: on this
+ *    toolchain bindgen's task_struct layout differs from the C compiler's
+ *    (pid at 1104 instead of 1120), so Rust takes offsets from here instead
+ *    of trusting kernel::bindings for these structures;
  *  - one-line wrappers of macros and static inlines: smp_processor_id,
  *    local_irq_save/restore, cpu_possible, on_each_cpu,
  *    tracepoint_synchronize_unregister, init_waitqueue_head, poll_wait.
@@ -25,7 +30,9 @@
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/fs.h>
 #include <linux/poll.h>
+#include <linux/sched.h>
 #include <linux/smp.h>
 #include <linux/tracepoint.h>
 #include <linux/wait.h>
@@ -47,16 +54,27 @@ module_param_named(flush_ms, rt_param_flush_ms, uint, 0644);
 MODULE_PARM_DESC(flush_ms,
 		 "period of the flush of partial buffers to the reader, ms; 0 = off, max 60000 (default 1000)");
 
+/* The device's operations: all in Rust. .owner pins the module while open. */
+static const struct file_operations rt_fops = {
+	.owner = THIS_MODULE,
+	.open = rust_trace_open,
+	.release = rust_trace_release,
+	.read = rust_trace_read,
+	.write = rust_trace_write,
+	.poll = rust_trace_poll,
+	.unlocked_ioctl = rust_trace_ioctl,
+};
+
 /* The misc device: /dev/rust_trace, dynamic minor, mode 0600. */
 static struct miscdevice rt_misc = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = "rust_trace",
 	.mode = 0600,
+	.fops = &rt_fops,
 };
 
-int rt_misc_register(const struct file_operations *fops)
+int rt_misc_register(void)
 {
-	rt_misc.fops = fops;
 	return misc_register(&rt_misc);
 }
 
@@ -154,6 +172,34 @@ void rt_on_each_cpu(void (*fn)(void *info), void *info)
 void rt_tracepoint_sync(void)
 {
 	tracepoint_synchronize_unregister();
+}
+
+void rt_task_layout(struct rt_task_layout *l)
+{
+	l->pid = offsetof(struct task_struct, pid);
+	l->comm = offsetof(struct task_struct, comm);
+	l->exit_state = offsetof(struct task_struct, exit_state);
+	l->cpu = offsetof(struct task_struct, thread_info.cpu);
+}
+
+bool rt_file_readable(const struct file *file)
+{
+	return file->f_mode & FMODE_READ;
+}
+
+bool rt_file_nonblock(const struct file *file)
+{
+	return file->f_flags & O_NONBLOCK;
+}
+
+void *rt_file_private(const struct file *file)
+{
+	return file->private_data;
+}
+
+void rt_file_set_private(struct file *file, void *data)
+{
+	file->private_data = data;
 }
 
 void rt_init_waitqueue_head(struct wait_queue_head *wq)

@@ -9,15 +9,32 @@
 #include <linux/types.h>
 
 struct file;
-struct file_operations;
+struct inode;
 struct poll_table_struct;
 struct wait_queue_head;
+
+/* Offsets of the task_struct fields the probes read (see sys.rs). */
+struct rt_task_layout {
+	size_t pid;
+	size_t comm;
+	size_t exit_state;
+	size_t cpu;
+};
+
+/* The file operations, implemented in Rust (chardev.rs). */
+int rust_trace_open(struct inode *inode, struct file *file);
+int rust_trace_release(struct inode *inode, struct file *file);
+ssize_t rust_trace_read(struct file *file, char __user *buf, size_t count, loff_t *pos);
+ssize_t rust_trace_write(struct file *file, const char __user *buf, size_t count,
+			 loff_t *pos);
+__poll_t rust_trace_poll(struct file *file, struct poll_table_struct *pt);
+long rust_trace_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 
 extern unsigned int rt_param_buf_size;
 extern unsigned int rt_param_nr_bufs;
 extern unsigned int rt_param_flush_ms;
 
-int rt_misc_register(const struct file_operations *fops);
+int rt_misc_register(void);
 void rt_misc_deregister(void);
 
 void rt_irq_work_init(void (*fn)(void *ctx), void *ctx);
@@ -34,6 +51,12 @@ void rt_irq_restore(unsigned long flags);
 bool rt_cpu_possible(unsigned int cpu);
 void rt_on_each_cpu(void (*fn)(void *info), void *info);
 void rt_tracepoint_sync(void);
+
+void rt_task_layout(struct rt_task_layout *l);
+bool rt_file_readable(const struct file *file);
+bool rt_file_nonblock(const struct file *file);
+void *rt_file_private(const struct file *file);
+void rt_file_set_private(struct file *file, void *data);
 
 void rt_init_waitqueue_head(struct wait_queue_head *wq);
 void rt_poll_wait(struct file *file, struct wait_queue_head *wq,

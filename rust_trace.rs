@@ -69,7 +69,7 @@ struct RustTrace {
 }
 
 impl kernel::Module for RustTrace {
-    fn init(module: &'static ThisModule) -> Result<Self> {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
         // SAFETY: module parameters are set before init() and read-only (0444).
         let (bs, nb) = unsafe { (sys::rt_param_buf_size, sys::rt_param_nr_bufs) };
         let buf_size = check_param("buf_size", bs, 4096, 4 << 20, true)?;
@@ -81,7 +81,7 @@ impl kernel::Module for RustTrace {
         let nr_cpus = unsafe { kernel::bindings::nr_cpu_ids } as usize;
         let tracer = session::Tracer::new(nr_cpus, buf_size, nr_bufs)?;
         // SAFETY: the tracer is dropped after the registration (field order).
-        let dev = unsafe { chardev::Registration::new(&tracer, module)? };
+        let dev = unsafe { chardev::Registration::new(&tracer)? };
         pr_info!(
             "loaded: {} CPU ids, {} x {} KiB buffers per possible CPU, {} KiB in all\n",
             nr_cpus,

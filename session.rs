@@ -46,7 +46,7 @@ use kernel::{new_mutex, try_pin_init};
 
 use crate::bufpool::{BufPool, TraceBufPtr};
 use crate::format::{CpuTotals, FooterFixed, Header, CLOCK_LOCAL, HEADER_LEN};
-use crate::probes::{PidSet, Recorder, Tracepoints};
+use crate::probes::{PidSet, Recorder, TaskFields, Tracepoints};
 use crate::sys;
 
 /// A wait queue readers and pollers sleep on.
@@ -217,7 +217,11 @@ impl Tracer {
                 waitq <- WaitQueue::new(),
                 reader_open: AtomicBool::new(false),
                 stopped: AtomicBool::new(false),
-                rec: Recorder { pool, names },
+                rec: Recorder {
+                    pool,
+                    names,
+                    task: TaskFields::new(),
+                },
             }),
             GFP_KERNEL,
         )?;

@@ -58,8 +58,8 @@ extern "C" {
     /// `flush_ms=` module parameter (writable at run time: read it once).
     pub(crate) static rt_param_flush_ms: c_uint;
 
-    /// Registers /dev/rust_trace with `fops`.
-    pub(crate) fn rt_misc_register(fops: *const bindings::file_operations) -> c_int;
+    /// Registers /dev/rust_trace (its operations are chardev.rs's functions).
+    pub(crate) fn rt_misc_register() -> c_int;
     /// Removes /dev/rust_trace.
     pub(crate) fn rt_misc_deregister();
 
@@ -91,6 +91,17 @@ extern "C" {
     /// `tracepoint_synchronize_unregister()`: waits for running probes. May sleep.
     pub(crate) fn rt_tracepoint_sync();
 
+    /// Fills in the offsets of the task fields the probes read.
+    pub(crate) fn rt_task_layout(l: *mut TaskLayout);
+    /// `file->f_mode & FMODE_READ`.
+    pub(crate) fn rt_file_readable(file: *const bindings::file) -> bool;
+    /// `file->f_flags & O_NONBLOCK`.
+    pub(crate) fn rt_file_nonblock(file: *const bindings::file) -> bool;
+    /// `file->private_data`.
+    pub(crate) fn rt_file_private(file: *const bindings::file) -> *mut c_void;
+    /// `file->private_data = data`.
+    pub(crate) fn rt_file_set_private(file: *mut bindings::file, data: *mut c_void);
+
     /// `init_waitqueue_head()`.
     pub(crate) fn rt_init_waitqueue_head(wq: *mut bindings::wait_queue_head);
     /// `poll_wait()`.
@@ -99,6 +110,22 @@ extern "C" {
         wq: *mut bindings::wait_queue_head,
         pt: *mut bindings::poll_table_struct,
     );
+}
+
+/// Offsets of `struct task_struct` fields, from the C compiler
+/// (`struct rt_task_layout`). bindgen's layout of `task_struct` is wrong on
+/// this toolchain (16 bytes off at `pid`), so the probes use these.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct TaskLayout {
+    /// `pid` (`pid_t`).
+    pub(crate) pid: usize,
+    /// `comm` (`char[16]`).
+    pub(crate) comm: usize,
+    /// `exit_state` (`int`).
+    pub(crate) exit_state: usize,
+    /// `thread_info.cpu` (`u32`): `task_cpu()`.
+    pub(crate) cpu: usize,
 }
 
 /// Compares a C string with a byte string (no NUL in `want`).
