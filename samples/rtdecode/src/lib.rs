@@ -1,0 +1,21 @@
+//! rtdecode: reads the stream `cat /dev/rust_trace` writes.
+//!
+//! The format itself is `format.rs` at the top of the repository, compiled
+//! here as [`format`] exactly as the kernel module compiles it, so the
+//! decoder and the module cannot disagree on a constant.
+//!
+//! - [`stream`]: a streaming parser of records (header, batches, footer) that
+//!   keeps one batch in memory at a time, and [`stream::Timeline`], which
+//!   merges the per-CPU event streams of a file by time;
+//! - [`validate`]: every rule of the format, with byte offsets;
+//! - [`stats`]: per-CPU and per-task statistics and wakeup latencies;
+//! - [`report`]: one line per event.
+
+#[path = "../../../format.rs"]
+#[allow(clippy::all)]
+pub mod format;
+
+pub mod report;
+pub mod stats;
+pub mod stream;
+pub mod validate;

@@ -1,0 +1,132 @@
+//! `report`: one line per event, merged across CPUs by time, in the spirit
+//! of `trace-cmd report`:
+//!
+//! ```text
+//!       ping-812   [001]   12.345678901: sched_switch  ping:812 [S] ==> pong:813
+//! ```
+//!
+//! The first columns name the task running on the CPU when the event was
+//! recorded (tracked from the switches); times are seconds since the start
+//! of the session.
+
+use std::collections::HashMap;
+use std::io::Write;
+
+use crate::format::decode::Event;
+use crate::format::{STATE_CHARS, STATE_PREEMPTED};
+use crate::stream::{display_name, DecodeError, TimedEvent, Timeline};
+
+/// The letters of a switch's state index: `R`, `S`, `D`, ... or `R+`.
+pub fn state_str(idx: u32) -> String {
+    if idx == STATE_PREEMPTED {
+        "R+".into()
+    } else {
+        STATE_CHARS
+            .get(idx as usize)
+            .map(|&c| (c as char).to_string())
+            .unwrap_or_else(|| format!("?{idx}"))
+    }
+}
+
+/// Writes the report of `tl` to `out`.
+pub fn report<W: Write>(tl: &mut Timeline, out: &mut W) -> anyhow::Result<()> {
+    let start = tl.header().start_ns;
+    let names = tl.names().clone();
+    let mut live: HashMap<u32, Vec<u8>> = HashMap::new();
+    let mut running: Vec<u32> = vec![0; tl.header().nr_cpus as usize];
+    let mut io_err = None;
+    let res: Result<(), DecodeError> = tl.for_each(|te: &TimedEvent| {
+        if io_err.is_some() {
+            return;
+        }
+        let name = |pid: u32, live: &HashMap<u32, Vec<u8>>| {
+            display_name(live.get(&pid).or(names.get(&pid)).map(|v| v.as_slice()), pid)
+        };
+        if let Event::Comm { pid, .. } = te.ev {
+            if let Some(b) = te.ev.comm_bytes() {
+                live.insert(pid, b.to_vec());
+            }
+        }
+        let cur = running[te.cpu as usize];
+        let t = te.ts.saturating_sub(start);
+        let what = match te.ev {
+            Event::Switch {
+                prev_pid,
+                prev_state,
+                next_pid,
+            } => {
+                running[te.cpu as usize] = next_pid;
+                format!(
+                    "sched_switch          {}:{} [{}] ==> {}:{}",
+                    name(prev_pid, &live),
+                    prev_pid,
+                    state_str(prev_state),
+                    name(next_pid, &live),
+                    next_pid
+                )
+            }
+            Event::Wakeup {
+                new,
+                pid,
+                target_cpu,
+            } => format!(
+                "{:<21} {}:{} target_cpu={:03}",
+                if new { "sched_wakeup_new" } else { "sched_wakeup" },
+                name(pid, &live),
+                pid,
+                target_cpu
+            ),
+            Event::Fork {
+                parent_pid,
+                child_pid,
+            } => format!(
+                "sched_process_fork    comm={} pid={} child_comm={} child_pid={}",
+                name(parent_pid, &live),
+                parent_pid,
+                name(child_pid, &live),
+                child_pid
+            ),
+            Event::Exit { pid } => {
+                format!("sched_process_exit    comm={} pid={}", name(pid, &live), pid)
+            }
+            Event::Exec { pid, old_pid } => format!(
+                "sched_process_exec    comm={} pid={} old_pid={}",
+                name(pid, &live),
+                pid,
+                old_pid
+            ),
+            Event::Migrate {
+                pid,
+                orig_cpu,
+                dest_cpu,
+            } => format!(
+                "sched_migrate_task    comm={} pid={} orig_cpu={} dest_cpu={}",
+                name(pid, &live),
+                pid,
+                orig_cpu,
+                dest_cpu
+            ),
+            Event::Comm { pid, .. } => format!("task_name             pid={} comm={}", pid, name(pid, &live)),
+        };
+        let who = format!("{}-{}", name(cur, &live), cur);
+        if let Err(e) = writeln!(
+            out,
+            "{:>20} [{:03}] {:5}.{:09}: {}",
+            who,
+            te.cpu,
+            t / 1_000_000_000,
+            t % 1_000_000_000,
+            what
+        ) {
+            io_err = Some(e);
+        }
+    });
+    if let Some(e) = io_err {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            return Ok(());
+        }
+        return Err(e.into());
+    }
+    res?;
+    Ok(())
+}

@@ -1,0 +1,346 @@
+//! `stats`: per-CPU load, per-task run time and switches, and wakeup
+//! latency (wakeup to switch-in), as `perf sched latency` reports it.
+//!
+//! Latencies go into log-linear histograms (32 sub-buckets per power of
+//! two, so percentiles are within about 3%; min and max are exact): memory
+//! stays bounded by the number of tasks, not of events.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::format::decode::Event;
+use crate::format::STATE_PREEMPTED;
+use crate::stream::{display_name, DecodeError, Timeline};
+
+/// A latency histogram with exact min, max, count and sum.
+#[derive(Clone, Debug, Default)]
+pub struct Histogram {
+    buckets: Vec<u64>, // counts per bucket (see `bucket`)
+    count: u64,        // samples
+    sum: u128,         // their sum
+    min: u64,          // smallest sample
+    max: u64,          // largest sample
+}
+
+fn bucket(v: u64) -> usize {
+    if v < 64 {
+        v as usize
+    } else {
+        let e = 63 - v.leading_zeros() as usize; // >= 6
+        let sub = ((v >> (e - 5)) & 31) as usize;
+        64 + (e - 6) * 32 + sub
+    }
+}
+
+fn bucket_low(i: usize) -> u64 {
+    if i < 64 {
+        i as u64
+    } else {
+        let e = (i - 64) / 32 + 6;
+        let sub = ((i - 64) % 32) as u64;
+        (1u64 << e) | (sub << (e - 5))
+    }
+}
+
+impl Histogram {
+    /// Adds a sample.
+    pub fn add(&mut self, v: u64) {
+        let b = bucket(v);
+        if self.buckets.len() <= b {
+            self.buckets.resize(b + 1, 0);
+        }
+        self.buckets[b] += 1;
+        if self.count == 0 || v < self.min {
+            self.min = v;
+        }
+        self.max = self.max.max(v);
+        self.count += 1;
+        self.sum += u128::from(v);
+    }
+
+    /// The `p`-th percentile (0..=100), clamped to [min, max].
+    pub fn percentile(&self, p: f64) -> u64 {
+        if self.count == 0 {
+            return 0;
+        }
+        let rank = ((p / 100.0) * self.count as f64).ceil().max(1.0) as u64;
+        let mut seen = 0;
+        for (i, &c) in self.buckets.iter().enumerate() {
+            seen += c;
+            if seen >= rank {
+                return bucket_low(i).clamp(self.min, self.max);
+            }
+        }
+        self.max
+    }
+
+    /// Summary figures.
+    pub fn summary(&self) -> LatencySummary {
+        LatencySummary {
+            count: self.count,
+            min_ns: if self.count > 0 { self.min } else { 0 },
+            p50_ns: self.percentile(50.0),
+            p90_ns: self.percentile(90.0),
+            p99_ns: self.percentile(99.0),
+            max_ns: self.max,
+            avg_ns: if self.count > 0 { (self.sum / u128::from(self.count)) as u64 } else { 0 },
+        }
+    }
+}
+
+/// Latency figures of a histogram.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct LatencySummary {
+    /// Samples.
+    pub count: u64,
+    /// Smallest.
+    pub min_ns: u64,
+    /// Median.
+    pub p50_ns: u64,
+    /// 90th percentile.
+    pub p90_ns: u64,
+    /// 99th percentile.
+    pub p99_ns: u64,
+    /// Largest.
+    pub max_ns: u64,
+    /// Mean.
+    pub avg_ns: u64,
+}
+
+/// Per-CPU statistics.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct CpuStats {
+    /// CPU id.
+    pub cpu: u32,
+    /// Events recorded in the stream.
+    pub events: u64,
+    /// Events lost (footer, or batch headers without a footer).
+    pub lost: u64,
+    /// Time a task other than idle ran, between the first and last switch.
+    pub busy_ns: u64,
+    /// Time the idle task ran.
+    pub idle_ns: u64,
+}
+
+/// Per-task statistics.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct TaskStats {
+    /// PID.
+    pub pid: u32,
+    /// Name.
+    pub comm: String,
+    /// Time it ran.
+    pub run_ns: u64,
+    /// Times it was switched in.
+    pub switches_in: u64,
+    /// Times it left the CPU blocking (state other than R).
+    pub voluntary: u64,
+    /// Times it left the CPU runnable (preempted).
+    pub involuntary: u64,
+    /// Its wakeup latencies.
+    pub wakeup_latency: LatencySummary,
+}
+
+/// The whole `stats` result.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Stats {
+    /// Events in the stream.
+    pub events: u64,
+    /// Events lost.
+    pub lost: u64,
+    /// Time from the first to the last event.
+    pub span_ns: u64,
+    /// Per CPU.
+    pub cpus: Vec<CpuStats>,
+    /// Wakeup latency over all tasks.
+    pub wakeup_latency: LatencySummary,
+    /// Tasks, by run time, largest first.
+    pub tasks: Vec<TaskStats>,
+}
+
+#[derive(Default)]
+struct TaskAcc {
+    run_ns: u64,
+    switches_in: u64,
+    voluntary: u64,
+    involuntary: u64,
+    lat: Histogram,
+}
+
+/// Computes the statistics of `tl`.
+pub fn stats(tl: &mut Timeline) -> Result<Stats, DecodeError> {
+    let n = tl.header().nr_cpus as usize;
+    let mut cpus: Vec<CpuStats> = (0..n)
+        .map(|c| CpuStats {
+            cpu: c as u32,
+            ..Default::default()
+        })
+        .collect();
+    // Per CPU: (running pid, since) once the first switch was seen.
+    let mut on_cpu: Vec<Option<(u32, u64)>> = vec![None; n];
+    let mut tasks: HashMap<u32, TaskAcc> = HashMap::new();
+    let mut pending_wake: HashMap<u32, u64> = HashMap::new();
+    let mut all = Histogram::default();
+    let (mut first, mut last) = (None, 0u64);
+    let mut events = 0u64;
+    tl.for_each(|te| {
+        events += 1;
+        first.get_or_insert(te.ts);
+        last = te.ts;
+        let c = te.cpu as usize;
+        cpus[c].events += 1;
+        match te.ev {
+            Event::Switch {
+                prev_pid,
+                prev_state,
+                next_pid,
+            } => {
+                if let Some((pid, since)) = on_cpu[c] {
+                    let d = te.ts.saturating_sub(since);
+                    if pid == 0 {
+                        cpus[c].idle_ns += d;
+                    } else {
+                        cpus[c].busy_ns += d;
+                        tasks.entry(pid).or_default().run_ns += d;
+                    }
+                }
+                if prev_pid != 0 {
+                    let t = tasks.entry(prev_pid).or_default();
+                    if prev_state == 0 || prev_state == STATE_PREEMPTED {
+                        t.involuntary += 1;
+                    } else {
+                        t.voluntary += 1;
+                    }
+                }
+                on_cpu[c] = Some((next_pid, te.ts));
+                if next_pid != 0 {
+                    let t = tasks.entry(next_pid).or_default();
+                    t.switches_in += 1;
+                    if let Some(w) = pending_wake.remove(&next_pid) {
+                        let lat = te.ts.saturating_sub(w);
+                        t.lat.add(lat);
+                        all.add(lat);
+                    }
+                }
+            }
+            Event::Wakeup { pid, .. } => {
+                pending_wake.entry(pid).or_insert(te.ts);
+            }
+            Event::Exit { pid } => {
+                pending_wake.remove(&pid);
+            }
+            _ => {}
+        }
+    })?;
+    let lost_batches = tl.lost_in_batches().to_vec();
+    let footer = tl.footer().cloned();
+    for (c, s) in cpus.iter_mut().enumerate() {
+        s.lost = match &footer {
+            Some((_, per)) => per.get(c).map(|t| t.lost).unwrap_or(0),
+            None => lost_batches[c],
+        };
+    }
+    let mut list: Vec<TaskStats> = tasks
+        .into_iter()
+        .map(|(pid, a)| TaskStats {
+            pid,
+            comm: display_name(tl.name(pid), pid),
+            run_ns: a.run_ns,
+            switches_in: a.switches_in,
+            voluntary: a.voluntary,
+            involuntary: a.involuntary,
+            wakeup_latency: a.lat.summary(),
+        })
+        .collect();
+    list.sort_by(|a, b| b.run_ns.cmp(&a.run_ns).then(a.pid.cmp(&b.pid)));
+    Ok(Stats {
+        events,
+        lost: cpus.iter().map(|c| c.lost).sum(),
+        span_ns: last.saturating_sub(first.unwrap_or(last)),
+        cpus,
+        wakeup_latency: all.summary(),
+        tasks: list,
+    })
+}
+
+fn us(ns: u64) -> String {
+    format!("{:.3}", ns as f64 / 1000.0)
+}
+
+/// Human-readable rendering, with the `top` tasks by run time.
+pub fn render(s: &Stats, top: usize) -> String {
+    let mut o = String::new();
+    o += &format!(
+        "events {}  lost {}  span {:.6} s\n\nCPU     events       lost     busy ms     idle ms\n",
+        s.events,
+        s.lost,
+        s.span_ns as f64 / 1e9
+    );
+    for c in &s.cpus {
+        o += &format!(
+            "{:>3} {:>10} {:>10} {:>11.3} {:>11.3}\n",
+            c.cpu,
+            c.events,
+            c.lost,
+            c.busy_ns as f64 / 1e6,
+            c.idle_ns as f64 / 1e6
+        );
+    }
+    let l = &s.wakeup_latency;
+    o += &format!(
+        "\nwakeup latency (us): n={} min {} p50 {} p90 {} p99 {} max {}\n",
+        l.count,
+        us(l.min_ns),
+        us(l.p50_ns),
+        us(l.p90_ns),
+        us(l.p99_ns),
+        us(l.max_ns)
+    );
+    o += "\n  pid comm             run ms   in  vol  invol   lat p50 us   lat p99 us   lat max us\n";
+    for t in s.tasks.iter().take(top) {
+        o += &format!(
+            "{:>5} {:<16} {:>8.3} {:>4} {:>4} {:>6} {:>12} {:>12} {:>12}\n",
+            t.pid,
+            t.comm,
+            t.run_ns as f64 / 1e6,
+            t.switches_in,
+            t.voluntary,
+            t.involuntary,
+            us(t.wakeup_latency.p50_ns),
+            us(t.wakeup_latency.p99_ns),
+            us(t.wakeup_latency.max_ns)
+        );
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_percentiles_are_within_3_percent() {
+        let mut h = Histogram::default();
+        for v in 1..=100_000u64 {
+            h.add(v);
+        }
+        for (p, want) in [(50.0, 50_000.0), (90.0, 90_000.0), (99.0, 99_000.0)] {
+            let got = h.percentile(p) as f64;
+            assert!((got - want).abs() / want < 0.035, "p{p}: {got} vs {want}");
+        }
+        assert_eq!(h.summary().min_ns, 1);
+        assert_eq!(h.summary().max_ns, 100_000);
+    }
+
+    #[test]
+    fn bucket_bounds_are_monotonic() {
+        let mut prev = 0;
+        for i in 1..1900 {
+            let low = bucket_low(i);
+            assert!(low > prev, "bucket {i}");
+            assert_eq!(bucket(low), i);
+            prev = low;
+        }
+    }
+}

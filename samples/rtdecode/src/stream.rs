@@ -1,0 +1,461 @@
+//! Streaming parse of a rust_trace capture, and the time-ordered merge of
+//! its per-CPU event streams.
+//!
+//! [`StreamReader`] reads records in file order and holds one batch at a
+//! time. [`Timeline`] needs a seekable file: a first pass indexes every
+//! batch (offset, CPU, sequence number) and collects task names; the second
+//! pass keeps one batch per CPU in memory and merges the CPUs by timestamp
+//! (ties broken by CPU, then order within the CPU), so memory stays bounded
+//! by `nr_cpus * buf_size` whatever the size of the capture.
+
+use std::collections::{BinaryHeap, HashMap};
+use std::fmt;
+use std::fs::File;
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
+
+use crate::format::decode::{Cursor, Event, FormatError};
+use crate::format::{
+    BatchHeader, CpuTotals, FooterFixed, Header, BATCH_HDR_LEN, FOOTER_CPU_LEN, FOOTER_FIXED_LEN,
+    HEADER_LEN, TAG_BATCH, TAG_FOOTER,
+};
+
+/// Largest batch accepted, whatever the header says (a corrupt length must
+/// not make the decoder allocate gigabytes).
+pub const MAX_BATCH: u32 = 64 << 20;
+
+/// What went wrong, and where.
+#[derive(Debug)]
+pub struct DecodeError {
+    /// Byte offset in the stream of the structure at fault.
+    pub offset: u64,
+    /// What is wrong.
+    pub kind: ErrorKind,
+}
+
+/// The kinds of [`DecodeError`].
+#[derive(Debug)]
+pub enum ErrorKind {
+    /// A malformed structure.
+    Format(FormatError),
+    /// The stream ended before its footer.
+    MissingFooter,
+    /// Bytes after the footer.
+    TrailingData,
+    /// A batch's events do not fill exactly its length, or their count differs.
+    BadBatch(String),
+    /// Reading failed.
+    Io(io::Error),
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "at byte {}: ", self.offset)?;
+        match &self.kind {
+            ErrorKind::Format(e) => write!(f, "{e}"),
+            ErrorKind::MissingFooter => write!(f, "stream ends without a footer (truncated?)"),
+            ErrorKind::TrailingData => write!(f, "data after the footer"),
+            ErrorKind::BadBatch(s) => write!(f, "{s}"),
+            ErrorKind::Io(e) => write!(f, "read error: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+fn err(offset: u64, kind: ErrorKind) -> DecodeError {
+    DecodeError { offset, kind }
+}
+
+/// One record of the stream after the header.
+#[derive(Debug)]
+pub enum Record {
+    /// A batch: its offset, header and event bytes.
+    Batch {
+        /// Offset of the batch header in the stream.
+        offset: u64,
+        /// The batch header.
+        hdr: BatchHeader,
+        /// The event bytes (after the batch header).
+        events: Vec<u8>,
+    },
+    /// The footer.
+    Footer {
+        /// Offset of the footer in the stream.
+        offset: u64,
+        /// Its fixed part.
+        fixed: FooterFixed,
+        /// Per-CPU totals, `fixed.nr_cpus` of them.
+        cpus: Vec<CpuTotals>,
+    },
+}
+
+/// Reads a stream record by record.
+pub struct StreamReader<R: Read> {
+    r: R,           // the input
+    offset: u64,    // bytes consumed so far
+    header: Header, // the stream header
+    footer: bool,   // the footer was read
+}
+
+/// Reads exactly `buf.len()` bytes; `Ok(false)` on EOF before the first byte.
+fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<bool> {
+    let mut got = 0;
+    while got < buf.len() {
+        match r.read(&mut buf[got..]) {
+            Ok(0) if got == 0 => return Ok(false),
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(true)
+}
+
+impl<R: Read> StreamReader<R> {
+    /// Reads and checks the stream header.
+    pub fn new(mut r: R) -> Result<Self, DecodeError> {
+        let mut h = [0u8; HEADER_LEN];
+        let mut got = 0;
+        while got < HEADER_LEN {
+            match r.read(&mut h[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(err(got as u64, ErrorKind::Io(e))),
+            }
+        }
+        let header = Header::parse(&h[..got]).map_err(|e| err(0, ErrorKind::Format(e)))?;
+        Ok(StreamReader {
+            r,
+            offset: HEADER_LEN as u64,
+            header,
+            footer: false,
+        })
+    }
+
+    /// The stream header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// Bytes consumed so far.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// The next record; `Ok(None)` after the footer at EOF.
+    pub fn next_record(&mut self) -> Result<Option<Record>, DecodeError> {
+        let at = self.offset;
+        let mut tl = [0u8; 8];
+        match read_full(&mut self.r, &mut tl) {
+            Ok(false) if self.footer => return Ok(None),
+            Ok(false) => return Err(err(at, ErrorKind::MissingFooter)),
+            Ok(true) if self.footer => return Err(err(at, ErrorKind::TrailingData)),
+            Ok(true) => {}
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                return Err(err(at, ErrorKind::Format(FormatError::Truncated)))
+            }
+            Err(e) => return Err(err(at, ErrorKind::Io(e))),
+        }
+        let (tag, len) = crate::format::decode::record_tag_len(&tl)
+            .map_err(|e| err(at, ErrorKind::Format(e)))?;
+        let min = match tag {
+            TAG_BATCH => BATCH_HDR_LEN,
+            TAG_FOOTER => FOOTER_FIXED_LEN,
+            _ => return Err(err(at, ErrorKind::Format(FormatError::UnknownTag(tag)))),
+        };
+        let max = if tag == TAG_BATCH {
+            self.header.buf_size.min(MAX_BATCH)
+        } else {
+            FooterFixed::len_for(crate::format::MAX_CPUS) as u32
+        };
+        if (len as usize) < min || len > max {
+            return Err(err(at, ErrorKind::Format(FormatError::BadRecordLen(len))));
+        }
+        let mut rec = vec![0u8; len as usize];
+        rec[..8].copy_from_slice(&tl);
+        match read_full(&mut self.r, &mut rec[8..]) {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                return Err(err(at, ErrorKind::Format(FormatError::Truncated)))
+            }
+            Err(e) => return Err(err(at, ErrorKind::Io(e))),
+        }
+        self.offset += u64::from(len);
+        if tag == TAG_BATCH {
+            let hdr = BatchHeader::parse(&rec).map_err(|e| err(at, ErrorKind::Format(e)))?;
+            if hdr.cpu >= self.header.nr_cpus {
+                return Err(err(at, ErrorKind::Format(FormatError::BadCpu(hdr.cpu))));
+            }
+            rec.drain(..BATCH_HDR_LEN);
+            Ok(Some(Record::Batch {
+                offset: at,
+                hdr,
+                events: rec,
+            }))
+        } else {
+            let fixed = FooterFixed::parse(&rec).map_err(|e| err(at, ErrorKind::Format(e)))?;
+            let cpus = rec[FOOTER_FIXED_LEN..]
+                .chunks_exact(FOOTER_CPU_LEN)
+                .map(CpuTotals::parse)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| err(at, ErrorKind::Format(e)))?;
+            self.footer = true;
+            Ok(Some(Record::Footer {
+                offset: at,
+                fixed,
+                cpus,
+            }))
+        }
+    }
+}
+
+/// An event with its absolute time and CPU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimedEvent {
+    /// Absolute time, in the header's clock.
+    pub ts: u64,
+    /// CPU that recorded it.
+    pub cpu: u32,
+    /// The event.
+    pub ev: Event,
+}
+
+/// Decodes the events of one batch. The batch must hold exactly
+/// `hdr.nevents` well-formed events filling its bytes.
+pub fn batch_events(
+    offset: u64,
+    hdr: &BatchHeader,
+    events: &[u8],
+) -> Result<Vec<TimedEvent>, DecodeError> {
+    let mut out = Vec::with_capacity(hdr.nevents as usize);
+    let mut c = Cursor::new(events);
+    let mut ts = hdr.ts;
+    while !c.at_end() {
+        let at = offset + (BATCH_HDR_LEN + c.pos()) as u64;
+        let (dt, ev) = c.next_event().map_err(|e| err(at, ErrorKind::Format(e)))?;
+        ts = ts.checked_add(dt).ok_or_else(|| {
+            err(at, ErrorKind::BadBatch("timestamp overflows".into()))
+        })?;
+        out.push(TimedEvent {
+            ts,
+            cpu: hdr.cpu,
+            ev,
+        });
+    }
+    if out.len() != hdr.nevents as usize {
+        return Err(err(
+            offset,
+            ErrorKind::BadBatch(format!(
+                "batch says {} events, holds {}",
+                hdr.nevents,
+                out.len()
+            )),
+        ));
+    }
+    Ok(out)
+}
+
+/// Where a batch is in the file.
+#[derive(Clone, Copy, Debug)]
+struct BatchLoc {
+    offset: u64, // offset of the batch header
+    len: u32,    // batch length
+}
+
+/// A capture file indexed for time-ordered reading.
+pub struct Timeline {
+    file: File,                      // the capture
+    header: Header,                  // its header
+    per_cpu: Vec<Vec<BatchLoc>>,     // each CPU's batches, in stream order
+    footer: Option<(FooterFixed, Vec<CpuTotals>)>, // the footer, if present
+    names: HashMap<u32, Vec<u8>>,    // the last name recorded for each PID
+    lost_in_batches: Vec<u64>,       // per CPU, sum of batch `lost` fields
+    bytes: u64,                      // file length
+}
+
+impl Timeline {
+    /// Indexes `file` (first pass). Fails on any malformed record.
+    pub fn open(file: File) -> Result<Self, DecodeError> {
+        let mut sr = StreamReader::new(BufReader::with_capacity(1 << 20, &file))?;
+        let header = *sr.header();
+        let n = header.nr_cpus as usize;
+        let mut per_cpu = vec![Vec::new(); n];
+        let mut names = HashMap::new();
+        let mut lost_in_batches = vec![0u64; n];
+        let mut footer = None;
+        loop {
+            match sr.next_record() {
+                Ok(Some(Record::Batch {
+                    offset,
+                    hdr,
+                    events,
+                })) => {
+                    for te in batch_events(offset, &hdr, &events)? {
+                        if let Event::Comm { pid, .. } = te.ev {
+                            if let Some(b) = te.ev.comm_bytes() {
+                                names.insert(pid, b.to_vec());
+                            }
+                        }
+                    }
+                    per_cpu[hdr.cpu as usize].push(BatchLoc {
+                        offset,
+                        len: hdr.len,
+                    });
+                    lost_in_batches[hdr.cpu as usize] += hdr.lost;
+                }
+                Ok(Some(Record::Footer { fixed, cpus, .. })) => footer = Some((fixed, cpus)),
+                Ok(None) => break,
+                // A missing footer still leaves a usable timeline.
+                Err(DecodeError {
+                    kind: ErrorKind::MissingFooter,
+                    ..
+                }) => break,
+                Err(e) => return Err(e),
+            }
+        }
+        let bytes = sr.offset();
+        drop(sr);
+        Ok(Timeline {
+            file,
+            header,
+            per_cpu,
+            footer,
+            names,
+            lost_in_batches,
+            bytes,
+        })
+    }
+
+    /// The stream header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// The footer, if the stream has one.
+    pub fn footer(&self) -> Option<&(FooterFixed, Vec<CpuTotals>)> {
+        self.footer.as_ref()
+    }
+
+    /// The last name recorded for `pid`.
+    pub fn name(&self, pid: u32) -> Option<&[u8]> {
+        self.names.get(&pid).map(|v| v.as_slice())
+    }
+
+    /// Every PID with a recorded name.
+    pub fn names(&self) -> &HashMap<u32, Vec<u8>> {
+        &self.names
+    }
+
+    /// Events lost per CPU as the batch headers report them.
+    pub fn lost_in_batches(&self) -> &[u64] {
+        &self.lost_in_batches
+    }
+
+    /// Number of batches of each CPU.
+    pub fn batches_per_cpu(&self) -> Vec<usize> {
+        self.per_cpu.iter().map(|v| v.len()).collect()
+    }
+
+    /// Bytes of the stream.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Calls `f` on every event in time order (second pass).
+    pub fn for_each<F: FnMut(&TimedEvent)>(&mut self, mut f: F) -> Result<(), DecodeError> {
+        struct Lane {
+            next_batch: usize,      // index in per_cpu of the next batch to load
+            events: Vec<TimedEvent>, // the loaded batch
+            pos: usize,             // next event in `events`
+        }
+        let mut lanes: Vec<Lane> = (0..self.per_cpu.len())
+            .map(|_| Lane {
+                next_batch: 0,
+                events: Vec::new(),
+                pos: 0,
+            })
+            .collect();
+        // Min-heap of (ts, cpu) over the lanes' next events.
+        let mut heap = BinaryHeap::new();
+        for (cpu, lane) in lanes.iter_mut().enumerate() {
+            if self.refill(&mut lane.next_batch, cpu, &mut lane.events)? {
+                lane.pos = 0;
+                heap.push(std::cmp::Reverse((lane.events[0].ts, cpu)));
+            }
+        }
+        while let Some(std::cmp::Reverse((_, cpu))) = heap.pop() {
+            let lane = &mut lanes[cpu];
+            f(&lane.events[lane.pos]);
+            lane.pos += 1;
+            if lane.pos == lane.events.len() {
+                lane.pos = 0;
+                if !self.refill(&mut lane.next_batch, cpu, &mut lane.events)? {
+                    continue;
+                }
+            }
+            heap.push(std::cmp::Reverse((lane.events[lane.pos].ts, cpu)));
+        }
+        Ok(())
+    }
+
+    /// Loads the next non-empty batch of `cpu` into `events`.
+    fn refill(
+        &mut self,
+        next: &mut usize,
+        cpu: usize,
+        events: &mut Vec<TimedEvent>,
+    ) -> Result<bool, DecodeError> {
+        while let Some(loc) = self.per_cpu[cpu].get(*next).copied() {
+            *next += 1;
+            let mut buf = vec![0u8; loc.len as usize];
+            self.file
+                .seek(SeekFrom::Start(loc.offset))
+                .and_then(|_| self.file.read_exact(&mut buf))
+                .map_err(|e| err(loc.offset, ErrorKind::Io(e)))?;
+            let hdr = BatchHeader::parse(&buf).map_err(|e| err(loc.offset, ErrorKind::Format(e)))?;
+            *events = batch_events(loc.offset, &hdr, &buf[BATCH_HDR_LEN..])?;
+            if !events.is_empty() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
+
+/// Opens `path` for a [`Timeline`]; `-` copies standard input to a
+/// temporary file first (the merge needs to seek).
+pub fn open_input(path: &str) -> anyhow::Result<File> {
+    use anyhow::Context;
+    if path == "-" {
+        let mut tmp = tempfile_in_tmp()?;
+        io::copy(&mut io::stdin().lock(), &mut tmp).context("copying standard input")?;
+        tmp.seek(SeekFrom::Start(0))?;
+        Ok(tmp)
+    } else {
+        File::open(path).with_context(|| format!("opening {path}"))
+    }
+}
+
+/// An anonymous temporary file (unlinked at once).
+fn tempfile_in_tmp() -> anyhow::Result<File> {
+    let dir = std::env::temp_dir();
+    let path = dir.join(format!("rtdecode-{}.tmp", std::process::id()));
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&path)?;
+    std::fs::remove_file(&path)?;
+    Ok(f)
+}
+
+/// Task name for display: the recorded name, `<idle>` for PID 0, else `<...>`.
+pub fn display_name(name: Option<&[u8]>, pid: u32) -> String {
+    match name {
+        _ if pid == 0 => "<idle>".to_string(),
+        Some(n) => String::from_utf8_lossy(n).into_owned(),
+        None => "<...>".to_string(),
+    }
+}

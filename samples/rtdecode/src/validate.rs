@@ -1,0 +1,230 @@
+//! `validate`: checks every rule of the format in one streaming pass.
+//!
+//! Rules (each violation names its byte offset):
+//! 1. the header is present, with the right magic, version and length;
+//! 2. every record is a batch or the footer, of a possible length;
+//! 3. batch CPUs are below the header's CPU count; each CPU's batch
+//!    sequence numbers run 0, 1, 2, ... without a gap;
+//! 4. every event is well formed and the batch holds exactly `nevents`
+//!    events filling its length;
+//! 5. timestamps never decrease within a CPU (across its batches too);
+//! 6. the footer is present, is the last record, and is followed by EOF;
+//! 7. per CPU and in total: events in the stream + lost == written, the
+//!    batch count equals the footer's, and the losses the batch headers
+//!    report do not exceed the footer's.
+
+use std::io::Read;
+
+use serde::Serialize;
+
+use crate::format::decode::Event;
+use crate::stream::{batch_events, DecodeError, Record, StreamReader};
+
+/// One rule broken.
+#[derive(Debug, Serialize, Clone)]
+pub struct Violation {
+    /// Byte offset of the structure at fault.
+    pub offset: u64,
+    /// What is wrong.
+    pub what: String,
+}
+
+/// Per-CPU figures found by validation.
+#[derive(Debug, Default, Serialize, Clone)]
+pub struct CpuSummary {
+    /// Events in the stream.
+    pub events: u64,
+    /// Batches in the stream.
+    pub batches: u64,
+    /// Losses reported by batch headers.
+    pub lost_in_batches: u64,
+    /// sched_switch events.
+    pub switches: u64,
+    /// Bytes of sched_switch events (type byte and arguments).
+    pub switch_bytes: u64,
+    /// The footer's `written`.
+    pub written: u64,
+    /// The footer's `lost`.
+    pub lost: u64,
+}
+
+/// The result of a validation.
+#[derive(Debug, Default, Serialize)]
+pub struct Summary {
+    /// Stream bytes read.
+    pub bytes: u64,
+    /// CPU count of the header.
+    pub nr_cpus: u32,
+    /// Events in the stream.
+    pub events: u64,
+    /// Per-CPU figures.
+    pub cpus: Vec<CpuSummary>,
+    /// Whether a footer was found.
+    pub footer: bool,
+    /// Rules broken, in stream order (at most [`MAX_VIOLATIONS`]).
+    pub violations: Vec<Violation>,
+}
+
+/// Violations kept before validation stops.
+pub const MAX_VIOLATIONS: usize = 50;
+
+impl Summary {
+    fn violate(&mut self, offset: u64, what: impl Into<String>) {
+        if self.violations.len() < MAX_VIOLATIONS {
+            self.violations.push(Violation {
+                offset,
+                what: what.into(),
+            });
+        }
+    }
+
+    /// Whether the stream is valid.
+    pub fn ok(&self) -> bool {
+        self.violations.is_empty()
+    }
+}
+
+fn from_err(s: &mut Summary, e: DecodeError) {
+    let msg = match &e.kind {
+        crate::stream::ErrorKind::Format(f) => f.to_string(),
+        _ => e.to_string().split_once(": ").map(|(_, m)| m.to_string()).unwrap_or_default(),
+    };
+    s.violate(e.offset, msg);
+}
+
+/// Validates the stream read from `r`.
+pub fn validate<R: Read>(r: R) -> Summary {
+    let mut s = Summary::default();
+    let mut sr = match StreamReader::new(r) {
+        Ok(sr) => sr,
+        Err(e) => {
+            from_err(&mut s, e);
+            return s;
+        }
+    };
+    let n = sr.header().nr_cpus as usize;
+    s.nr_cpus = n as u32;
+    s.cpus = vec![CpuSummary::default(); n];
+    let mut next_seq = vec![0u64; n];
+    let mut last_ts: Vec<Option<u64>> = vec![None; n];
+    loop {
+        let rec = match sr.next_record() {
+            Ok(Some(r)) => r,
+            Ok(None) => break,
+            Err(e) => {
+                from_err(&mut s, e);
+                break;
+            }
+        };
+        match rec {
+            Record::Batch {
+                offset,
+                hdr,
+                events,
+            } => {
+                let cpu = hdr.cpu as usize;
+                if hdr.seq != next_seq[cpu] {
+                    s.violate(
+                        offset,
+                        format!(
+                            "CPU {}: batch sequence {} where {} was due",
+                            cpu, hdr.seq, next_seq[cpu]
+                        ),
+                    );
+                }
+                next_seq[cpu] = hdr.seq.wrapping_add(1);
+                if let Some(prev) = last_ts[cpu] {
+                    if hdr.ts < prev {
+                        s.violate(
+                            offset,
+                            format!("CPU {cpu}: batch time {} before previous event {prev}", hdr.ts),
+                        );
+                    }
+                }
+                let c = &mut s.cpus[cpu];
+                c.batches += 1;
+                c.lost_in_batches += hdr.lost;
+                match batch_events(offset, &hdr, &events) {
+                    Ok(evs) => {
+                        c.events += evs.len() as u64;
+                        s.events += evs.len() as u64;
+                        if let Some(last) = evs.last() {
+                            last_ts[cpu] = Some(last.ts);
+                        }
+                        count_switch_bytes(&events, &mut s.cpus[cpu]);
+                    }
+                    Err(e) => from_err(&mut s, e),
+                }
+            }
+            Record::Footer {
+                offset,
+                fixed,
+                cpus,
+            } => {
+                s.footer = true;
+                if fixed.nr_cpus as usize != n {
+                    s.violate(
+                        offset,
+                        format!("footer has {} CPUs, header {}", fixed.nr_cpus, n),
+                    );
+                    continue;
+                }
+                let (mut written, mut lost) = (0u64, 0u64);
+                for (cpu, t) in cpus.iter().enumerate() {
+                    s.cpus[cpu].written = t.written;
+                    s.cpus[cpu].lost = t.lost;
+                    let c = s.cpus[cpu].clone();
+                    written += t.written;
+                    lost += t.lost;
+                    if c.events + t.lost != t.written {
+                        s.violate(
+                            offset,
+                            format!(
+                                "CPU {cpu}: {} events in the stream + {} lost != {} written",
+                                c.events, t.lost, t.written
+                            ),
+                        );
+                    }
+                    if c.batches != t.batches {
+                        let b = c.batches;
+                        s.violate(
+                            offset,
+                            format!("CPU {cpu}: {b} batches in the stream, footer says {}", t.batches),
+                        );
+                    }
+                    if c.lost_in_batches > t.lost {
+                        let l = c.lost_in_batches;
+                        s.violate(
+                            offset,
+                            format!("CPU {cpu}: batches report {l} lost, footer only {}", t.lost),
+                        );
+                    }
+                }
+                if written != fixed.written || lost != fixed.lost {
+                    s.violate(offset, "footer totals differ from the sum of its CPUs");
+                }
+            }
+        }
+        if s.violations.len() >= MAX_VIOLATIONS {
+            break;
+        }
+    }
+    s.bytes = sr.offset();
+    s
+}
+
+/// Adds the sched_switch events of a batch and their bytes to `c`.
+fn count_switch_bytes(events: &[u8], c: &mut CpuSummary) {
+    let mut cur = crate::format::decode::Cursor::new(events);
+    while !cur.at_end() {
+        let start = cur.pos();
+        match cur.next_event() {
+            Ok((_, Event::Switch { .. })) => {
+                c.switches += 1;
+                c.switch_bytes += (cur.pos() - start) as u64;
+            }
+            Ok(_) => {}
+            Err(_) => return,
+        }
+    }
+}
