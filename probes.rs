@@ -18,8 +18,9 @@
 //! Names are not repeated in every event. A bitmap of PIDs ([`PidSet`])
 //! remembers which PIDs had their name recorded in this session; an event
 //! naming an unseen PID is preceded, in the same reservation, by an
-//! `EV_COMM` record. Fork and exec always record the (new) name, which also
-//! covers PID reuse. PID 0 (the idle tasks) is never named; decoders call it
+//! `EV_COMM` record. Fork always records the child's name (which covers PID
+//! reuse), and the `task_rename` tracepoint records every rename, exec's
+//! included, so a name in the stream is never stale. PID 0 (the idle tasks) is never named; decoders call it
 //! `<idle>`. A name is marked seen only once its record is stored, so a lost
 //! event cannot leave a PID nameless.
 //!
@@ -40,7 +41,7 @@ use kernel::ffi::{c_int, c_uint, c_void};
 use kernel::prelude::*;
 
 use crate::bufpool::BufPool;
-use crate::format::{Encoder, EVENT_MAX, STATE_PREEMPTED, VARINT32_MAX, VARINT64_MAX};
+use crate::format::{Encoder, COMM_MAX, EVENT_MAX, STATE_PREEMPTED, VARINT32_MAX, VARINT64_MAX};
 use crate::sys;
 
 /// Largest PID the bitmap covers (the kernel's `PID_MAX_LIMIT` on 64-bit).
@@ -363,8 +364,38 @@ unsafe extern "C" fn probe_migrate(data: *mut c_void, p: *const Task, dest_cpu: 
     );
 }
 
-/// The tracepoints rust_trace attaches to, with their probes.
-const PROBES: [(&[u8], *const c_void); 7] = [
+/// `task_rename(struct task_struct *task, const char *comm)`: records the
+/// new name (prctl(PR_SET_NAME), pthread_setname_np, and every exec), so a
+/// task renamed after it was first named is not shown with a stale name.
+unsafe extern "C" fn probe_rename(data: *mut c_void, p: *const Task, comm: *const u8) {
+    // SAFETY: registered data.
+    let r = unsafe { &*data.cast::<Recorder>() };
+    // SAFETY: live task.
+    let pid = unsafe { r.task.pid(p) };
+    let mut name = [0u8; 16];
+    for (i, slot) in name.iter_mut().take(COMM_MAX).enumerate() {
+        // SAFETY: `comm` is NUL-terminated and every byte before `i` was
+        // non-NUL, so index `i` is within the string.
+        let c = unsafe { *comm.add(i) };
+        if c == 0 {
+            break;
+        }
+        *slot = c;
+    }
+    let stored = r
+        .pool
+        .record(EVENT_MAX, 1, |enc, dt| enc.comm(dt, pid, &name));
+    if stored {
+        r.names.mark(pid);
+    }
+}
+
+/// Number of tracepoints attached.
+const NR_PROBES: usize = 8;
+
+/// The tracepoints rust_trace attaches to, with their probes: the seven
+/// scheduler events, and `task_rename` for names.
+const PROBES: [(&[u8], *const c_void); NR_PROBES] = [
     (b"sched_switch", probe_switch as *const c_void),
     (b"sched_wakeup", probe_wakeup as *const c_void),
     (b"sched_wakeup_new", probe_wakeup_new as *const c_void),
@@ -372,6 +403,7 @@ const PROBES: [(&[u8], *const c_void); 7] = [
     (b"sched_process_exit", probe_exit as *const c_void),
     (b"sched_process_exec", probe_exec as *const c_void),
     (b"sched_migrate_task", probe_migrate as *const c_void),
+    (b"task_rename", probe_rename as *const c_void),
 ];
 
 /// The scheduler tracepoints, found at load.
@@ -382,8 +414,8 @@ const PROBES: [(&[u8], *const c_void); 7] = [
 /// the kernel), named as the same entry of [`PROBES`]. `attached` is the
 /// number of leading entries whose probe is registered.
 pub(crate) struct Tracepoints {
-    tps: [*mut bindings::tracepoint; 7], // the tracepoints, in PROBES order
-    attached: usize,                     // how many probes are registered
+    tps: [*mut bindings::tracepoint; NR_PROBES], // the tracepoints, in PROBES order
+    attached: usize,                             // how many probes are registered
 }
 
 // SAFETY: tracepoints are global kernel objects; the handle only names them.
@@ -394,7 +426,7 @@ unsafe impl Sync for Tracepoints {}
 /// `for_each_kernel_tracepoint` callback: fills the table by name.
 unsafe extern "C" fn find_one(tp: *mut bindings::tracepoint, data: *mut c_void) {
     // SAFETY: `data` is the table `find` passed.
-    let tps = unsafe { &mut *data.cast::<[*mut bindings::tracepoint; 7]>() };
+    let tps = unsafe { &mut *data.cast::<[*mut bindings::tracepoint; NR_PROBES]>() };
     for (slot, (name, _)) in tps.iter_mut().zip(PROBES.iter()) {
         // SAFETY: `tp` is a live tracepoint with a NUL-terminated name.
         if unsafe { sys::cstr_eq((*tp).name, name) } {
@@ -404,9 +436,9 @@ unsafe extern "C" fn find_one(tp: *mut bindings::tracepoint, data: *mut c_void) 
 }
 
 impl Tracepoints {
-    /// Looks up the seven scheduler tracepoints. May sleep.
+    /// Looks up the tracepoints of [`PROBES`]. May sleep.
     pub(crate) fn find() -> Result<Self> {
-        let mut tps: [*mut bindings::tracepoint; 7] = [ptr::null_mut(); 7];
+        let mut tps: [*mut bindings::tracepoint; NR_PROBES] = [ptr::null_mut(); NR_PROBES];
         // SAFETY: `find_one` matches the callback type; `tps` outlives the call.
         unsafe { sys::for_each_kernel_tracepoint(find_one, ptr::addr_of_mut!(tps).cast()) };
         for (tp, (name, _)) in tps.iter().zip(PROBES.iter()) {

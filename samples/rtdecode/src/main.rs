@@ -51,11 +51,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let mut out = BufWriter::new(stdout.lock());
     match cli.cmd {
         Cmd::Report { file } => {
-            let mut tl = Timeline::open(open_input(&file)?).with_context(|| format!("reading {file}"))?;
+            let mut tl =
+                Timeline::open(open_input(&file)?).with_context(|| format!("reading {file}"))?;
             report::report(&mut tl, &mut out)?;
         }
         Cmd::Stats { file, json, top } => {
-            let mut tl = Timeline::open(open_input(&file)?).with_context(|| format!("reading {file}"))?;
+            let mut tl =
+                Timeline::open(open_input(&file)?).with_context(|| format!("reading {file}"))?;
             let s = stats::stats(&mut tl).with_context(|| format!("reading {file}"))?;
             if json {
                 serde_json::to_writer_pretty(&mut out, &s)?;
@@ -88,7 +90,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     if s.footer { "present" } else { "MISSING" }
                 )?;
                 if sw > 0 {
-                    writeln!(out, "sched_switch: {sw} events, {:.2} bytes each", swb as f64 / sw as f64)?;
+                    writeln!(
+                        out,
+                        "sched_switch: {sw} events, {:.2} bytes each",
+                        swb as f64 / sw as f64
+                    )?;
                 }
                 for v in &s.violations {
                     writeln!(out, "VIOLATION at byte {}: {}", v.offset, v.what)?;
@@ -96,7 +102,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 writeln!(out, "{}", if s.ok() { "valid" } else { "INVALID" })?;
             }
             out.flush()?;
-            return Ok(if s.ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+            return Ok(if s.ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            });
         }
     }
     out.flush()?;

@@ -40,7 +40,10 @@ pub fn report<W: Write>(tl: &mut Timeline, out: &mut W) -> anyhow::Result<()> {
             return;
         }
         let name = |pid: u32, live: &HashMap<u32, Vec<u8>>| {
-            display_name(live.get(&pid).or(names.get(&pid)).map(|v| v.as_slice()), pid)
+            display_name(
+                live.get(&pid).or(names.get(&pid)).map(|v| v.as_slice()),
+                pid,
+            )
         };
         if let Event::Comm { pid, .. } = te.ev {
             if let Some(b) = te.ev.comm_bytes() {
@@ -71,7 +74,11 @@ pub fn report<W: Write>(tl: &mut Timeline, out: &mut W) -> anyhow::Result<()> {
                 target_cpu,
             } => format!(
                 "{:<21} {}:{} target_cpu={:03}",
-                if new { "sched_wakeup_new" } else { "sched_wakeup" },
+                if new {
+                    "sched_wakeup_new"
+                } else {
+                    "sched_wakeup"
+                },
                 name(pid, &live),
                 pid,
                 target_cpu
@@ -87,7 +94,11 @@ pub fn report<W: Write>(tl: &mut Timeline, out: &mut W) -> anyhow::Result<()> {
                 child_pid
             ),
             Event::Exit { pid } => {
-                format!("sched_process_exit    comm={} pid={}", name(pid, &live), pid)
+                format!(
+                    "sched_process_exit    comm={} pid={}",
+                    name(pid, &live),
+                    pid
+                )
             }
             Event::Exec { pid, old_pid } => format!(
                 "sched_process_exec    comm={} pid={} old_pid={}",
@@ -106,7 +117,11 @@ pub fn report<W: Write>(tl: &mut Timeline, out: &mut W) -> anyhow::Result<()> {
                 orig_cpu,
                 dest_cpu
             ),
-            Event::Comm { pid, .. } => format!("task_name             pid={} comm={}", pid, name(pid, &live)),
+            Event::Comm { pid, .. } => format!(
+                "task_name             pid={} comm={}",
+                pid,
+                name(pid, &live)
+            ),
         };
         let who = format!("{}-{}", name(cur, &live), cur);
         if let Err(e) = writeln!(

@@ -84,7 +84,11 @@ impl Histogram {
             p90_ns: self.percentile(90.0),
             p99_ns: self.percentile(99.0),
             max_ns: self.max,
-            avg_ns: if self.count > 0 { (self.sum / u128::from(self.count)) as u64 } else { 0 },
+            avg_ns: if self.count > 0 {
+                (self.sum / u128::from(self.count)) as u64
+            } else {
+                0
+            },
         }
     }
 }
@@ -297,7 +301,8 @@ pub fn render(s: &Stats, top: usize) -> String {
         us(l.p99_ns),
         us(l.max_ns)
     );
-    o += "\n  pid comm             run ms   in  vol  invol   lat p50 us   lat p99 us   lat max us\n";
+    o +=
+        "\n  pid comm             run ms   in  vol  invol   lat p50 us   lat p99 us   lat max us\n";
     for t in s.tasks.iter().take(top) {
         o += &format!(
             "{:>5} {:<16} {:>8.3} {:>4} {:>4} {:>6} {:>12} {:>12} {:>12}\n",

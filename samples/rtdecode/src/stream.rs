@@ -235,9 +235,9 @@ pub fn batch_events(
     while !c.at_end() {
         let at = offset + (BATCH_HDR_LEN + c.pos()) as u64;
         let (dt, ev) = c.next_event().map_err(|e| err(at, ErrorKind::Format(e)))?;
-        ts = ts.checked_add(dt).ok_or_else(|| {
-            err(at, ErrorKind::BadBatch("timestamp overflows".into()))
-        })?;
+        ts = ts
+            .checked_add(dt)
+            .ok_or_else(|| err(at, ErrorKind::BadBatch("timestamp overflows".into())))?;
         out.push(TimedEvent {
             ts,
             cpu: hdr.cpu,
@@ -266,13 +266,13 @@ struct BatchLoc {
 
 /// A capture file indexed for time-ordered reading.
 pub struct Timeline {
-    file: File,                      // the capture
-    header: Header,                  // its header
-    per_cpu: Vec<Vec<BatchLoc>>,     // each CPU's batches, in stream order
+    file: File,                                    // the capture
+    header: Header,                                // its header
+    per_cpu: Vec<Vec<BatchLoc>>,                   // each CPU's batches, in stream order
     footer: Option<(FooterFixed, Vec<CpuTotals>)>, // the footer, if present
-    names: HashMap<u32, Vec<u8>>,    // the last name recorded for each PID
-    lost_in_batches: Vec<u64>,       // per CPU, sum of batch `lost` fields
-    bytes: u64,                      // file length
+    names: HashMap<u32, Vec<u8>>,                  // the last name recorded for each PID
+    lost_in_batches: Vec<u64>,                     // per CPU, sum of batch `lost` fields
+    bytes: u64,                                    // file length
 }
 
 impl Timeline {
@@ -366,9 +366,9 @@ impl Timeline {
     /// Calls `f` on every event in time order (second pass).
     pub fn for_each<F: FnMut(&TimedEvent)>(&mut self, mut f: F) -> Result<(), DecodeError> {
         struct Lane {
-            next_batch: usize,      // index in per_cpu of the next batch to load
+            next_batch: usize,       // index in per_cpu of the next batch to load
             events: Vec<TimedEvent>, // the loaded batch
-            pos: usize,             // next event in `events`
+            pos: usize,              // next event in `events`
         }
         let mut lanes: Vec<Lane> = (0..self.per_cpu.len())
             .map(|_| Lane {
@@ -414,7 +414,8 @@ impl Timeline {
                 .seek(SeekFrom::Start(loc.offset))
                 .and_then(|_| self.file.read_exact(&mut buf))
                 .map_err(|e| err(loc.offset, ErrorKind::Io(e)))?;
-            let hdr = BatchHeader::parse(&buf).map_err(|e| err(loc.offset, ErrorKind::Format(e)))?;
+            let hdr =
+                BatchHeader::parse(&buf).map_err(|e| err(loc.offset, ErrorKind::Format(e)))?;
             *events = batch_events(loc.offset, &hdr, &buf[BATCH_HDR_LEN..])?;
             if !events.is_empty() {
                 return Ok(true);

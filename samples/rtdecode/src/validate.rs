@@ -87,7 +87,11 @@ impl Summary {
 fn from_err(s: &mut Summary, e: DecodeError) {
     let msg = match &e.kind {
         crate::stream::ErrorKind::Format(f) => f.to_string(),
-        _ => e.to_string().split_once(": ").map(|(_, m)| m.to_string()).unwrap_or_default(),
+        _ => e
+            .to_string()
+            .split_once(": ")
+            .map(|(_, m)| m.to_string())
+            .unwrap_or_default(),
     };
     s.violate(e.offset, msg);
 }
@@ -137,7 +141,10 @@ pub fn validate<R: Read>(r: R) -> Summary {
                     if hdr.ts < prev {
                         s.violate(
                             offset,
-                            format!("CPU {cpu}: batch time {} before previous event {prev}", hdr.ts),
+                            format!(
+                                "CPU {cpu}: batch time {} before previous event {prev}",
+                                hdr.ts
+                            ),
                         );
                     }
                 }
@@ -189,7 +196,10 @@ pub fn validate<R: Read>(r: R) -> Summary {
                         let b = c.batches;
                         s.violate(
                             offset,
-                            format!("CPU {cpu}: {b} batches in the stream, footer says {}", t.batches),
+                            format!(
+                                "CPU {cpu}: {b} batches in the stream, footer says {}",
+                                t.batches
+                            ),
                         );
                     }
                     if c.lost_in_batches > t.lost {

@@ -1,0 +1,15 @@
+# Guest payload of `make check`: runs the rust_trace kselftests (KTAP on the
+# console) and copies what the host wants into /results.
+export RT_MODULE=/lib/modules/rust_trace.ko
+export PATH=/kselftest/rust_trace:$PATH
+inject=$(sed -n 's/.*rt_inject=\([a-z]*\).*/\1/p' /proc/cmdline)
+cd /kselftest
+./run_kselftest.sh -c rust_trace
+case "$inject" in
+fail)	# a deliberately failing test, to show the harness catches it
+	echo "TAP version 13"; echo "1..1"; echo "not ok 1 selftests: inject: deliberate_failure" ;;
+warn)	# a WARNING line in the kernel log, to show the dmesg check catches it
+	echo "WARNING: CPU: 0 PID: 1 at injected by rt_inject=warn" > /dev/kmsg ;;
+hang)	# a guest that never shuts down, to show the timeout catches it
+	echo "hanging on purpose (rt_inject=hang)"; while :; do sleep 1000; done ;;
+esac

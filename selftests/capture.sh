@@ -1,0 +1,93 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# End to end: `cat /dev/rust_trace > out` around a real workload, `stop`,
+# then the decoder checks the capture; with default and with tiny buffers.
+. "$(dirname "$0")/lib.sh"
+rt_require rtdecode rt_workload rt_stats
+
+T=/tmp/rt_capture.$$
+mkdir -p "$T"
+ncpu=$(grep -c ^processor /proc/cpuinfo)
+
+# ktap_test_result word-splits its command: each check is a function.
+pingpong_10000() { rt_workload pingpong 10000 > "$T/pids"; }
+capture_pingpong() { rt_capture "$T/out" pingpong_10000; }
+validates() { rtdecode validate "$1" > "$1.validate" || { sed 's/^/# /' "$1.validate"; return 1; }; }
+many_switches() {
+	n=$(grep -c 'sched_switch .*rt_p[io]ng' "$T/report")
+	echo "# $n sched_switch events name rt_ping or rt_pong"
+	[ "$n" -ge 20000 ]
+}
+ping_on_cpu0() { grep -q "\[000\] .*sched_switch .*==> rt_ping:$ping\$" "$T/report"; }
+pong_on_cpu1() { grep -q "\[001\] .*sched_switch .*==> rt_pong:$pong\$" "$T/report"; }
+both_cpus() { grep -q '\[000\] .*sched_switch' "$T/report" && grep -q '\[001\] .*sched_switch' "$T/report"; }
+accounting() {
+	echo "# written $(rt_stat written) read $(rt_stat read_events) lost $(rt_stat lost)"
+	[ $(( $(rt_stat read_events) + $(rt_stat lost) )) -eq "$(rt_stat written)" ]
+}
+none_lost() { [ "$(rt_stat lost)" -eq 0 ]; }
+spawn() { rt_workload spawn > "$T/child"; }
+child_lifecycle() {
+	grep "pid=$child\|child_pid=$child" "$T/spawn.report" | sed 's/^/# /'
+	grep -q "sched_process_fork .*child_pid=$child\$" "$T/spawn.report" &&
+		grep -q "sched_process_exec .*comm=rt_workload pid=$child " "$T/spawn.report" &&
+		grep -q "sched_process_exit .*pid=$child\$" "$T/spawn.report"
+}
+# A reader that starts reading 2 s late: the session starts at open, the
+# workload fills the few tiny buffers long before the first read.
+capture_tiny() {
+	{ sleep 2; cat; } < "$DEV" > "$T/tiny" &
+	reader=$!
+	sleep 0.2
+	rt_workload pairs 2 5000
+	echo stop > "$DEV"
+	wait "$reader"
+}
+tiny_loss_reported() {
+	rtdecode validate --json "$T/tiny" > "$T/tiny.json"
+	lost_batches=$(grep '"lost_in_batches"' "$T/tiny.json" | tr -dc '0-9\n' | awk '{s+=$1} END {print s+0}')
+	echo "# tiny buffers: lost $(rt_stat lost), reported by batch headers $lost_batches"
+	[ "$(rt_stat lost)" -gt 0 ] && [ "$lost_batches" -gt 0 ]
+}
+
+ktap_print_header
+ktap_set_plan 13
+rt_load
+
+# --- default buffers, 10,000 round trips: at least 20,000 switches.
+ktap_test_result "cat exits 0 by itself after stop" capture_pingpong
+read -r pids < "$T/pids"
+ping=$(echo "$pids" | sed 's/.*ping=\([0-9]*\).*/\1/')
+pong=$(echo "$pids" | sed 's/.*pong=\([0-9]*\).*/\1/')
+ktap_print_msg "workload: $pids on $ncpu CPUs"
+rtdecode validate "$T/out" | sed 's/^/# /'
+ktap_test_result "the capture validates (header, sequences, footer, accounting)" validates "$T/out"
+rtdecode report "$T/out" > "$T/report"
+ktap_test_result "at least 20000 sched_switch events of the workload" many_switches
+ktap_test_result "rt_ping is switched in on CPU 0, by name and pid" ping_on_cpu0
+if [ "$ncpu" -ge 2 ]; then
+	ktap_test_result "rt_pong is switched in on CPU 1, by name and pid" pong_on_cpu1
+	ktap_test_result "both CPUs recorded sched_switch events" both_cpus
+else
+	ktap_test_skip "rt_pong is switched in on CPU 1 (one CPU only)"
+	ktap_test_skip "both CPUs recorded sched_switch events (one CPU only)"
+fi
+ktap_test_result "module counters: read + lost == written" accounting
+ktap_test_result "no event lost with default buffers" none_lost
+
+# --- fork, exec and exit of a child the test starts.
+rt_capture "$T/spawn" spawn
+child=$(sed -n 's/child=//p' "$T/child")
+rtdecode report "$T/spawn" > "$T/spawn.report"
+ktap_test_result "fork, exec and exit of a child are recorded with its pid" child_lifecycle
+
+# --- tiny buffers: loss happens, is counted, and the accounting still holds.
+rt_load buf_size=4096 nr_bufs=2
+ktap_test_result "tiny buffers: cat still exits 0 after stop" capture_tiny
+ktap_test_result "tiny buffers: events are lost, and batch headers report them" tiny_loss_reported
+ktap_test_result "tiny buffers: read + lost == written" accounting
+ktap_test_result "tiny buffers: the capture validates" validates "$T/tiny"
+
+rt_load
+rm -rf "$T"
+ktap_finished

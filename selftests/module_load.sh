@@ -1,0 +1,54 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# The module's life cycle: load, the device node, parameters, unload.
+. "$(dirname "$0")/lib.sh"
+rt_require
+
+# ktap_test_result word-splits its command: each check is a function.
+loaded_message() { dmesg | grep -q 'rust_trace: loaded: .* KiB in all'; }
+mode_0600() { [ "$(stat -c %a "$DEV")" = 600 ]; }
+# What modinfo shows: the .modinfo entries "parm=NAME:description".
+three_params() {
+	for p in buf_size nr_bufs flush_ms; do
+		tr '\0' '\n' < "$RT_MODULE" | grep -q "^parm=$p:" || { echo "# no parm=$p"; return 1; }
+	done
+}
+# Out-of-range parameters: insmod fails with EINVAL and dmesg names the
+# parameter; nothing is left loaded.
+bad_param() {
+	rt_unload || return 1
+	dmesg -c >/dev/null
+	if out=$(insmod "$RT_MODULE" "$1" 2>&1); then
+		echo "# insmod $1 succeeded"
+		return 1
+	fi
+	echo "$out" | grep -qi 'invalid' || { echo "# insmod $1 said: $out"; return 1; }
+	dmesg | grep -q "rust_trace: ${1%%=*}=.* out of range" || { echo "# no dmesg line for $1"; return 1; }
+	! rt_loaded
+}
+not_pow2() { bad_param buf_size=5000; }
+out_of_range() {
+	bad_param buf_size=2048 && bad_param buf_size=8388608 && bad_param nr_bufs=1 &&
+		bad_param nr_bufs=1025 && bad_param flush_ms=60001
+}
+rmmod_removes_node() { rmmod rust_trace && [ ! -e "$DEV" ]; }
+unload_message() { dmesg | grep -q 'rust_trace: unloaded'; }
+
+ktap_print_header
+ktap_set_plan 9
+
+rt_unload
+dmesg -c >/dev/null
+ktap_test_result "insmod with default parameters succeeds" insmod "$RT_MODULE"
+ktap_test_result "dmesg reports the buffer memory at load" loaded_message
+ktap_test_result "/dev/rust_trace is a character device" test -c "$DEV"
+ktap_test_result "/dev/rust_trace has mode 0600" mode_0600
+ktap_test_result "modinfo shows the three parameters" three_params
+ktap_test_result "buf_size not a power of two is EINVAL" not_pow2
+ktap_test_result "buf_size, nr_bufs, flush_ms out of range are EINVAL" out_of_range
+rt_load
+dmesg -c >/dev/null
+ktap_test_result "rmmod removes the device node" rmmod_removes_node
+ktap_test_result "dmesg reports the unload" unload_message
+rt_load
+ktap_finished

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rt_workload: workloads the rust_trace selftests trace.
+ *
+ *   rt_workload pingpong N      two processes, "rt_ping" pinned to CPU 0 and
+ *                               "rt_pong" to CPU 1 (when there is one),
+ *                               bounce a byte through two pipes N times;
+ *                               prints "ping=PID pong=PID switches>=2N"
+ *   rt_workload pairs P N       P ping-pong pairs at once, pair i pinned to
+ *                               CPUs (2i, 2i+1) modulo the CPU count
+ *   rt_workload forkstorm N     forks N children that exit at once
+ *   rt_workload spawn           forks a child that execs "rt_workload noop";
+ *                               prints "child=PID"
+ *   rt_workload noop            exits 0
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void die(const char *what)
+{
+	perror(what);
+	exit(1);
+}
+
+static void pin(int cpu)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu % (ncpu > 0 ? ncpu : 1), &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		die("sched_setaffinity");
+}
+
+/* One ping-pong pair; returns after n round trips. Forks the pong side. */
+static void pingpong(long n, int cpu0, int cpu1, int verbose)
+{
+	int ab[2], ba[2];
+	pid_t child;
+	char c = 'x';
+
+	if (pipe(ab) || pipe(ba))
+		die("pipe");
+	prctl(PR_SET_NAME, "rt_ping");
+	pin(cpu0);
+	child = fork();
+	if (child < 0)
+		die("fork");
+	if (child == 0) {
+		prctl(PR_SET_NAME, "rt_pong");
+		pin(cpu1);
+		for (long i = 0; i < n; i++) {
+			if (read(ab[0], &c, 1) != 1 || write(ba[1], &c, 1) != 1)
+				_exit(1);
+		}
+		_exit(0);
+	}
+	if (verbose) {
+		printf("ping=%d pong=%d switches>=%ld\n", getpid(), child, 2 * n);
+		fflush(stdout);
+	}
+	for (long i = 0; i < n; i++) {
+		if (write(ab[1], &c, 1) != 1 || read(ba[0], &c, 1) != 1)
+			die("pingpong");
+	}
+	waitpid(child, NULL, 0);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 3 && !strcmp(argv[1], "pingpong")) {
+		pingpong(atol(argv[2]), 0, 1, 1);
+	} else if (argc >= 4 && !strcmp(argv[1], "pairs")) {
+		int pairs = atoi(argv[2]);
+		long n = atol(argv[3]);
+
+		for (int i = 0; i < pairs; i++) {
+			if (fork() == 0) {
+				pingpong(n, 2 * i, 2 * i + 1, 0);
+				_exit(0);
+			}
+		}
+		while (wait(NULL) > 0)
+			;
+	} else if (argc >= 3 && !strcmp(argv[1], "forkstorm")) {
+		long n = atol(argv[2]);
+
+		for (long i = 0; i < n; i++) {
+			pid_t p = fork();
+
+			if (p < 0)
+				die("fork");
+			if (p == 0)
+				_exit(0);
+			waitpid(p, NULL, 0);
+		}
+	} else if (argc >= 2 && !strcmp(argv[1], "spawn")) {
+		char self[4096];
+		ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		pid_t p;
+
+		if (len < 0)
+			die("readlink");
+		self[len] = 0;
+		p = fork();
+		if (p < 0)
+			die("fork");
+		if (p == 0) {
+			/* By its real path, so that its name (comm) is "rt_workload". */
+			execl(self, "rt_workload", "noop", (char *)NULL);
+			_exit(127);
+		}
+		printf("child=%d\n", p);
+		fflush(stdout);
+		waitpid(p, NULL, 0);
+	} else if (argc >= 2 && !strcmp(argv[1], "noop")) {
+		return 0;
+	} else {
+		fprintf(stderr, "usage: rt_workload pingpong N | pairs P N | forkstorm N | spawn | noop\n");
+		return 2;
+	}
+	return 0;
+}

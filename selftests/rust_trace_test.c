@@ -1,0 +1,465 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rust_trace_test: the reader and command semantics of /dev/rust_trace.
+ *
+ * Each test is one behaviour a user relies on. Streams are checked with the
+ * decoder (`rtdecode validate`, which checks every rule of docs/FORMAT.md,
+ * the accounting identity included) and with the module's own counters
+ * (RT_IOC_STATS). The module is loaded if it is not (RT_MODULE names the
+ * .ko); without it every test skips.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "rust_trace.h"
+
+#define DEV "/dev/rust_trace"
+#define HEADER_LEN 64
+#define FOOTER_FIXED_LEN 48
+#define FOOTER_CPU_LEN 24
+
+static const char *module_path(void)
+{
+	const char *p = getenv("RT_MODULE");
+
+	return p ? p : "/lib/modules/rust_trace.ko";
+}
+
+/* Loads the module if needed; 0 when /dev/rust_trace is there. */
+static int ensure_module(void)
+{
+	char cmd[512];
+
+	if (access(DEV, F_OK) == 0)
+		return 0;
+	if (access(module_path(), R_OK))
+		return -1;
+	snprintf(cmd, sizeof(cmd), "insmod %s", module_path());
+	if (system(cmd))
+		return -1;
+	return access(DEV, F_OK);
+}
+
+static int write_cmd(const char *cmd)
+{
+	int fd = open(DEV, O_WRONLY);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = write(fd, cmd, strlen(cmd)) == (ssize_t)strlen(cmd) ? 0 : -errno;
+	close(fd);
+	return ret;
+}
+
+static int stats(struct rt_stats *st, uint32_t cpu)
+{
+	int fd = open(DEV, O_WRONLY);
+	int ret;
+
+	memset(st, 0, sizeof(*st));
+	st->cpu = cpu;
+	if (fd < 0)
+		return -errno;
+	ret = ioctl(fd, RT_IOC_STATS, st) ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+static void run(const char *cmd)
+{
+	if (system(cmd))
+		fprintf(stderr, "# command failed: %s\n", cmd);
+}
+
+/*
+ * Reads the reader `rfd` to EOF in reads of `chunk` bytes into `path`,
+ * while a child runs `workload` and then writes "stop". Returns the bytes
+ * read, or -errno of a failed read.
+ */
+static long capture_fd(int rfd, size_t chunk, const char *workload, const char *path)
+{
+	char *buf = malloc(chunk);
+	int out = open(path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+	long total = 0;
+	pid_t child;
+
+	if (!buf || out < 0)
+		return -ENOMEM;
+	child = fork();
+	if (child == 0) {
+		if (workload)
+			run(workload);
+		_exit(write_cmd("stop") ? 1 : 0);
+	}
+	for (;;) {
+		ssize_t n = read(rfd, buf, chunk);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			total = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		if (write(out, buf, n) != n) {
+			total = -EIO;
+			break;
+		}
+		total += n;
+	}
+	waitpid(child, NULL, 0);
+	close(out);
+	free(buf);
+	return total;
+}
+
+static long capture(size_t chunk, const char *workload, const char *path)
+{
+	int rfd = open(DEV, O_RDONLY);
+	long n;
+
+	if (rfd < 0)
+		return -errno;
+	unlink(path);
+	n = capture_fd(rfd, chunk, workload, path);
+	close(rfd);
+	return n;
+}
+
+/* Runs the decoder's validation; 0 when the stream is valid. */
+static int validate(const char *path)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "rtdecode validate %s", path);
+	return system(cmd);
+}
+
+static long file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) ? -1 : st.st_size;
+}
+
+FIXTURE(rt) {
+	char path[64];
+};
+
+FIXTURE_SETUP(rt)
+{
+	if (ensure_module())
+		SKIP(return, "rust_trace module not available (RT_MODULE=%s)", module_path());
+	snprintf(self->path, sizeof(self->path), "/tmp/rt_test.%d", getpid());
+}
+
+FIXTURE_TEARDOWN(rt)
+{
+	unlink(self->path);
+}
+
+/* The stream: the header first, the footer last, then read() returns 0. */
+TEST_F(rt, stream_is_header_batches_footer_then_eof)
+{
+	unsigned char hdr[HEADER_LEN], tail[8];
+	uint32_t nr_cpus, tag, len;
+	long size;
+	int fd;
+
+	ASSERT_GT(capture(65536, "rt_workload pingpong 2000 >/dev/null", self->path), HEADER_LEN);
+	fd = open(self->path, O_RDONLY);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(read(fd, hdr, HEADER_LEN), HEADER_LEN);
+	ASSERT_EQ(memcmp(hdr, "RSTRACE\0", 8), 0);
+	memcpy(&nr_cpus, hdr + 16, 4);
+	size = file_size(self->path);
+	len = FOOTER_FIXED_LEN + FOOTER_CPU_LEN * nr_cpus;
+	ASSERT_GT(size, HEADER_LEN + len);
+	ASSERT_EQ(pread(fd, tail, 8, size - len), 8);
+	memcpy(&tag, tail, 4);
+	ASSERT_EQ(memcmp(&tag, "FOOT", 4), 0);
+	memcpy(&tag, tail + 4, 4);
+	ASSERT_EQ(tag, len);
+	close(fd);
+	ASSERT_EQ(validate(self->path), 0);
+}
+
+/* One reader at a time. */
+TEST_F(rt, second_reader_gets_ebusy)
+{
+	int a = open(DEV, O_RDONLY);
+
+	ASSERT_GE(a, 0);
+	ASSERT_EQ(open(DEV, O_RDONLY), -1);
+	ASSERT_EQ(errno, EBUSY);
+	/* Writers are not readers: they may open beside it. */
+	int w = open(DEV, O_WRONLY);
+
+	ASSERT_GE(w, 0);
+	close(w);
+	close(a);
+	/* Closing the reader ends its session: a new reader may open. */
+	a = open(DEV, O_RDONLY);
+	ASSERT_GE(a, 0);
+	close(a);
+}
+
+/* O_NONBLOCK: the header is ready at once; then nothing is, so EAGAIN. */
+TEST_F(rt, nonblocking_read_with_nothing_ready_gets_eagain)
+{
+	char buf[4096];
+	int fd = open(DEV, O_RDONLY | O_NONBLOCK);
+
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(read(fd, buf, sizeof(buf)), HEADER_LEN);
+	ASSERT_EQ(read(fd, buf, sizeof(buf)), -1);
+	ASSERT_EQ(errno, EAGAIN);
+	close(fd);
+}
+
+/* poll: not readable when empty, readable after a flush, and at EOF. */
+TEST_F(rt, poll_wakes_on_flush_and_at_eof)
+{
+	struct pollfd p;
+	char buf[65536];
+	ssize_t n;
+	int fd = open(DEV, O_RDONLY | O_NONBLOCK);
+
+	ASSERT_GE(fd, 0);
+	p.fd = fd;
+	p.events = POLLIN;
+	ASSERT_EQ(poll(&p, 1, 0), 1); /* the header */
+	ASSERT_EQ(read(fd, buf, sizeof(buf)), HEADER_LEN);
+	ASSERT_EQ(poll(&p, 1, 0), 0);
+	run("rt_workload pingpong 100 >/dev/null");
+	ASSERT_EQ(write_cmd("flush"), 0);
+	ASSERT_EQ(poll(&p, 1, 2000), 1);
+	ASSERT_TRUE(p.revents & POLLIN);
+	n = read(fd, buf, sizeof(buf));
+	ASSERT_GT(n, 0);
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	ASSERT_EQ(write_cmd("stop"), 0);
+	ASSERT_EQ(poll(&p, 1, 2000), 1);
+	ASSERT_TRUE(p.revents & POLLIN);
+	do {
+		n = read(fd, buf, sizeof(buf));
+	} while (n > 0);
+	ASSERT_EQ(n, 0); /* EOF, not EAGAIN, once stopped and drained */
+	close(fd);
+}
+
+/* Bad commands: EINVAL, and the session goes on. */
+TEST_F(rt, unknown_and_oversized_commands_get_einval_and_change_nothing)
+{
+	char big[200];
+	struct rt_stats st;
+	int w, r = open(DEV, O_RDONLY | O_NONBLOCK);
+
+	ASSERT_GE(r, 0);
+	w = open(DEV, O_WRONLY);
+	ASSERT_GE(w, 0);
+	ASSERT_EQ(write(w, "bogus", 5), -1);
+	ASSERT_EQ(errno, EINVAL);
+	ASSERT_EQ(write(w, "stop now", 8), -1);
+	ASSERT_EQ(errno, EINVAL);
+	ASSERT_EQ(write(w, "", 0), 0);
+	memset(big, 's', sizeof(big));
+	ASSERT_EQ(write(w, big, sizeof(big)), -1);
+	ASSERT_EQ(errno, EINVAL);
+	ASSERT_EQ(stats(&st, RT_STATS_ALL), 0);
+	ASSERT_TRUE(st.flags & RT_STATS_F_RUNNING);
+	ASSERT_TRUE(st.flags & RT_STATS_F_READER);
+	/* A command may end with a newline, as `echo` writes it. */
+	ASSERT_EQ(write(w, "stop\n", 5), 5);
+	ASSERT_EQ(stats(&st, RT_STATS_ALL), 0);
+	ASSERT_FALSE(st.flags & RT_STATS_F_RUNNING);
+	close(w);
+	close(r);
+}
+
+/* `stop` is idempotent: with no reader, and twice in a row. */
+TEST_F(rt, stop_without_reader_and_stop_twice_succeed)
+{
+	int r;
+
+	ASSERT_EQ(write_cmd("stop"), 0);
+	ASSERT_EQ(write_cmd("flush"), 0);
+	r = open(DEV, O_RDONLY);
+	ASSERT_GE(r, 0);
+	ASSERT_EQ(write_cmd("stop"), 0);
+	ASSERT_EQ(write_cmd("stop"), 0);
+	close(r);
+}
+
+/* `flush` then `stop`: the flushed and the remaining events both arrive. */
+TEST_F(rt, flush_then_stop_delivers_everything)
+{
+	struct rt_stats st;
+	int r = open(DEV, O_RDONLY);
+
+	ASSERT_GE(r, 0);
+	run("rt_workload pingpong 500 >/dev/null");
+	ASSERT_EQ(write_cmd("flush"), 0);
+	unlink(self->path);
+	ASSERT_GT(capture_fd(r, 4096, "rt_workload pingpong 500 >/dev/null", self->path), 0);
+	ASSERT_EQ(stats(&st, RT_STATS_ALL), 0);
+	EXPECT_GT(st.written, 2000);
+	EXPECT_EQ(st.read_events + st.lost, st.written);
+	close(r);
+	ASSERT_EQ(validate(self->path), 0);
+}
+
+static void on_usr1(int sig)
+{
+}
+
+/* A signal interrupts a blocked read; no byte of the stream is lost. */
+TEST_F(rt, signal_interrupts_blocked_read_without_loss)
+{
+	struct sigaction sa = { .sa_handler = on_usr1 };
+	char buf[65536];
+	struct rt_stats st;
+	pid_t parent = getpid(), child;
+	int out, r;
+
+	sigaction(SIGUSR1, &sa, NULL); /* no SA_RESTART: read() returns EINTR */
+	r = open(DEV, O_RDONLY);
+	ASSERT_GE(r, 0);
+	ASSERT_EQ(read(r, buf, sizeof(buf)), HEADER_LEN);
+	out = open(self->path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ASSERT_EQ(write(out, buf, HEADER_LEN), HEADER_LEN);
+	close(out);
+	child = fork();
+	if (child == 0) {
+		usleep(200 * 1000);
+		kill(parent, SIGUSR1);
+		_exit(0);
+	}
+	ASSERT_EQ(read(r, buf, sizeof(buf)), -1); /* blocked: nothing is full yet */
+	ASSERT_EQ(errno, EINTR);
+	waitpid(child, NULL, 0);
+	/* The same stream goes on after the interruption. */
+	ASSERT_GT(capture_fd(r, sizeof(buf), "rt_workload pingpong 1000 >/dev/null", self->path), 0);
+	ASSERT_EQ(stats(&st, RT_STATS_ALL), 0);
+	EXPECT_EQ(st.read_events + st.lost, st.written);
+	close(r);
+	ASSERT_EQ(validate(self->path), 0);
+}
+
+/* Any read size gives the same, valid stream. */
+TEST_F(rt, any_read_size_gives_a_valid_stream)
+{
+	static const size_t sizes[] = { 1, 7, 4093, 65536, 1 << 20 };
+
+	for (unsigned int i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		const char *w = sizes[i] == 1 ? "rt_workload pingpong 300 >/dev/null"
+					      : "rt_workload pingpong 3000 >/dev/null";
+
+		TH_LOG("read size %zu", sizes[i]);
+		ASSERT_GT(capture(sizes[i], w, self->path), HEADER_LEN);
+		ASSERT_EQ(validate(self->path), 0);
+	}
+}
+
+/* The module's counters: events read + events lost == events written. */
+TEST_F(rt, counters_read_plus_lost_equal_written)
+{
+	struct rt_stats st, cpu;
+	uint64_t w = 0, l = 0, rd = 0;
+
+	ASSERT_GT(capture(1 << 20, "rt_workload pairs 2 5000", self->path), 0);
+	ASSERT_EQ(stats(&st, RT_STATS_ALL), 0);
+	TH_LOG("written %llu lost %llu read %llu", (unsigned long long)st.written,
+	       (unsigned long long)st.lost, (unsigned long long)st.read_events);
+	ASSERT_GT(st.written, 20000);
+	ASSERT_EQ(st.read_events + st.lost, st.written);
+	for (uint32_t c = 0; c < st.nr_cpus; c++) {
+		ASSERT_EQ(stats(&cpu, c), 0);
+		if (!(cpu.flags & RT_STATS_F_CPU))
+			continue;
+		EXPECT_EQ(cpu.read_events + cpu.lost, cpu.written);
+		w += cpu.written;
+		l += cpu.lost;
+		rd += cpu.read_events;
+	}
+	ASSERT_EQ(w, st.written);
+	ASSERT_EQ(l, st.lost);
+	ASSERT_EQ(rd, st.read_events);
+	ASSERT_EQ(validate(self->path), 0);
+}
+
+/* The ioctl: unknown commands ENOTTY, a CPU id out of range EINVAL. */
+TEST_F(rt, ioctl_rejects_unknown_command_and_bad_cpu)
+{
+	struct rt_stats st;
+	int w = open(DEV, O_WRONLY);
+
+	ASSERT_GE(w, 0);
+	ASSERT_EQ(ioctl(w, _IO('R', 99), 0), -1);
+	ASSERT_EQ(errno, ENOTTY);
+	ASSERT_EQ(stats(&st, RT_STATS_ALL), 0);
+	ASSERT_EQ(stats(&st, st.nr_cpus), -EINVAL);
+	close(w);
+}
+
+/* rmmod while the device is open is refused, and the module stays. */
+TEST_F(rt, rmmod_while_open_is_refused)
+{
+	int w = open(DEV, O_WRONLY);
+
+	ASSERT_GE(w, 0);
+	ASSERT_NE(system("rmmod rust_trace 2>/dev/null"), 0);
+	ASSERT_EQ(access(DEV, F_OK), 0);
+	close(w);
+}
+
+/* Non-root: refused by the node's mode, and by the capability check. */
+TEST_F(rt, non_root_open_is_refused)
+{
+	int status;
+	pid_t p;
+
+	for (int mode = 0600; mode; mode = mode == 0600 ? 0666 : 0) {
+		ASSERT_EQ(chmod(DEV, mode), 0);
+		p = fork();
+		if (p == 0) {
+			int fd;
+
+			if (setgid(65534) || setuid(65534))
+				_exit(10);
+			fd = open(DEV, O_WRONLY);
+			if (fd >= 0)
+				_exit(11);
+			_exit(mode == 0600 ? (errno == EACCES ? 0 : 12) : (errno == EPERM ? 0 : 13));
+		}
+		waitpid(p, &status, 0);
+		chmod(DEV, 0600);
+		ASSERT_TRUE(WIFEXITED(status));
+		ASSERT_EQ(WEXITSTATUS(status), 0);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	if (ensure_module()) {
+		ksft_print_header();
+		ksft_set_plan(0);
+		ksft_exit_skip("rust_trace module not available (RT_MODULE=%s)\n", module_path());
+	}
+	return test_harness_run(argc, argv);
+}

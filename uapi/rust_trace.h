@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * rust_trace.h: the ioctl interface of /dev/rust_trace (chardev.rs).
+ *
+ * RT_IOC_STATS works on any open file of the device, reader or writer, and
+ * never disturbs the reader. Set .cpu to a CPU id for that CPU's counters,
+ * or to RT_STATS_ALL for the totals.
+ *
+ * The stream format itself is described in docs/FORMAT.md.
+ */
+#ifndef _UAPI_RUST_TRACE_H
+#define _UAPI_RUST_TRACE_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define RT_STATS_ALL		0xffffffffu
+
+#define RT_STATS_F_CPU		(1u << 0)	/* the CPU has buffers */
+#define RT_STATS_F_RUNNING	(1u << 1)	/* a session is tracing */
+#define RT_STATS_F_READER	(1u << 2)	/* a reader is open */
+
+struct rt_stats {
+	__u32 cpu;		/* in: CPU id or RT_STATS_ALL */
+	__u32 flags;		/* out: RT_STATS_F_* */
+	__u32 nr_cpus;		/* out: number of CPU ids */
+	__u32 pad;
+	__u64 written;		/* events the probes tried to record */
+	__u64 lost;		/* events dropped: no empty buffer */
+	__u64 batches;		/* batches handed to the reader */
+	__u64 read_events;	/* events copied out to the reader */
+	__u64 read_bytes;	/* batch bytes copied out to the reader */
+};
+
+#define RT_IOC_STATS		_IOWR('R', 1, struct rt_stats)
+
+#endif /* _UAPI_RUST_TRACE_H */
