@@ -236,7 +236,7 @@ pub struct Header {
 
 impl Header {
     /// Serialises the header.
-    pub fn to_bytes(&self) -> [u8; HEADER_LEN] {
+    pub fn to_bytes(self) -> [u8; HEADER_LEN] {
         let mut b = [0u8; HEADER_LEN];
         b[0..8].copy_from_slice(&MAGIC);
         b[8..10].copy_from_slice(&VERSION.to_le_bytes());
@@ -269,7 +269,7 @@ pub struct BatchHeader {
 
 impl BatchHeader {
     /// Serialises the batch header.
-    pub fn to_bytes(&self) -> [u8; BATCH_HDR_LEN] {
+    pub fn to_bytes(self) -> [u8; BATCH_HDR_LEN] {
         let mut b = [0u8; BATCH_HDR_LEN];
         b[0..4].copy_from_slice(&TAG_BATCH.to_le_bytes());
         b[4..8].copy_from_slice(&self.len.to_le_bytes());
@@ -315,7 +315,7 @@ impl FooterFixed {
     }
 
     /// Serialises the fixed part.
-    pub fn to_bytes(&self) -> [u8; FOOTER_FIXED_LEN] {
+    pub fn to_bytes(self) -> [u8; FOOTER_FIXED_LEN] {
         let mut b = [0u8; FOOTER_FIXED_LEN];
         let len = Self::len_for(self.nr_cpus) as u32;
         b[0..4].copy_from_slice(&TAG_FOOTER.to_le_bytes());
@@ -331,7 +331,7 @@ impl FooterFixed {
 
 impl CpuTotals {
     /// Serialises one per-CPU footer entry.
-    pub fn to_bytes(&self) -> [u8; FOOTER_CPU_LEN] {
+    pub fn to_bytes(self) -> [u8; FOOTER_CPU_LEN] {
         let mut b = [0u8; FOOTER_CPU_LEN];
         b[0..8].copy_from_slice(&self.written.to_le_bytes());
         b[8..16].copy_from_slice(&self.lost.to_le_bytes());

@@ -250,6 +250,11 @@ impl Recorder {
 
 /// `sched_switch(bool preempt, struct task_struct *prev, struct task_struct
 /// *next, unsigned int prev_state)`.
+///
+/// # Safety
+///
+/// Called by the tracepoint with the `Recorder` registered as `data` and
+/// the tracepoint's live arguments.
 unsafe extern "C" fn probe_switch(
     data: *mut c_void,
     preempt: bool,
@@ -290,18 +295,33 @@ unsafe fn wakeup(data: *mut c_void, p: *const Task, new: bool) {
 }
 
 /// `sched_wakeup(struct task_struct *p)`.
+///
+/// # Safety
+///
+/// Called by the tracepoint with the `Recorder` registered as `data` and
+/// the tracepoint's live arguments.
 unsafe extern "C" fn probe_wakeup(data: *mut c_void, p: *const Task) {
     // SAFETY: registered data and a tracepoint argument.
     unsafe { wakeup(data, p, false) }
 }
 
 /// `sched_wakeup_new(struct task_struct *p)`.
+///
+/// # Safety
+///
+/// Called by the tracepoint with the `Recorder` registered as `data` and
+/// the tracepoint's live arguments.
 unsafe extern "C" fn probe_wakeup_new(data: *mut c_void, p: *const Task) {
     // SAFETY: registered data and a tracepoint argument.
     unsafe { wakeup(data, p, true) }
 }
 
 /// `sched_process_fork(struct task_struct *parent, struct task_struct *child)`.
+///
+/// # Safety
+///
+/// Called by the tracepoint with the `Recorder` registered as `data` and
+/// the tracepoint's live arguments.
 unsafe extern "C" fn probe_fork(data: *mut c_void, parent: *const Task, child: *const Task) {
     // SAFETY: registered data.
     let r = unsafe { &*data.cast::<Recorder>() };
@@ -316,6 +336,11 @@ unsafe extern "C" fn probe_fork(data: *mut c_void, parent: *const Task, child: *
 }
 
 /// `sched_process_exit(struct task_struct *p)`.
+///
+/// # Safety
+///
+/// Called by the tracepoint with the `Recorder` registered as `data` and
+/// the tracepoint's live arguments.
 unsafe extern "C" fn probe_exit(data: *mut c_void, p: *const Task) {
     // SAFETY: registered data.
     let r = unsafe { &*data.cast::<Recorder>() };
@@ -331,6 +356,11 @@ unsafe extern "C" fn probe_exit(data: *mut c_void, p: *const Task) {
 
 /// `sched_process_exec(struct task_struct *p, pid_t old_pid, struct
 /// linux_binprm *bprm)`.
+///
+/// # Safety
+///
+/// Called by the tracepoint with the `Recorder` registered as `data` and
+/// the tracepoint's live arguments.
 unsafe extern "C" fn probe_exec(
     data: *mut c_void,
     p: *const Task,
@@ -351,6 +381,11 @@ unsafe extern "C" fn probe_exec(
 }
 
 /// `sched_migrate_task(struct task_struct *p, int dest_cpu)`.
+///
+/// # Safety
+///
+/// Called by the tracepoint with the `Recorder` registered as `data` and
+/// the tracepoint's live arguments.
 unsafe extern "C" fn probe_migrate(data: *mut c_void, p: *const Task, dest_cpu: c_int) {
     // SAFETY: registered data.
     let r = unsafe { &*data.cast::<Recorder>() };
@@ -367,6 +402,11 @@ unsafe extern "C" fn probe_migrate(data: *mut c_void, p: *const Task, dest_cpu: 
 /// `task_rename(struct task_struct *task, const char *comm)`: records the
 /// new name (prctl(PR_SET_NAME), pthread_setname_np, and every exec), so a
 /// task renamed after it was first named is not shown with a stale name.
+///
+/// # Safety
+///
+/// Called by the tracepoint with the `Recorder` registered as `data` and
+/// the tracepoint's live arguments.
 unsafe extern "C" fn probe_rename(data: *mut c_void, p: *const Task, comm: *const u8) {
     // SAFETY: registered data.
     let r = unsafe { &*data.cast::<Recorder>() };
@@ -424,6 +464,10 @@ unsafe impl Send for Tracepoints {}
 unsafe impl Sync for Tracepoints {}
 
 /// `for_each_kernel_tracepoint` callback: fills the table by name.
+///
+/// # Safety
+///
+/// `tp` is a live tracepoint and `data` the table passed by [`Tracepoints::find`].
 unsafe extern "C" fn find_one(tp: *mut bindings::tracepoint, data: *mut c_void) {
     // SAFETY: `data` is the table `find` passed.
     let tps = unsafe { &mut *data.cast::<[*mut bindings::tracepoint; NR_PROBES]>() };

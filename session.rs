@@ -550,6 +550,11 @@ impl PinnedDrop for Tracer {
 }
 
 /// The irq_work handler: wakes the reader. Hard IRQ context.
+///
+/// # Safety
+///
+/// `ctx` is the pinned tracer given to `rt_irq_work_init`, alive until
+/// `rt_irq_work_sync()` returns.
 unsafe extern "C" fn irq_work_wake(ctx: *mut c_void) {
     // SAFETY: `ctx` is the pinned tracer, alive until rt_irq_work_sync().
     let t = unsafe { &*ctx.cast::<Tracer>() };
@@ -557,6 +562,11 @@ unsafe extern "C" fn irq_work_wake(ctx: *mut c_void) {
 }
 
 /// The periodic flush work: retires the partial buffers. Process context.
+///
+/// # Safety
+///
+/// `ctx` is the pinned tracer given to `rt_flush_work_init`; the work is
+/// cancelled before the tracer is dropped.
 unsafe extern "C" fn flush_work(ctx: *mut c_void) {
     // SAFETY: `ctx` is the pinned tracer; the work is cancelled before the
     // probes are detached and before the tracer is dropped.
@@ -566,6 +576,11 @@ unsafe extern "C" fn flush_work(ctx: *mut c_void) {
 
 /// IPI handler of a flush: retires this CPU's partial buffer.
 /// Runs on each CPU with IRQs off, so it cannot race that CPU's probe.
+///
+/// # Safety
+///
+/// `info` is the pool, and the function runs on a CPU with IRQs off
+/// (an `on_each_cpu` IPI).
 unsafe extern "C" fn flush_ipi(info: *mut c_void) {
     // SAFETY: `info` is the pool, alive while on_each_cpu() waits.
     let pool = unsafe { &*info.cast::<BufPool>() };

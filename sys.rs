@@ -15,7 +15,9 @@ use kernel::bindings;
 use kernel::ffi::{c_char, c_int, c_uint, c_ulong, c_void};
 
 // include/linux/sched/clock.h, include/linux/vmalloc.h, include/linux/tracepoint.h
-#[expect(
+// `allow`, not `expect`: whether a structure trips the lint depends on the
+// kernel configuration (the debug kernel's `struct module` does not).
+#[allow(
     improper_ctypes,
     reason = "only pointers to these C structures cross; kernel::bindings allows the same"
 )]
@@ -46,7 +48,9 @@ extern "C" {
 }
 
 // rt_helpers.c
-#[expect(
+// `allow`, not `expect`: whether a structure trips the lint depends on the
+// kernel configuration (the debug kernel's `struct module` does not).
+#[allow(
     improper_ctypes,
     reason = "only pointers to these C structures cross; kernel::bindings allows the same"
 )]

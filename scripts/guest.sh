@@ -46,7 +46,7 @@ extra=()
 set +e
 timeout --foreground -k 10 "$GUEST_TIMEOUT" qemu-system-x86_64 \
   -kernel "$KDIR/arch/x86/boot/bzImage" -initrd "$out/initramfs.cpio.gz" \
-  -append "console=ttyS0 panic=-1 quiet loglevel=4 ${APPEND_EXTRA:-}" \
+  -append "console=ttyS0 panic=-1 ${GUEST_LOG:-quiet loglevel=4} ${APPEND_EXTRA:-}" \
   -nographic -no-reboot -m "$MEM" -smp "$SMP" \
   -drive "file=$out/results.img,format=raw,if=virtio" "${extra[@]}" \
   </dev/null 2>&1 | tee "$out/serial.log" | sed -u 's/^/  guest| /'

@@ -40,6 +40,9 @@ capture_tiny() {
 	reader=$!
 	sleep 0.2
 	rt_workload pairs 2 5000
+	# Let the reader drain and recycle buffers while tracing goes on: the
+	# next batch of each CPU then reports the events lost before it.
+	sleep 3
 	echo stop > "$DEV"
 	wait "$reader"
 }

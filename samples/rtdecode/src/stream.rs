@@ -229,7 +229,9 @@ pub fn batch_events(
     hdr: &BatchHeader,
     events: &[u8],
 ) -> Result<Vec<TimedEvent>, DecodeError> {
-    let mut out = Vec::with_capacity(hdr.nevents as usize);
+    // Each event takes at least two bytes: a corrupt count cannot make us
+    // reserve more than the batch could hold.
+    let mut out = Vec::with_capacity((hdr.nevents as usize).min(events.len() / 2));
     let mut c = Cursor::new(events);
     let mut ts = hdr.ts;
     while !c.at_end() {

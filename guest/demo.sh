@@ -1,0 +1,18 @@
+# Guest payload of `make demo`: trace a real workload with rust_trace.
+export PATH=/kselftest/rust_trace:$PATH
+insmod /lib/modules/rust_trace.ko
+echo "demo: cat /dev/rust_trace > /results/out"
+cat /dev/rust_trace > /results/out &
+reader=$!
+sleep 0.5
+echo "demo: workload: 2 ping-pong pairs x 20000 round trips, 300 forks, one fork+exec"
+rt_workload pairs 2 20000 &
+rt_workload forkstorm 300
+rt_workload spawn > /dev/null
+wait %2 2>/dev/null || wait
+echo "demo: echo stop > /dev/rust_trace"
+echo stop > /dev/rust_trace
+wait "$reader"
+echo "demo: cat exited with $?"
+rt_stats
+ls -l /results/out

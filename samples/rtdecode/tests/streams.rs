@@ -1,0 +1,432 @@
+//! Streams built with the module's own encoder (format.rs), checked by the
+//! decoder: valid ones pass, and each broken rule is reported with its offset.
+
+use std::io::Write;
+
+use rtdecode::format::decode::Event;
+use rtdecode::format::*;
+use rtdecode::stream::Timeline;
+use rtdecode::validate::validate;
+
+/// Builds a stream the way the module does.
+struct Builder {
+    nr_cpus: u32,
+    bytes: Vec<u8>,
+    seq: Vec<u64>,
+    written: Vec<u64>,
+    lost: Vec<u64>,
+    batches: Vec<u64>,
+}
+
+impl Builder {
+    fn new(nr_cpus: u32) -> Self {
+        let h = Header {
+            buf_size: 65536,
+            nr_cpus,
+            clock_id: CLOCK_LOCAL,
+            start_ns: 1_000,
+        };
+        let n = nr_cpus as usize;
+        Builder {
+            nr_cpus,
+            bytes: h.to_bytes().to_vec(),
+            seq: vec![0; n],
+            written: vec![0; n],
+            lost: vec![0; n],
+            batches: vec![0; n],
+        }
+    }
+
+    /// Adds a batch of `cpu` at `ts`, reporting `lost` before it; `f` encodes
+    /// the events and returns how many.
+    fn batch(
+        &mut self,
+        cpu: u32,
+        ts: u64,
+        lost: u64,
+        f: impl FnOnce(&mut Encoder<'_>) -> u32,
+    ) -> usize {
+        let mut ev = vec![0u8; 4096];
+        let mut enc = Encoder::new(&mut ev);
+        let n = f(&mut enc);
+        let len = enc.len().unwrap();
+        let c = cpu as usize;
+        let hdr = BatchHeader {
+            len: (BATCH_HDR_LEN + len) as u32,
+            cpu,
+            nevents: n,
+            seq: self.seq[c],
+            ts,
+            lost,
+        };
+        self.seq[c] += 1;
+        self.written[c] += u64::from(n) + lost;
+        self.lost[c] += lost;
+        self.batches[c] += 1;
+        let at = self.bytes.len();
+        self.bytes.extend_from_slice(&hdr.to_bytes());
+        self.bytes.extend_from_slice(&ev[..len]);
+        at
+    }
+
+    fn footer(mut self) -> Vec<u8> {
+        let fixed = FooterFixed {
+            nr_cpus: self.nr_cpus,
+            clock_hz: 1_000_000_000,
+            end_ns: 99_999,
+            written: self.written.iter().sum(),
+            lost: self.lost.iter().sum(),
+        };
+        self.bytes.extend_from_slice(&fixed.to_bytes());
+        for c in 0..self.nr_cpus as usize {
+            let t = CpuTotals {
+                written: self.written[c],
+                lost: self.lost[c],
+                batches: self.batches[c],
+            };
+            self.bytes.extend_from_slice(&t.to_bytes());
+        }
+        self.bytes
+    }
+}
+
+/// A two-CPU stream with every event type.
+fn sample() -> Vec<u8> {
+    let mut b = Builder::new(2);
+    b.batch(0, 2_000, 0, |e| {
+        e.comm(0, 10, b"ping\0\0\0\0\0\0\0\0\0\0\0\0");
+        e.switch(0, 0, 0, 10);
+        e.wakeup(5, false, 11, 1);
+        e.fork(5, 10, 12);
+        e.comm(0, 12, b"child");
+        e.wakeup(1, true, 12, 0);
+        e.switch(100, 10, 1, 0);
+        7
+    });
+    b.batch(1, 2_050, 0, |e| {
+        e.comm(0, 11, b"pong");
+        e.switch(10, 0, 0, 11);
+        e.migrate(3, 12, 0, 1);
+        e.exec(2, 12, 12);
+        e.exit(7, 12);
+        e.switch(1, 11, 9, 0);
+        6
+    });
+    b.batch(0, 3_000, 0, |e| {
+        e.switch(0, 0, 0, 10);
+        1
+    });
+    b.footer()
+}
+
+fn temp_file(bytes: &[u8]) -> std::fs::File {
+    let path = std::env::temp_dir().join(format!(
+        "rtdecode-test-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
+    let mut f = std::fs::File::create(&path).unwrap();
+    f.write_all(bytes).unwrap();
+    let f = std::fs::File::open(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    f
+}
+
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
+fn violations(bytes: &[u8]) -> Vec<(u64, String)> {
+    validate(bytes)
+        .violations
+        .into_iter()
+        .map(|v| (v.offset, v.what))
+        .collect()
+}
+
+#[test]
+fn a_well_formed_stream_validates() {
+    let s = validate(&sample()[..]);
+    assert!(s.ok(), "{:?}", s.violations);
+    assert_eq!(s.events, 14);
+    assert!(s.footer);
+}
+
+#[test]
+fn every_event_type_round_trips_in_time_order() {
+    let mut tl = Timeline::open(temp_file(&sample())).unwrap();
+    let mut seen = Vec::new();
+    tl.for_each(|te| seen.push((te.ts, te.cpu, te.ev))).unwrap();
+    assert_eq!(seen.len(), 14);
+    assert!(
+        seen.windows(2).all(|w| w[0].0 <= w[1].0),
+        "not in time order"
+    );
+    assert!(seen.iter().any(|e| matches!(
+        e.2,
+        Event::Migrate {
+            pid: 12,
+            orig_cpu: 0,
+            dest_cpu: 1
+        }
+    )));
+    assert!(seen.iter().any(|e| matches!(
+        e.2,
+        Event::Exec {
+            pid: 12,
+            old_pid: 12
+        }
+    )));
+    assert!(seen.iter().any(|e| matches!(e.2, Event::Exit { pid: 12 })));
+    assert!(seen.iter().any(|e| matches!(
+        e.2,
+        Event::Fork {
+            parent_pid: 10,
+            child_pid: 12
+        }
+    )));
+    assert!(seen.iter().any(|e| matches!(
+        e.2,
+        Event::Wakeup {
+            new: true,
+            pid: 12,
+            target_cpu: 0
+        }
+    )));
+    assert!(seen.iter().any(|e| matches!(
+        e.2,
+        Event::Switch {
+            prev_pid: 11,
+            prev_state: 9,
+            next_pid: 0
+        }
+    )));
+    assert_eq!(tl.name(10), Some(&b"ping"[..]));
+    assert_eq!(tl.name(11), Some(&b"pong"[..]));
+    // Absolute time: batch ts + the sum of dt.
+    let first_pong = seen
+        .iter()
+        .find(|e| e.1 == 1 && matches!(e.2, Event::Switch { .. }))
+        .unwrap();
+    assert_eq!(first_pong.0, 2_060);
+}
+
+#[test]
+fn wrong_magic_is_reported_at_byte_0() {
+    let mut s = sample();
+    s[0] = b'X';
+    let v = violations(&s);
+    assert_eq!(v[0].0, 0);
+    assert!(v[0].1.contains("magic"), "{v:?}");
+}
+
+#[test]
+fn unknown_version_is_reported() {
+    let mut s = sample();
+    s[8] = 7;
+    assert!(violations(&s)[0].1.contains("version 7"));
+}
+
+#[test]
+fn truncated_stream_is_reported_not_panicking() {
+    let s = sample();
+    for cut in [10, 64, 70, 100, s.len() - 1] {
+        let v = violations(&s[..cut]);
+        assert!(!v.is_empty(), "cut at {cut} passed");
+    }
+}
+
+#[test]
+fn missing_footer_is_reported() {
+    let s = sample();
+    let footer_len = FooterFixed::len_for(2);
+    let v = violations(&s[..s.len() - footer_len]);
+    assert!(v.iter().any(|x| x.1.contains("without a footer")), "{v:?}");
+}
+
+#[test]
+fn data_after_the_footer_is_reported() {
+    let mut s = sample();
+    let end = s.len() as u64;
+    s.extend_from_slice(&[0u8; 16]);
+    let v = violations(&s);
+    assert_eq!(v[0].0, end);
+    assert!(v[0].1.contains("after the footer"));
+}
+
+#[test]
+fn a_gap_in_batch_sequence_is_reported_with_its_offset() {
+    let mut b = Builder::new(1);
+    b.batch(0, 10, 0, |e| {
+        e.exit(0, 1);
+        1
+    });
+    b.seq[0] += 1; // skip one
+    let at = b.batch(0, 20, 0, |e| {
+        e.exit(0, 2);
+        1
+    });
+    let v = violations(&b.footer());
+    assert!(
+        v.iter()
+            .any(|x| x.0 == at as u64 && x.1.contains("sequence 2 where 1")),
+        "{v:?}"
+    );
+}
+
+#[test]
+fn time_going_back_within_a_cpu_is_reported() {
+    let mut b = Builder::new(1);
+    b.batch(0, 1000, 0, |e| {
+        e.exit(50, 1);
+        1
+    });
+    let at = b.batch(0, 1020, 0, |e| {
+        e.exit(0, 2);
+        1
+    });
+    let v = violations(&b.footer());
+    assert!(
+        v.iter()
+            .any(|x| x.0 == at as u64 && x.1.contains("before previous event")),
+        "{v:?}"
+    );
+}
+
+#[test]
+fn a_corrupt_varint_is_reported_at_the_event() {
+    let mut b = Builder::new(1);
+    let at = b.batch(0, 10, 0, |e| {
+        e.exit(0, 1);
+        1
+    });
+    let mut s = b.footer();
+    let ev = at + BATCH_HDR_LEN;
+    // type, dt, pid -> make dt a never-ending varint running into the end
+    s[ev + 1] = 0xff;
+    s[ev + 2] = 0xff;
+    let v = violations(&s);
+    assert!(!v.is_empty());
+    assert!(v[0].0 >= ev as u64, "{v:?}");
+}
+
+#[test]
+fn an_unknown_event_type_is_reported() {
+    let mut b = Builder::new(1);
+    let at = b.batch(0, 10, 0, |e| {
+        e.exit(0, 1);
+        1
+    });
+    let mut s = b.footer();
+    s[at + BATCH_HDR_LEN] = 200;
+    let v = violations(&s);
+    assert!(
+        v.iter()
+            .any(|x| x.0 == (at + BATCH_HDR_LEN) as u64 && x.1.contains("unknown event type 200")),
+        "{v:?}"
+    );
+}
+
+#[test]
+fn an_event_count_that_disagrees_is_reported() {
+    let mut b = Builder::new(1);
+    b.batch(0, 10, 0, |e| {
+        e.exit(0, 1);
+        e.exit(0, 2);
+        1 // says one, holds two
+    });
+    let v = violations(&b.footer());
+    assert!(
+        v.iter()
+            .any(|x| x.1.contains("batch says 1 events, holds 2")),
+        "{v:?}"
+    );
+}
+
+#[test]
+fn footer_totals_that_do_not_add_up_are_reported() {
+    let mut b = Builder::new(1);
+    b.batch(0, 10, 5, |e| {
+        e.exit(0, 1);
+        1
+    });
+    b.written[0] += 1; // one event neither in the stream nor lost
+    let v = violations(&b.footer());
+    assert!(
+        v.iter()
+            .any(|x| x.1.contains("1 events in the stream + 5 lost != 7 written")),
+        "{v:?}"
+    );
+}
+
+#[test]
+fn losses_in_batch_headers_count_toward_the_identity() {
+    let mut b = Builder::new(1);
+    b.batch(0, 10, 0, |e| {
+        e.exit(0, 1);
+        1
+    });
+    b.batch(0, 20, 40, |e| {
+        e.exit(0, 2);
+        1
+    });
+    let s = validate(&b.footer()[..]);
+    assert!(s.ok(), "{:?}", s.violations);
+    assert_eq!(s.cpus[0].lost_in_batches, 40);
+}
+
+#[test]
+fn a_batch_cpu_beyond_the_header_is_reported() {
+    let mut b = Builder::new(1);
+    b.seq.push(0);
+    b.written.push(0);
+    b.lost.push(0);
+    b.batches.push(0);
+    let at = b.batch(1, 10, 0, |e| {
+        e.exit(0, 1);
+        1
+    });
+    let v = violations(&b.footer());
+    assert!(
+        v.iter()
+            .any(|x| x.0 == at as u64 && x.1.contains("CPU 1 out of range")),
+        "{v:?}"
+    );
+}
+
+#[test]
+fn comm_longer_than_15_bytes_is_cut_by_the_encoder() {
+    let mut buf = [0u8; 64];
+    let mut e = Encoder::new(&mut buf);
+    e.comm(0, 1, b"a_name_much_longer_than_sixteen");
+    let n = e.len().unwrap();
+    let mut c = rtdecode::format::decode::Cursor::new(&buf[..n]);
+    let (_, ev) = c.next_event().unwrap();
+    assert_eq!(ev.comm_bytes(), Some(&b"a_name_much_lon"[..]));
+}
+
+#[test]
+fn encoder_reports_overflow_instead_of_panicking() {
+    let mut buf = [0u8; 3];
+    let mut e = Encoder::new(&mut buf);
+    e.switch(1 << 40, 100_000, 1, 100_001);
+    assert_eq!(e.len(), None);
+}
+
+#[test]
+fn random_bytes_never_panic() {
+    // A small deterministic fuzz: mutate the sample at every position.
+    let s = sample();
+    for i in 0..s.len() {
+        for v in [0u8, 0x7f, 0x80, 0xff] {
+            let mut m = s.clone();
+            m[i] = v;
+            let _ = validate(&m[..]);
+            if let Ok(mut tl) = Timeline::open(temp_file(&m)) {
+                let _ = tl.for_each(|_| {});
+            }
+        }
+    }
+}
