@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rt_bench: one timed run of a workload under a tracer, in the guest.
+ *
+ *   rt_bench WORKLOAD N TRACER
+ *     WORKLOAD  pingpong (two processes pinned to CPUs 0 and 1 bounce a byte
+ *               N times) | forkstorm (fork N children that exit at once)
+ *     TRACER    none | ftrace | rust_trace
+ *
+ * Prints one line:
+ *   BENCH workload=W tracer=T ns=... events=... lost=... bytes=...
+ * where ns is the workload's CLOCK_MONOTONIC time (under QEMU's -icount it
+ * counts guest instructions), events the events the tracer recorded, lost
+ * those it dropped, bytes what its reader wrote to files.
+ *
+ * ftrace: the same seven sched events are enabled through tracefs, with
+ * per-CPU buffers sized like rust_trace's (buffer_size_kb), and one reader
+ * thread per CPU drains per_cpu/cpuN/trace_pipe_raw into a file. rust_trace:
+ * one reader thread does `cat /dev/rust_trace > file`. Readers run beside
+ * the workload in both cases, as a user would run them.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rust_trace.h"
+
+#define TRACEFS "/sys/kernel/tracing"
+static const char *const sched_events[] = {
+	"sched/sched_switch", "sched/sched_wakeup", "sched/sched_wakeup_new",
+	"sched/sched_process_fork", "sched/sched_process_exit", "sched/sched_process_exec",
+	"sched/sched_migrate_task",
+};
+
+static void die(const char *what)
+{
+	perror(what);
+	exit(1);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static void pin(int cpu)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu % (n > 0 ? n : 1), &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+static void pingpong(long n)
+{
+	int ab[2], ba[2];
+	char c = 'x';
+	pid_t child;
+
+	if (pipe(ab) || pipe(ba))
+		die("pipe");
+	child = fork();
+	if (child == 0) {
+		pin(1);
+		for (long i = 0; i < n; i++)
+			if (read(ab[0], &c, 1) != 1 || write(ba[1], &c, 1) != 1)
+				_exit(1);
+		_exit(0);
+	}
+	pin(0);
+	for (long i = 0; i < n; i++)
+		if (write(ab[1], &c, 1) != 1 || read(ba[0], &c, 1) != 1)
+			die("pingpong");
+	waitpid(child, NULL, 0);
+	close(ab[0]); close(ab[1]); close(ba[0]); close(ba[1]);
+}
+
+static void forkstorm(long n)
+{
+	for (long i = 0; i < n; i++) {
+		pid_t p = fork();
+
+		if (p < 0)
+			die("fork");
+		if (p == 0)
+			_exit(0);
+		waitpid(p, NULL, 0);
+	}
+}
+
+/* Runs the workload in a child (so the parent's threads stay out of it). */
+static uint64_t run_workload(const char *w, long n)
+{
+	uint64_t t0, t1;
+	pid_t p;
+
+	t0 = now_ns();
+	p = fork();
+	if (p == 0) {
+		if (!strcmp(w, "pingpong"))
+			pingpong(n);
+		else
+			forkstorm(n);
+		_exit(0);
+	}
+	waitpid(p, NULL, 0);
+	t1 = now_ns();
+	return t1 - t0;
+}
+
+static void put(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC);
+
+	if (fd < 0 || write(fd, val, strlen(val)) < 0)
+		die(path);
+	close(fd);
+}
+
+/* --- readers: a thread copying a file descriptor into a file until stop. */
+struct reader {
+	pthread_t thread;
+	int in, out;
+	volatile int stop;	/* set when the tracer stopped: drain, then end */
+	uint64_t bytes;
+};
+
+static void *reader_main(void *arg)
+{
+	struct reader *r = arg;
+	static __thread char buf[1 << 16];
+
+	for (;;) {
+		struct pollfd p = { .fd = r->in, .events = POLLIN };
+		ssize_t n;
+
+		poll(&p, 1, 100);
+		n = read(r->in, buf, sizeof(buf));
+		if (n > 0) {
+			if (write(r->out, buf, n) != n)
+				die("write");
+			r->bytes += n;
+			continue;
+		}
+		if (n == 0)
+			break; /* EOF (rust_trace after stop) */
+		if (errno != EAGAIN && errno != EINTR)
+			break;
+		if (r->stop)
+			break; /* ftrace: nothing left to read after stop */
+	}
+	return NULL;
+}
+
+static void reader_start(struct reader *r, int in, const char *outpath)
+{
+	r->in = in;
+	r->out = open(outpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	r->stop = 0;
+	r->bytes = 0;
+	if (r->out < 0)
+		die(outpath);
+	pthread_create(&r->thread, NULL, reader_main, r);
+}
+
+static uint64_t reader_join(struct reader *r)
+{
+	pthread_join(r->thread, NULL);
+	close(r->out);
+	close(r->in);
+	return r->bytes;
+}
+
+static uint64_t stat_field(int cpu, const char *field)
+{
+	char path[128], line[256];
+	uint64_t v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), TRACEFS "/per_cpu/cpu%d/stats", cpu);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, strlen(field)))
+			v = strtoull(strchr(line, ':') + 1, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+static void bench_ftrace(const char *w, long n, int ncpu, unsigned int buf_kb)
+{
+	struct reader *r = calloc(ncpu, sizeof(*r));
+	char path[128], val[32];
+	uint64_t ns, bytes = 0, events = 0, lost = 0;
+
+	put(TRACEFS "/tracing_on", "0");
+	put(TRACEFS "/events/enable", "0");
+	snprintf(val, sizeof(val), "%u", buf_kb);
+	put(TRACEFS "/buffer_size_kb", val);
+	put(TRACEFS "/trace", "");
+	for (unsigned int i = 0; i < sizeof(sched_events) / sizeof(sched_events[0]); i++) {
+		snprintf(path, sizeof(path), TRACEFS "/events/%s/enable", sched_events[i]);
+		put(path, "1");
+	}
+	for (int c = 0; c < ncpu; c++) {
+		snprintf(path, sizeof(path), TRACEFS "/per_cpu/cpu%d/trace_pipe_raw", c);
+		int fd = open(path, O_RDONLY | O_NONBLOCK);
+
+		if (fd < 0)
+			die(path);
+		snprintf(path, sizeof(path), "/tmp/ftrace.cpu%d", c);
+		reader_start(&r[c], fd, path);
+	}
+	put(TRACEFS "/tracing_on", "1");
+	ns = run_workload(w, n);
+	put(TRACEFS "/tracing_on", "0");
+	for (int c = 0; c < ncpu; c++)
+		r[c].stop = 1;
+	for (int c = 0; c < ncpu; c++)
+		bytes += reader_join(&r[c]);
+	for (int c = 0; c < ncpu; c++) {
+		/* Recorded = read by the readers + left in the buffer. */
+		events += stat_field(c, "read events") + stat_field(c, "entries");
+		lost += stat_field(c, "overrun") + stat_field(c, "dropped events");
+	}
+	put(TRACEFS "/events/enable", "0");
+	put(TRACEFS "/trace", "");
+	printf("BENCH workload=%s tracer=ftrace ns=%llu events=%llu lost=%llu bytes=%llu\n", w,
+	       (unsigned long long)ns, (unsigned long long)events, (unsigned long long)lost,
+	       (unsigned long long)bytes);
+	free(r);
+}
+
+static void bench_rust_trace(const char *w, long n)
+{
+	struct rt_stats st = { .cpu = RT_STATS_ALL };
+	struct reader r;
+	uint64_t ns, bytes;
+	int fd = open("/dev/rust_trace", O_RDONLY), wfd;
+
+	if (fd < 0)
+		die("/dev/rust_trace");
+	reader_start(&r, fd, "/tmp/rust_trace.out");
+	ns = run_workload(w, n);
+	wfd = open("/dev/rust_trace", O_WRONLY);
+	if (wfd < 0 || write(wfd, "stop", 4) != 4)
+		die("stop");
+	bytes = reader_join(&r);
+	if (ioctl(wfd, RT_IOC_STATS, &st))
+		die("RT_IOC_STATS");
+	close(wfd);
+	printf("BENCH workload=%s tracer=rust_trace ns=%llu events=%llu lost=%llu bytes=%llu\n",
+	       w, (unsigned long long)ns, (unsigned long long)(st.written - st.lost),
+	       (unsigned long long)st.lost, (unsigned long long)bytes);
+}
+
+int main(int argc, char **argv)
+{
+	int ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (argc < 4 || (strcmp(argv[1], "pingpong") && strcmp(argv[1], "forkstorm"))) {
+		fprintf(stderr, "usage: rt_bench pingpong|forkstorm N none|ftrace|rust_trace [buf_kb]\n");
+		return 2;
+	}
+	if (!strcmp(argv[3], "none"))
+		printf("BENCH workload=%s tracer=none ns=%llu events=0 lost=0 bytes=0\n", argv[1],
+		       (unsigned long long)run_workload(argv[1], atol(argv[2])));
+	else if (!strcmp(argv[3], "ftrace"))
+		bench_ftrace(argv[1], atol(argv[2]), ncpu, argc > 4 ? atoi(argv[4]) : 512);
+	else
+		bench_rust_trace(argv[1], atol(argv[2]));
+	fflush(stdout);
+	return 0;
+}

@@ -1,0 +1,125 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Life cycles under load: many sessions in a row, many loads and unloads
+# with a reader attached, CPU hotplug during a capture, and nothing left
+# behind (vmalloc areas, kmemleak where the kernel has it).
+. "$(dirname "$0")/lib.sh"
+rt_require rtdecode rt_workload rt_stats
+
+T=/tmp/rt_life.$$
+mkdir -p "$T"
+ncpu=$(grep -c ^processor /proc/cpuinfo)
+
+# A background stress on every CPU for the duration of a test.
+stress_start() { rt_workload pairs "$ncpu" 100000000 & stress=$!; }
+# The pairs run as rt_ping/rt_pong processes under the rt_workload parent.
+stress_stop() {
+	kill "$stress" 2>/dev/null
+	for _ in 1 2 3; do
+		killall -q rt_ping rt_pong rt_workload 2>/dev/null
+		pkill -f 'rt_workload pairs' 2>/dev/null
+		sleep 0.1
+	done
+	wait "$stress" 2>/dev/null
+}
+
+sessions_100() {
+	i=0
+	while [ $i -lt 100 ]; do
+		cat "$DEV" > "$T/s" &
+		r=$!
+		sleep 0.02
+		echo stop > "$DEV" || return 1
+		wait "$r" || { echo "# session $i: cat failed"; return 1; }
+		rtdecode validate "$T/s" > "$T/v" || { echo "# session $i:"; sed 's/^/# /' "$T/v"; return 1; }
+		i=$((i + 1))
+	done
+}
+
+reload_20() {
+	i=0
+	while [ $i -lt 20 ]; do
+		rt_load || return 1
+		cat "$DEV" > "$T/r" &
+		r=$!
+		sleep 0.05
+		echo stop > "$DEV" || return 1
+		wait "$r" || return 1
+		rtdecode validate "$T/r" > "$T/v" || { sed 's/^/# /' "$T/v"; return 1; }
+		rt_unload || return 1
+		i=$((i + 1))
+	done
+	rt_load
+}
+
+# Bytes in vmalloc areas (the buffers, the PID bitmap and the module
+# itself live there).
+vmalloc_bytes() { awk '{ s += $2 } END { print s }' /proc/vmallocinfo; }
+nothing_left_after_unload() {
+	rt_load && rt_unload || return 1 # warm up caches (stacks, modules)
+	before=$(vmalloc_bytes)
+	rt_load || return 1
+	cat "$DEV" > "$T/m" &
+	r=$!
+	rt_workload pingpong 2000 > /dev/null
+	echo stop > "$DEV"
+	wait "$r"
+	rt_unload || return 1
+	after=$(vmalloc_bytes)
+	echo "# vmalloc bytes: $before before insmod, $after after rmmod"
+	# The module holds over 1.5 MiB in vmalloc areas; allow 64 KiB of noise.
+	[ $((after - before)) -lt 65536 ]
+}
+kmemleak_clean() {
+	echo scan > /sys/kernel/debug/kmemleak
+	sleep 1
+	echo scan > /sys/kernel/debug/kmemleak
+	if grep -q rust_trace /sys/kernel/debug/kmemleak; then
+		sed 's/^/# /' /sys/kernel/debug/kmemleak | head -40
+		return 1
+	fi
+}
+
+hotplug_capture() {
+	cpu=$((ncpu - 1))
+	online=/sys/devices/system/cpu/cpu$cpu/online
+	cat "$DEV" > "$T/h" &
+	r=$!
+	rt_workload pairs 2 3000 &
+	w=$!
+	sleep 0.5
+	echo 0 > "$online" || return 1
+	sleep 0.3
+	echo 1 > "$online" || return 1
+	wait "$w"
+	echo stop > "$DEV"
+	wait "$r" || return 1
+	rtdecode validate "$T/h" > "$T/v" || { sed 's/^/# /' "$T/v"; return 1; }
+	# Events the CPU recorded before it went offline reached the reader.
+	rtdecode report "$T/h" | grep -q "\[00$cpu\] .*sched_switch"
+}
+
+ktap_print_header
+ktap_set_plan 5
+rt_load
+
+stress_start
+ktap_test_result "100 start/stop sessions in a row under stress, each valid" sessions_100
+stress_stop
+stress_start
+ktap_test_result "20 insmod/rmmod cycles with a reader attached and stopped" reload_20
+stress_stop
+if [ "$ncpu" -ge 2 ] && [ -w "/sys/devices/system/cpu/cpu$((ncpu - 1))/online" ]; then
+	ktap_test_result "a CPU taken offline and back during a capture" hotplug_capture
+else
+	ktap_test_skip "CPU hotplug during a capture (not supported here)"
+fi
+ktap_test_result "no vmalloc memory is left behind after a session and rmmod" nothing_left_after_unload
+rt_load
+if [ -e /sys/kernel/debug/kmemleak ]; then
+	ktap_test_result "kmemleak finds no leak from rust_trace" kmemleak_clean
+else
+	ktap_test_skip "kmemleak finds no leak (kernel without kmemleak)"
+fi
+rm -rf "$T"
+ktap_finished
