@@ -275,6 +275,19 @@ unsafe extern "C" fn probe_switch(
     });
 }
 
+/// The `sched_switch` probe as the microbenchmark calls it: `p` switches
+/// to itself, leaving in state S.
+///
+/// # Safety
+///
+/// `p` is a live task; preemption is off or the caller accepts that the
+/// event lands on whichever CPU it runs on.
+pub(crate) unsafe fn bench_switch(r: &Recorder, p: *const Task) {
+    let data = ptr::from_ref(r).cast_mut().cast::<c_void>();
+    // SAFETY: `data` is a live recorder, `p` a live task.
+    unsafe { probe_switch(data, false, p, p, bindings::TASK_INTERRUPTIBLE) };
+}
+
 /// Shared body of `sched_wakeup` and `sched_wakeup_new`.
 ///
 /// # Safety

@@ -17,7 +17,7 @@
  *    (pid at 1104 instead of 1120), so Rust takes offsets from here instead
  *    of trusting kernel::bindings for these structures;
  *  - one-line wrappers of macros and static inlines: smp_processor_id,
- *    local_irq_save/restore, cpu_possible, on_each_cpu,
+ *    preempt_disable/enable, local_irq_save/restore, cpu_possible, on_each_cpu,
  *    tracepoint_synchronize_unregister, init_waitqueue_head, poll_wait.
  *
  * No logic lives here. Context: rt_irq_work_queue() is safe in any context
@@ -139,6 +139,16 @@ void rt_flush_work_cancel(void)
 {
 	/* Handles the self-rearming work: it is not requeued once this starts. */
 	cancel_delayed_work_sync(&rt_flush_work);
+}
+
+void rt_preempt_disable(void)
+{
+	preempt_disable();
+}
+
+void rt_preempt_enable(void)
+{
+	preempt_enable();
 }
 
 unsigned int rt_smp_processor_id(void)

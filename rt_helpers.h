@@ -45,6 +45,8 @@ void rt_flush_work_init(void (*fn)(void *ctx), void *ctx);
 void rt_flush_work_start(unsigned int ms);
 void rt_flush_work_cancel(void);
 
+void rt_preempt_disable(void);
+void rt_preempt_enable(void);
 unsigned int rt_smp_processor_id(void);
 unsigned long rt_irq_save(void);
 void rt_irq_restore(unsigned long flags);

@@ -12,6 +12,7 @@
 //! - `probes.rs`: the scheduler tracepoint probes and their registration;
 //! - `session.rs`: start, stop, flush and the blocking reader;
 //! - `chardev.rs`: the misc device and its file operations;
+//! - `bench.rs`: the write path's microbenchmark (`RT_IOC_BENCH`);
 //! - `sys.rs` and `rt_helpers.c`: what the 6.12 `kernel` crate lacks.
 //!
 //! Module parameters (`modinfo rust_trace.ko`): `buf_size` (bytes per
@@ -21,6 +22,7 @@
 
 use kernel::prelude::*;
 
+mod bench;
 mod bufpool;
 mod chardev;
 #[expect(

@@ -517,6 +517,11 @@ impl Tracer {
         t
     }
 
+    /// Bytes per buffer.
+    pub(crate) fn buf_size(&self) -> usize {
+        self.rec.pool.buf_size()
+    }
+
     /// Number of CPU ids covered.
     pub(crate) fn nr_cpus(&self) -> usize {
         self.rec.pool.nr_cpus()

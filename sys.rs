@@ -81,6 +81,10 @@ extern "C" {
     /// Stops the periodic flush and waits for a running one to finish.
     pub(crate) fn rt_flush_work_cancel();
 
+    /// `preempt_disable()`.
+    pub(crate) fn rt_preempt_disable();
+    /// `preempt_enable()`.
+    pub(crate) fn rt_preempt_enable();
     /// `smp_processor_id()`: preemption must be off. Any context.
     pub(crate) fn rt_smp_processor_id() -> c_uint;
     /// `local_irq_save()`. Any context.

@@ -6,6 +6,9 @@
  *     WORKLOAD  pingpong (two processes pinned to CPUs 0 and 1 bounce a byte
  *               N times) | forkstorm (fork N children that exit at once)
  *     TRACER    none | ftrace | rust_trace
+ *   rt_bench micro N
+ *     the module's write-path microbenchmark: N synthetic sched_switch
+ *     events through the probe (RT_IOC_BENCH); prints a MICRO line
  *
  * Prints one line:
  *   BENCH workload=W tracer=T ns=... events=... lost=... bytes=...
@@ -272,9 +275,28 @@ static void bench_rust_trace(const char *w, long n)
 	       (unsigned long long)st.lost, (unsigned long long)bytes);
 }
 
+/* The module's write-path microbenchmark (RT_IOC_BENCH). */
+static int bench_micro(long n)
+{
+	struct rt_bench b = { .nevents = n };
+	int fd = open("/dev/rust_trace", O_WRONLY);
+
+	if (fd < 0 || ioctl(fd, RT_IOC_BENCH, &b))
+		die("RT_IOC_BENCH");
+	close(fd);
+	printf("MICRO events=%llu ns_probe=%llu ns_clock=%llu ns_irq=%llu lost=%llu batches=%llu\n",
+	       (unsigned long long)b.nevents, (unsigned long long)b.ns_probe,
+	       (unsigned long long)b.ns_clock, (unsigned long long)b.ns_irq,
+	       (unsigned long long)b.lost, (unsigned long long)b.batches);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (argc >= 3 && !strcmp(argv[1], "micro"))
+		return bench_micro(atol(argv[2]));
 
 	if (argc < 4 || (strcmp(argv[1], "pingpong") && strcmp(argv[1], "forkstorm"))) {
 		fprintf(stderr, "usage: rt_bench pingpong|forkstorm N none|ftrace|rust_trace [buf_kb]\n");

@@ -4,7 +4,7 @@ insmod /lib/modules/rust_trace.ko
 echo "demo: cat /dev/rust_trace > /results/out"
 cat /dev/rust_trace > /results/out &
 reader=$!
-sleep 0.5
+until rt_stats | grep -q 'running=1 reader=1'; do sleep 0.05; done
 echo "demo: workload: 2 ping-pong pairs x 20000 round trips, 300 forks, one fork+exec"
 rt_workload pairs 2 20000 &
 rt_workload forkstorm 300

@@ -20,6 +20,8 @@ ok()   { PASS=$((PASS + 1)); echo "PASS [host] $*"; }
 bad()  { FAIL=$((FAIL + 1)); echo "FAIL [host] $*"; }
 check() { local what=$1; shift; if "$@" > build/last.log 2>&1; then ok "$what"; else bad "$what"; sed 's/^/    /' build/last.log | tail -30; fi; }
 
+validate_all() { local c; for c in "$@"; do build/rtdecode validate "$c" || return 1; done; }
+
 mkdir -p build
 if ! KDIR=$(scripts/build-all.sh | tail -1) || [ ! -d "$KDIR" ]; then
   echo "FAIL [host] build failed"; echo "0 passed, 1 failed"; exit 1
@@ -69,6 +71,16 @@ for smp in ${SMP_LIST:-2 4}; do
   s=$(echo "$line" | sed 's/ktap: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped/\3/')
   echo "guest smp=$smp: $p passed, $f failed, $s skipped (dmesg: $out/results/dmesg.txt)"
   PASS=$((PASS + p)); FAIL=$((FAIL + f)); SKIP=$((SKIP + s))
+  # The captures the guest took, decoded again on the host.
+  caps=$(ls "$out"/results/*.rtt 2>/dev/null)
+  if [ -n "$caps" ]; then
+    # shellcheck disable=SC2086
+    check "guest smp=$smp captures validate on the host" validate_all $caps
+    # shellcheck disable=SC2086
+    check "guest smp=$smp captures: Perfetto's schema decodes the export" "$RT_VENV/bin/python" scripts/test_perfetto.py build/rtdecode $caps
+  else
+    bad "guest smp=$smp returned no capture"
+  fi
 done
 
 echo "check: $RT_FLAVOR kernel, $(( $(date +%s) - start )) s"

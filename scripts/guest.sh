@@ -5,7 +5,8 @@
 #
 # usage: guest.sh OUTDIR PAYLOAD [FILE:GUESTPATH ...]
 #   env: KDIR (kernel build), SMP (CPUs, default 2), MEM (MiB, default 1024),
-#        GUEST_TIMEOUT (seconds, default 900), ICOUNT=1 (deterministic
+#        GUEST_TIMEOUT (seconds, default 900; the guest's own watchdog
+#        dumps tasks and ends the payload 60 s before), ICOUNT=1 (deterministic
 #        instruction-counting clock, for benchmarks)
 # Exit status: 0 when the guest ran the payload and shut down; 1 on a hang
 # (timeout) or a guest that did not finish. Results: OUTDIR/results/,
@@ -46,7 +47,7 @@ extra=()
 set +e
 timeout --foreground -k 10 "$GUEST_TIMEOUT" qemu-system-x86_64 \
   -kernel "$KDIR/arch/x86/boot/bzImage" -initrd "$out/initramfs.cpio.gz" \
-  -append "console=ttyS0 panic=-1 ${GUEST_LOG:-quiet loglevel=4} ${APPEND_EXTRA:-}" \
+  -append "console=ttyS0 panic=-1 ${GUEST_LOG:-quiet loglevel=4} rt_watchdog=$((GUEST_TIMEOUT - 60)) ${APPEND_EXTRA:-}" \
   -nographic -no-reboot -m "$MEM" -smp "$SMP" \
   -drive "file=$out/results.img,format=raw,if=virtio" "${extra[@]}" \
   </dev/null 2>&1 | tee "$out/serial.log" | sed -u 's/^/  guest| /'

@@ -14,10 +14,12 @@ RUST_VER_PREFIX="1.96."            # rustc-web / rust-web-src series the kernel 
 BINDGEN_VER="0.73.2"               # bindgen-cli version, pinned
 CACHE="${RUST_TRACE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rust_trace}"
 BINDGEN="$CACHE/bindgen-$BINDGEN_VER/bin/bindgen"
+PERFETTO_VER="0.59.1"              # PyPI perfetto: its compiled trace proto checks our export
+VENV="$CACHE/venv-perfetto-$PERFETTO_VER"
 
 PKGS=(linux-source-6.12 clang lld llvm libclang-dev bc flex bison libelf-dev
       libssl-dev cpio xz-utils qemu-system-x86 busybox-static kmod
-      python3 rsync)
+      python3 python3-venv rsync)
 RUST_PKGS=(rustc-web rust-web-src rust-web-clippy rustfmt-web)
 
 missing=()
@@ -33,7 +35,7 @@ if [ "$rust_ok" = 1 ]; then
   [ -n "$v1" ] && [ "$v1" = "$v2" ] || rust_ok=0
 fi
 
-if [ ${#missing[@]} -eq 0 ] && [ "$rust_ok" = 1 ] && [ -x "$BINDGEN" ]; then
+if [ ${#missing[@]} -eq 0 ] && [ "$rust_ok" = 1 ] && [ -x "$BINDGEN" ] && [ -x "$VENV/bin/python" ]; then
   echo "setup: all present ($(/usr/bin/rustc --version | cut -d' ' -f2), bindgen $BINDGEN_VER, linux-source-6.12)"
   exit 0
 fi
@@ -57,5 +59,11 @@ if [ ! -x "$BINDGEN" ]; then
   mkdir -p "$CACHE"
   # libclang from Debian's clang 14 is found through llvm-config.
   cargo install --locked --quiet --root "$CACHE/bindgen-$BINDGEN_VER" bindgen-cli --version "$BINDGEN_VER"
+fi
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "setup: Python venv with perfetto $PERFETTO_VER (to check the Perfetto export)"
+  rm -rf "$VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q "perfetto==$PERFETTO_VER" protobuf
 fi
 echo "setup: done ($(/usr/bin/rustc --version | cut -d' ' -f2), bindgen $("$BINDGEN" --version | cut -d' ' -f2))"

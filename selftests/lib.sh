@@ -32,17 +32,24 @@ rt_require() {
 # rt_stat KEY: a total from rt_stats (the module's counters).
 rt_stat() { rt_stats | head -1 | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 
+# Waits until a reader's session is tracing (a `stop` sent before that
+# would find nothing to stop, and the reader would wait for ever).
+rt_wait_session() {
+	for _ in $(seq 300); do
+		rt_stats 2>/dev/null | head -1 | grep -q 'running=1 reader=1' && return 0
+		sleep 0.05
+	done
+	echo "# no session started within 15 s"
+	return 1
+}
+
 # rt_capture OUT CMD...: cat /dev/rust_trace > OUT around CMD, then stop.
 # Returns cat's exit status: cat must end by itself after `stop`.
 rt_capture() {
 	out=$1; shift
 	cat "$DEV" > "$out" &
 	cat_pid=$!
-	# The reader opens the device: wait for its session to start.
-	for _ in $(seq 50); do
-		rt_stats 2>/dev/null | head -1 | grep -q 'reader=1' && break
-		sleep 0.1
-	done
+	rt_wait_session || { kill "$cat_pid"; return 1; }
 	"$@"
 	echo stop > "$DEV"
 	wait "$cat_pid"

@@ -28,7 +28,7 @@ sessions_100() {
 	while [ $i -lt 100 ]; do
 		cat "$DEV" > "$T/s" &
 		r=$!
-		sleep 0.02
+		rt_wait_session || return 1
 		echo stop > "$DEV" || return 1
 		wait "$r" || { echo "# session $i: cat failed"; return 1; }
 		rtdecode validate "$T/s" > "$T/v" || { echo "# session $i:"; sed 's/^/# /' "$T/v"; return 1; }
@@ -42,7 +42,7 @@ reload_20() {
 		rt_load || return 1
 		cat "$DEV" > "$T/r" &
 		r=$!
-		sleep 0.05
+		rt_wait_session || return 1
 		echo stop > "$DEV" || return 1
 		wait "$r" || return 1
 		rtdecode validate "$T/r" > "$T/v" || { sed 's/^/# /' "$T/v"; return 1; }
@@ -61,6 +61,7 @@ nothing_left_after_unload() {
 	rt_load || return 1
 	cat "$DEV" > "$T/m" &
 	r=$!
+	rt_wait_session || return 1
 	rt_workload pingpong 2000 > /dev/null
 	echo stop > "$DEV"
 	wait "$r"
@@ -85,6 +86,7 @@ hotplug_capture() {
 	online=/sys/devices/system/cpu/cpu$cpu/online
 	cat "$DEV" > "$T/h" &
 	r=$!
+	rt_wait_session || return 1
 	rt_workload pairs 2 3000 &
 	w=$!
 	sleep 0.5

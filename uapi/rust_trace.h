@@ -34,4 +34,20 @@ struct rt_stats {
 
 #define RT_IOC_STATS		_IOWR('R', 1, struct rt_stats)
 
+/*
+ * RT_IOC_BENCH: times the sched_switch probe called back to back by the
+ * caller on a pool of its own (no session needed, none disturbed), and two
+ * baselines timed the same way. Costs nevents events of work; 1..1e8.
+ */
+struct rt_bench {
+	__u64 nevents;		/* in: events to write */
+	__u64 ns_probe;		/* out: ns in the probe for all of them */
+	__u64 ns_clock;		/* out: ns for as many local_clock() calls */
+	__u64 ns_irq;		/* out: ns for as many IRQ save/restore pairs */
+	__u64 lost;		/* out: events lost (0 unless something is wrong) */
+	__u64 batches;		/* out: buffers filled */
+};
+
+#define RT_IOC_BENCH		_IOWR('R', 2, struct rt_bench)
+
 #endif /* _UAPI_RUST_TRACE_H */

@@ -9,12 +9,14 @@
 //!   merges the per-CPU event streams of a file by time;
 //! - [`validate`]: every rule of the format, with byte offsets;
 //! - [`stats`]: per-CPU and per-task statistics and wakeup latencies;
-//! - [`report`]: one line per event.
+//! - [`report`]: one line per event;
+//! - [`perfetto`]: Perfetto protobuf and Chrome JSON export.
 
 #[path = "../../../format.rs"]
 #[allow(clippy::all)]
 pub mod format;
 
+pub mod perfetto;
 pub mod report;
 pub mod stats;
 pub mod stream;

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
 use rtdecode::stream::{open_input, Timeline};
-use rtdecode::{report, stats, validate};
+use rtdecode::{perfetto, report, stats, validate};
 
 /// Decode a capture written by `cat /dev/rust_trace > FILE`.
 #[derive(Parser)]
@@ -35,6 +35,17 @@ enum Cmd {
         /// Tasks to list (by run time).
         #[arg(long, default_value_t = 15)]
         top: usize,
+    },
+    /// Export to a Perfetto trace (ui.perfetto.dev) or Chrome JSON.
+    Perfetto {
+        /// Capture file, or - for standard input.
+        file: String,
+        /// Output file.
+        #[arg(short, long)]
+        output: String,
+        /// `proto` (Perfetto protobuf) or `json` (Chrome JSON).
+        #[arg(long, default_value = "proto")]
+        format: String,
     },
     /// Check the stream against every rule of the format; exit 1 on a violation.
     Validate {
@@ -65,6 +76,23 @@ fn run(cli: Cli) -> Result<ExitCode> {
             } else {
                 write!(out, "{}", stats::render(&s, top))?;
             }
+        }
+        Cmd::Perfetto {
+            file,
+            output,
+            format,
+        } => {
+            let mut tl =
+                Timeline::open(open_input(&file)?).with_context(|| format!("reading {file}"))?;
+            let f = File::create(&output).with_context(|| format!("creating {output}"))?;
+            let mut w = BufWriter::new(f);
+            let n = match format.as_str() {
+                "proto" => perfetto::write_proto(&mut tl, &mut w)?,
+                "json" => perfetto::write_json(&mut tl, &mut w)?,
+                other => anyhow::bail!("unknown format {other:?}: proto or json"),
+            };
+            w.flush()?;
+            eprintln!("{output}: {n} events ({format})");
         }
         Cmd::Validate { file, json } => {
             let input: Box<dyn Read> = if file == "-" {

@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
+use std::io::{Read, Seek};
 
 use crate::format::decode::Event;
 use crate::format::{STATE_CHARS, STATE_PREEMPTED};
@@ -29,7 +30,7 @@ pub fn state_str(idx: u32) -> String {
 }
 
 /// Writes the report of `tl` to `out`.
-pub fn report<W: Write>(tl: &mut Timeline, out: &mut W) -> anyhow::Result<()> {
+pub fn report<R: Read + Seek, W: Write>(tl: &mut Timeline<R>, out: &mut W) -> anyhow::Result<()> {
     let start = tl.header().start_ns;
     let names = tl.names().clone();
     let mut live: HashMap<u32, Vec<u8>> = HashMap::new();

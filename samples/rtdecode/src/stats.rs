@@ -6,6 +6,7 @@
 //! stays bounded by the number of tasks, not of events.
 
 use std::collections::HashMap;
+use std::io::{Read, Seek};
 
 use serde::Serialize;
 
@@ -173,7 +174,7 @@ struct TaskAcc {
 }
 
 /// Computes the statistics of `tl`.
-pub fn stats(tl: &mut Timeline) -> Result<Stats, DecodeError> {
+pub fn stats<R: Read + Seek>(tl: &mut Timeline<R>) -> Result<Stats, DecodeError> {
     let n = tl.header().nr_cpus as usize;
     let mut cpus: Vec<CpuStats> = (0..n)
         .map(|c| CpuStats {

@@ -266,9 +266,10 @@ struct BatchLoc {
     len: u32,    // batch length
 }
 
-/// A capture file indexed for time-ordered reading.
-pub struct Timeline {
-    file: File,                                    // the capture
+/// A capture (a file, or any seekable reader) indexed for time-ordered
+/// reading.
+pub struct Timeline<R: Read + Seek = File> {
+    file: R,                                       // the capture
     header: Header,                                // its header
     per_cpu: Vec<Vec<BatchLoc>>,                   // each CPU's batches, in stream order
     footer: Option<(FooterFixed, Vec<CpuTotals>)>, // the footer, if present
@@ -277,10 +278,12 @@ pub struct Timeline {
     bytes: u64,                                    // file length
 }
 
-impl Timeline {
+impl<R: Read + Seek> Timeline<R> {
     /// Indexes `file` (first pass). Fails on any malformed record.
-    pub fn open(file: File) -> Result<Self, DecodeError> {
-        let mut sr = StreamReader::new(BufReader::with_capacity(1 << 20, &file))?;
+    pub fn open(mut file: R) -> Result<Self, DecodeError> {
+        file.seek(SeekFrom::Start(0))
+            .map_err(|e| err(0, ErrorKind::Io(e)))?;
+        let mut sr = StreamReader::new(BufReader::with_capacity(1 << 20, &mut file))?;
         let header = *sr.header();
         let n = header.nr_cpus as usize;
         let mut per_cpu = vec![Vec::new(); n];

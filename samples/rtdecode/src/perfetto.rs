@@ -1,0 +1,535 @@
+//! `perfetto`: export to a Perfetto protobuf trace, or to Chrome JSON.
+//!
+//! The protobuf output uses Perfetto's own ftrace messages (`FtraceEvent`
+//! with `sched_switch`, `sched_wakeup`, `sched_wakeup_new`,
+//! `sched_process_fork`/`exit`/`exec`, `sched_migrate_task`, `task_rename`),
+//! so ui.perfetto.dev shows CPU tracks and thread states as for a trace it
+//! recorded itself, plus a `ProcessTree` naming every task. The messages
+//! below are the subset of Perfetto's `perfetto_trace.proto` this needs,
+//! with its field numbers; `scripts/test_perfetto.py` decodes the output with
+//! the compiled schema of the `perfetto` Python package to keep them honest.
+//!
+//! Output is streamed: a `Trace` is a sequence of `packet` fields, written
+//! one bundle (up to [`BUNDLE`] events of one CPU) at a time.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::io::{Read, Seek};
+
+use prost::Message;
+
+use crate::format::decode::Event;
+use crate::format::STATE_PREEMPTED;
+use crate::stream::{display_name, TimedEvent, Timeline};
+
+/// Events per `FtraceEventBundle`.
+pub const BUNDLE: usize = 2000;
+
+/// `Trace`.
+#[derive(Clone, PartialEq, Message)]
+pub struct Trace {
+    /// `packet = 1`.
+    #[prost(message, repeated, tag = "1")]
+    pub packet: Vec<TracePacket>,
+}
+
+/// `TracePacket`.
+#[derive(Clone, PartialEq, Message)]
+pub struct TracePacket {
+    /// `ftrace_events = 1`.
+    #[prost(message, optional, tag = "1")]
+    pub ftrace_events: Option<FtraceEventBundle>,
+    /// `process_tree = 2`.
+    #[prost(message, optional, tag = "2")]
+    pub process_tree: Option<ProcessTree>,
+    /// `timestamp = 8`.
+    #[prost(uint64, optional, tag = "8")]
+    pub timestamp: Option<u64>,
+    /// `trusted_packet_sequence_id = 10`.
+    #[prost(uint32, optional, tag = "10")]
+    pub trusted_packet_sequence_id: Option<u32>,
+}
+
+/// `FtraceEventBundle`.
+#[derive(Clone, PartialEq, Message)]
+pub struct FtraceEventBundle {
+    /// `cpu = 1`.
+    #[prost(uint32, optional, tag = "1")]
+    pub cpu: Option<u32>,
+    /// `event = 2`.
+    #[prost(message, repeated, tag = "2")]
+    pub event: Vec<FtraceEvent>,
+}
+
+/// `FtraceEvent`.
+#[derive(Clone, PartialEq, Message)]
+pub struct FtraceEvent {
+    /// `timestamp = 1`.
+    #[prost(uint64, optional, tag = "1")]
+    pub timestamp: Option<u64>,
+    /// `pid = 2`: the task running on the CPU.
+    #[prost(uint32, optional, tag = "2")]
+    pub pid: Option<u32>,
+    /// The event.
+    #[prost(oneof = "Payload", tags = "4, 17, 114, 236, 237, 238, 239, 491")]
+    pub event: Option<Payload>,
+}
+
+/// The `FtraceEvent.event` oneof, for the events rust_trace records.
+#[derive(Clone, PartialEq, prost::Oneof)]
+pub enum Payload {
+    /// `sched_switch = 4`.
+    #[prost(message, tag = "4")]
+    SchedSwitch(SchedSwitch),
+    /// `sched_wakeup = 17`.
+    #[prost(message, tag = "17")]
+    SchedWakeup(SchedWakeup),
+    /// `sched_wakeup_new = 114`.
+    #[prost(message, tag = "114")]
+    SchedWakeupNew(SchedWakeup),
+    /// `task_rename = 236`.
+    #[prost(message, tag = "236")]
+    TaskRename(TaskRename),
+    /// `sched_process_exec = 237`.
+    #[prost(message, tag = "237")]
+    SchedProcessExec(SchedProcessExec),
+    /// `sched_process_exit = 238`.
+    #[prost(message, tag = "238")]
+    SchedProcessExit(SchedProcessExit),
+    /// `sched_process_fork = 239`.
+    #[prost(message, tag = "239")]
+    SchedProcessFork(SchedProcessFork),
+    /// `sched_migrate_task = 491`.
+    #[prost(message, tag = "491")]
+    SchedMigrateTask(SchedMigrateTask),
+}
+
+/// `SchedSwitchFtraceEvent`.
+#[derive(Clone, PartialEq, Message)]
+pub struct SchedSwitch {
+    /// `prev_comm = 1`.
+    #[prost(string, optional, tag = "1")]
+    pub prev_comm: Option<String>,
+    /// `prev_pid = 2`.
+    #[prost(int32, optional, tag = "2")]
+    pub prev_pid: Option<i32>,
+    /// `prev_state = 4`: the kernel's report value (S=1, D=2, ... R+=256).
+    #[prost(int64, optional, tag = "4")]
+    pub prev_state: Option<i64>,
+    /// `next_comm = 5`.
+    #[prost(string, optional, tag = "5")]
+    pub next_comm: Option<String>,
+    /// `next_pid = 6`.
+    #[prost(int32, optional, tag = "6")]
+    pub next_pid: Option<i32>,
+}
+
+/// `SchedWakeupFtraceEvent` and `SchedWakeupNewFtraceEvent` (same fields).
+#[derive(Clone, PartialEq, Message)]
+pub struct SchedWakeup {
+    /// `comm = 1`.
+    #[prost(string, optional, tag = "1")]
+    pub comm: Option<String>,
+    /// `pid = 2`.
+    #[prost(int32, optional, tag = "2")]
+    pub pid: Option<i32>,
+    /// `success = 4`.
+    #[prost(int32, optional, tag = "4")]
+    pub success: Option<i32>,
+    /// `target_cpu = 5`.
+    #[prost(int32, optional, tag = "5")]
+    pub target_cpu: Option<i32>,
+}
+
+/// `TaskRenameFtraceEvent`.
+#[derive(Clone, PartialEq, Message)]
+pub struct TaskRename {
+    /// `pid = 1`.
+    #[prost(int32, optional, tag = "1")]
+    pub pid: Option<i32>,
+    /// `oldcomm = 2`.
+    #[prost(string, optional, tag = "2")]
+    pub oldcomm: Option<String>,
+    /// `newcomm = 3`.
+    #[prost(string, optional, tag = "3")]
+    pub newcomm: Option<String>,
+}
+
+/// `SchedProcessExecFtraceEvent`.
+#[derive(Clone, PartialEq, Message)]
+pub struct SchedProcessExec {
+    /// `filename = 1` (rust_trace records the new name, not the path).
+    #[prost(string, optional, tag = "1")]
+    pub filename: Option<String>,
+    /// `pid = 2`.
+    #[prost(int32, optional, tag = "2")]
+    pub pid: Option<i32>,
+    /// `old_pid = 3`.
+    #[prost(int32, optional, tag = "3")]
+    pub old_pid: Option<i32>,
+}
+
+/// `SchedProcessExitFtraceEvent`.
+#[derive(Clone, PartialEq, Message)]
+pub struct SchedProcessExit {
+    /// `comm = 1`.
+    #[prost(string, optional, tag = "1")]
+    pub comm: Option<String>,
+    /// `pid = 2`.
+    #[prost(int32, optional, tag = "2")]
+    pub pid: Option<i32>,
+}
+
+/// `SchedProcessForkFtraceEvent`.
+#[derive(Clone, PartialEq, Message)]
+pub struct SchedProcessFork {
+    /// `parent_comm = 1`.
+    #[prost(string, optional, tag = "1")]
+    pub parent_comm: Option<String>,
+    /// `parent_pid = 2`.
+    #[prost(int32, optional, tag = "2")]
+    pub parent_pid: Option<i32>,
+    /// `child_comm = 3`.
+    #[prost(string, optional, tag = "3")]
+    pub child_comm: Option<String>,
+    /// `child_pid = 4`.
+    #[prost(int32, optional, tag = "4")]
+    pub child_pid: Option<i32>,
+}
+
+/// `SchedMigrateTaskFtraceEvent`.
+#[derive(Clone, PartialEq, Message)]
+pub struct SchedMigrateTask {
+    /// `comm = 1`.
+    #[prost(string, optional, tag = "1")]
+    pub comm: Option<String>,
+    /// `pid = 2`.
+    #[prost(int32, optional, tag = "2")]
+    pub pid: Option<i32>,
+    /// `orig_cpu = 4`.
+    #[prost(int32, optional, tag = "4")]
+    pub orig_cpu: Option<i32>,
+    /// `dest_cpu = 5`.
+    #[prost(int32, optional, tag = "5")]
+    pub dest_cpu: Option<i32>,
+}
+
+/// `ProcessTree`.
+#[derive(Clone, PartialEq, Message)]
+pub struct ProcessTree {
+    /// `processes = 1`.
+    #[prost(message, repeated, tag = "1")]
+    pub processes: Vec<Process>,
+    /// `threads = 2`.
+    #[prost(message, repeated, tag = "2")]
+    pub threads: Vec<Thread>,
+}
+
+/// `ProcessTree.Process`.
+#[derive(Clone, PartialEq, Message)]
+pub struct Process {
+    /// `pid = 1`.
+    #[prost(int32, optional, tag = "1")]
+    pub pid: Option<i32>,
+    /// `cmdline = 3`.
+    #[prost(string, repeated, tag = "3")]
+    pub cmdline: Vec<String>,
+}
+
+/// `ProcessTree.Thread`.
+#[derive(Clone, PartialEq, Message)]
+pub struct Thread {
+    /// `tid = 1`.
+    #[prost(int32, optional, tag = "1")]
+    pub tid: Option<i32>,
+    /// `name = 2`.
+    #[prost(string, optional, tag = "2")]
+    pub name: Option<String>,
+}
+
+/// The kernel's `prev_state` report value of a state index, as ftrace
+/// records it: 0 for R, `1 << (index - 1)` for S, D, ..., 256 for R+.
+pub fn prev_state_value(idx: u32) -> i64 {
+    match idx {
+        0 => 0,
+        STATE_PREEMPTED => 256,
+        i if i < 9 => 1 << (i - 1),
+        _ => 0,
+    }
+}
+
+/// Names as they change along the trace.
+struct Names<'a> {
+    live: HashMap<u32, String>,          // names recorded so far
+    fallback: &'a HashMap<u32, Vec<u8>>, // the last name of each PID
+}
+
+impl Names<'_> {
+    fn get(&self, pid: u32) -> String {
+        if let Some(n) = self.live.get(&pid) {
+            return n.clone();
+        }
+        display_name(self.fallback.get(&pid).map(|v| v.as_slice()), pid)
+    }
+}
+
+fn write_packet<W: Write>(out: &mut W, p: &TracePacket) -> std::io::Result<()> {
+    // A `Trace` is its repeated field 1: tag (1 << 3 | 2), length, bytes.
+    let mut buf = Vec::with_capacity(p.encoded_len() + 10);
+    prost::encoding::encode_key(1, prost::encoding::WireType::LengthDelimited, &mut buf);
+    prost::encoding::encode_varint(p.encoded_len() as u64, &mut buf);
+    p.encode(&mut buf).map_err(std::io::Error::other)?;
+    out.write_all(&buf)
+}
+
+/// Writes `tl` as a Perfetto protobuf trace. Returns the events written.
+pub fn write_proto<R: Read + Seek, W: Write>(
+    tl: &mut Timeline<R>,
+    out: &mut W,
+) -> anyhow::Result<u64> {
+    let seq = Some(1);
+    let fallback = tl.names().clone();
+    let mut tree = ProcessTree::default();
+    let mut pids: Vec<_> = fallback.keys().copied().collect();
+    pids.sort_unstable();
+    for pid in pids {
+        let name = display_name(fallback.get(&pid).map(|v| v.as_slice()), pid);
+        tree.processes.push(Process {
+            pid: Some(pid as i32),
+            cmdline: vec![name.clone()],
+        });
+        tree.threads.push(Thread {
+            tid: Some(pid as i32),
+            name: Some(name),
+        });
+    }
+    write_packet(
+        out,
+        &TracePacket {
+            process_tree: Some(tree),
+            timestamp: Some(tl.header().start_ns),
+            trusted_packet_sequence_id: seq,
+            ..Default::default()
+        },
+    )?;
+    let n = tl.header().nr_cpus as usize;
+    let mut bundles: Vec<Vec<FtraceEvent>> = vec![Vec::new(); n];
+    let mut running = vec![0u32; n];
+    let mut names = Names {
+        live: HashMap::new(),
+        fallback: &fallback,
+    };
+    let mut count = 0u64;
+    let mut io_err = None;
+    tl.for_each(|te: &TimedEvent| {
+        if io_err.is_some() {
+            return;
+        }
+        let c = te.cpu as usize;
+        if let Some(ev) = convert(te, &mut names, &mut running[c]) {
+            bundles[c].push(ev);
+            count += 1;
+        }
+        if bundles[c].len() >= BUNDLE {
+            let event = std::mem::take(&mut bundles[c]);
+            if let Err(e) = flush(out, te.cpu, event, seq) {
+                io_err = Some(e);
+            }
+        }
+    })?;
+    if let Some(e) = io_err {
+        return Err(e.into());
+    }
+    for (cpu, b) in bundles.into_iter().enumerate() {
+        if !b.is_empty() {
+            flush(out, cpu as u32, b, seq)?;
+        }
+    }
+    Ok(count)
+}
+
+fn flush<W: Write>(
+    out: &mut W,
+    cpu: u32,
+    event: Vec<FtraceEvent>,
+    seq: Option<u32>,
+) -> std::io::Result<()> {
+    write_packet(
+        out,
+        &TracePacket {
+            ftrace_events: Some(FtraceEventBundle {
+                cpu: Some(cpu),
+                event,
+            }),
+            trusted_packet_sequence_id: seq,
+            ..Default::default()
+        },
+    )
+}
+
+/// One event as a Perfetto `FtraceEvent`; task names become renames.
+fn convert(te: &TimedEvent, names: &mut Names<'_>, running: &mut u32) -> Option<FtraceEvent> {
+    let pid = *running;
+    let payload = match te.ev {
+        Event::Switch {
+            prev_pid,
+            prev_state,
+            next_pid,
+        } => {
+            *running = next_pid;
+            Payload::SchedSwitch(SchedSwitch {
+                prev_comm: Some(names.get(prev_pid)),
+                prev_pid: Some(prev_pid as i32),
+                prev_state: Some(prev_state_value(prev_state)),
+                next_comm: Some(names.get(next_pid)),
+                next_pid: Some(next_pid as i32),
+            })
+        }
+        Event::Wakeup {
+            new,
+            pid,
+            target_cpu,
+        } => {
+            let w = SchedWakeup {
+                comm: Some(names.get(pid)),
+                pid: Some(pid as i32),
+                success: Some(1),
+                target_cpu: Some(target_cpu as i32),
+            };
+            if new {
+                Payload::SchedWakeupNew(w)
+            } else {
+                Payload::SchedWakeup(w)
+            }
+        }
+        Event::Fork {
+            parent_pid,
+            child_pid,
+        } => Payload::SchedProcessFork(SchedProcessFork {
+            parent_comm: Some(names.get(parent_pid)),
+            parent_pid: Some(parent_pid as i32),
+            child_comm: Some(names.get(child_pid)),
+            child_pid: Some(child_pid as i32),
+        }),
+        Event::Exit { pid } => Payload::SchedProcessExit(SchedProcessExit {
+            comm: Some(names.get(pid)),
+            pid: Some(pid as i32),
+        }),
+        Event::Exec { pid, old_pid } => Payload::SchedProcessExec(SchedProcessExec {
+            filename: Some(names.get(pid)),
+            pid: Some(pid as i32),
+            old_pid: Some(old_pid as i32),
+        }),
+        Event::Migrate {
+            pid,
+            orig_cpu,
+            dest_cpu,
+        } => Payload::SchedMigrateTask(SchedMigrateTask {
+            comm: Some(names.get(pid)),
+            pid: Some(pid as i32),
+            orig_cpu: Some(orig_cpu as i32),
+            dest_cpu: Some(dest_cpu as i32),
+        }),
+        Event::Comm { pid: who, .. } => {
+            let new = String::from_utf8_lossy(te.ev.comm_bytes().unwrap_or_default()).into_owned();
+            let old = names.live.insert(who, new.clone());
+            // The first name of a task is not a rename: the process tree has it.
+            let old = old?;
+            if old == new {
+                return None;
+            }
+            Payload::TaskRename(TaskRename {
+                pid: Some(who as i32),
+                oldcomm: Some(old),
+                newcomm: Some(new),
+            })
+        }
+    };
+    Some(FtraceEvent {
+        timestamp: Some(te.ts),
+        pid: Some(pid),
+        event: Some(payload),
+    })
+}
+
+/// Writes `tl` as Chrome JSON (chrome://tracing, ui.perfetto.dev): one
+/// track per CPU whose slices are the tasks that ran, and instant events
+/// for wakeups, forks, execs, exits and migrations. Times in microseconds.
+pub fn write_json<R: Read + Seek, W: Write>(
+    tl: &mut Timeline<R>,
+    out: &mut W,
+) -> anyhow::Result<u64> {
+    let start = tl.header().start_ns;
+    let n = tl.header().nr_cpus as usize;
+    let fallback = tl.names().clone();
+    let mut names = Names {
+        live: HashMap::new(),
+        fallback: &fallback,
+    };
+    let mut on_cpu: Vec<Option<(u32, u64)>> = vec![None; n];
+    let mut count = 0u64;
+    let mut first = true;
+    let mut io_err: Option<std::io::Error> = None;
+    let us = |ns: u64| ns.saturating_sub(start) as f64 / 1000.0;
+    writeln!(out, "{{\"displayTimeUnit\":\"ns\",\"traceEvents\":[")?;
+    for cpu in 0..n {
+        let meta = serde_json::json!({"name":"thread_name","ph":"M","pid":0,"tid":cpu,
+                                       "args":{"name":format!("CPU {cpu}")}});
+        write!(out, "{}{}", if first { "" } else { ",\n" }, meta)?;
+        first = false;
+    }
+    tl.for_each(|te| {
+        if io_err.is_some() {
+            return;
+        }
+        let c = te.cpu as usize;
+        let mut emit = |v: serde_json::Value| {
+            if let Err(e) = write!(out, ",\n{v}") {
+                io_err = Some(e);
+            }
+        };
+        match te.ev {
+            Event::Switch { next_pid, .. } => {
+                if let Some((pid, since)) = on_cpu[c] {
+                    if pid != 0 {
+                        emit(
+                            serde_json::json!({"name": format!("{}:{}", names.get(pid), pid),
+                            "ph":"X","pid":0,"tid":c,"ts":us(since),"dur":us(te.ts)-us(since),
+                            "args":{"pid":pid}}),
+                        );
+                    }
+                }
+                on_cpu[c] = Some((next_pid, te.ts));
+            }
+            Event::Comm { pid, .. } => {
+                let new =
+                    String::from_utf8_lossy(te.ev.comm_bytes().unwrap_or_default()).into_owned();
+                names.live.insert(pid, new);
+                return;
+            }
+            ev => {
+                let (name, pid) = match ev {
+                    Event::Wakeup {
+                        new: false, pid, ..
+                    } => ("sched_wakeup", pid),
+                    Event::Wakeup { new: true, pid, .. } => ("sched_wakeup_new", pid),
+                    Event::Fork { child_pid, .. } => ("sched_process_fork", child_pid),
+                    Event::Exit { pid } => ("sched_process_exit", pid),
+                    Event::Exec { pid, .. } => ("sched_process_exec", pid),
+                    Event::Migrate { pid, .. } => ("sched_migrate_task", pid),
+                    _ => return,
+                };
+                emit(
+                    serde_json::json!({"name":name,"ph":"i","s":"t","pid":0,"tid":c,"ts":us(te.ts),
+                    "args":{"pid":pid,"comm":names.get(pid)}}),
+                );
+            }
+        }
+        count += 1;
+    })?;
+    if let Some(e) = io_err {
+        return Err(e.into());
+    }
+    writeln!(out, "\n]}}")?;
+    Ok(count)
+}

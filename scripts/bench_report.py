@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""Aggregates the BENCH lines of a guest run into a table and JSON.
+
+usage: bench_report.py RAW.txt OUT.json
+
+Per workload and tracer: median (min-max) of time, events, lost, bytes;
+overhead per event = (median traced time - median untraced time) / median
+events; bytes per event; and the ratios rust_trace / ftrace.
+"""
+import json
+import statistics
+import sys
+from collections import defaultdict
+
+
+def main():
+    runs = defaultdict(list)
+    header = ""
+    for line in open(sys.argv[1]):
+        if line.startswith("bench:"):
+            header = line.strip()
+            continue
+        kv = dict(x.split("=", 1) for x in line.split()[1:])
+        runs[(kv["workload"], kv["tracer"])].append({k: int(v) for k, v in kv.items() if k not in ("workload", "tracer")})
+    result = {"note": "guest under QEMU -icount shift=0,sleep=off: 1 ns = 1 guest instruction; "
+                      "ratios measured in the same boot are the result, not absolute ns",
+              "guest": header, "workloads": {}}
+    print(header)
+    print("guest time counts instructions (-icount): ratios are the result, not bare-metal ns\n")
+    print(f"{'workload':<10} {'tracer':<11} {'time ms (min-max)':<26} {'events':>9} {'lost':>6} "
+          f"{'bytes':>10} {'ovh ns/ev':>10} {'B/ev':>6}")
+    for w in sorted({k[0] for k in runs}):
+        base = statistics.median(r["ns"] for r in runs[(w, "none")])
+        res = {}
+        for t in ("none", "ftrace", "rust_trace"):
+            rs = runs.get((w, t), [])
+            if not rs:
+                continue
+            med = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
+            lo = min(r["ns"] for r in rs)
+            hi = max(r["ns"] for r in rs)
+            ev = med["events"]
+            ovh = (med["ns"] - base) / ev if ev else None
+            bpe = med["bytes"] / ev if ev else None
+            res[t] = {"runs": len(rs), "ns_median": med["ns"], "ns_min": lo, "ns_max": hi,
+                      "events": ev, "lost": med["lost"], "bytes": med["bytes"],
+                      "overhead_ns_per_event": ovh, "bytes_per_event": bpe,
+                      "spread_pct": 100.0 * (hi - lo) / med["ns"] if med["ns"] else 0}
+            print(f"{w:<10} {t:<11} {med['ns']/1e6:>9.3f} ({lo/1e6:.3f}-{hi/1e6:.3f})   {ev:>9.0f} "
+                  f"{med['lost']:>6.0f} {med['bytes']:>10.0f} "
+                  f"{'' if ovh is None else f'{ovh:10.1f}':>10} {'' if bpe is None else f'{bpe:6.2f}':>6}")
+        if "ftrace" in res and "rust_trace" in res:
+            f, r = res["ftrace"], res["rust_trace"]
+            ratios = {}
+            if f["overhead_ns_per_event"] and r["overhead_ns_per_event"] is not None:
+                ratios["overhead_rust_trace_over_ftrace"] = r["overhead_ns_per_event"] / f["overhead_ns_per_event"]
+            if f["bytes_per_event"] and r["bytes_per_event"] is not None:
+                ratios["bytes_rust_trace_over_ftrace"] = r["bytes_per_event"] / f["bytes_per_event"]
+            res["ratios"] = ratios
+            print(f"{w:<10} ratios rust_trace/ftrace: overhead per event "
+                  f"{ratios.get('overhead_rust_trace_over_ftrace', float('nan')):.3f}, "
+                  f"bytes per event {ratios.get('bytes_rust_trace_over_ftrace', float('nan')):.3f}")
+        print()
+        result["workloads"][w] = res
+    with open(sys.argv[2], "w") as f:
+        json.dump(result, f, indent=2)
+    print(f"written {sys.argv[2]}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""Checks rtdecode's Perfetto export with Perfetto's own schema.
+
+usage: test_perfetto.py RTDECODE CAPTURE...
+Run with the Python of the venv scripts/setup.sh makes (it has the `perfetto`
+package, whose perfetto_trace_pb2 is the compiled trace proto).
+
+For each capture: `rtdecode perfetto` writes a protobuf trace, which must
+parse as a perfetto.protos Trace holding a process tree and exactly as many
+sched events of each kind as the capture holds (counted by `rtdecode
+report`); the Chrome JSON export must parse and hold one instant per
+non-switch event.
+"""
+import collections
+import json
+import subprocess
+import sys
+import tempfile
+
+from perfetto.protos.perfetto.trace import perfetto_trace_pb2 as pb
+
+REPORT_TO_PROTO = {
+    "sched_switch": "sched_switch",
+    "sched_wakeup": "sched_wakeup",
+    "sched_wakeup_new": "sched_wakeup_new",
+    "sched_process_fork": "sched_process_fork",
+    "sched_process_exit": "sched_process_exit",
+    "sched_process_exec": "sched_process_exec",
+    "sched_migrate_task": "sched_migrate_task",
+}
+
+
+def check(rtdecode, capture):
+    report = subprocess.run([rtdecode, "report", capture], check=True, capture_output=True, text=True).stdout
+    want = collections.Counter()
+    for line in report.splitlines():
+        ev = line.split(": ", 1)[1].split()[0]
+        if ev in REPORT_TO_PROTO:
+            want[REPORT_TO_PROTO[ev]] += 1
+    with tempfile.TemporaryDirectory() as d:
+        proto, js = f"{d}/t.pftrace", f"{d}/t.json"
+        subprocess.run([rtdecode, "perfetto", capture, "-o", proto], check=True, capture_output=True)
+        subprocess.run([rtdecode, "perfetto", capture, "-o", js, "--format", "json"], check=True,
+                       capture_output=True)
+        trace = pb.Trace()
+        trace.ParseFromString(open(proto, "rb").read())
+        got = collections.Counter()
+        threads = 0
+        last_ts = {}
+        for packet in trace.packet:
+            threads += len(packet.process_tree.threads)
+            bundle = packet.ftrace_events
+            for e in bundle.event:
+                kind = e.WhichOneof("event")
+                got[kind] += 1
+                # Within a CPU's bundles, time never goes back.
+                assert e.timestamp >= last_ts.get(bundle.cpu, 0), f"time goes back on CPU {bundle.cpu}"
+                last_ts[bundle.cpu] = e.timestamp
+        got.pop("task_rename", None)
+        assert got == want, f"{capture}: proto holds {dict(got)}, capture {dict(want)}"
+        assert threads > 0, "no process tree"
+        assert want["sched_switch"] > 0, "capture without sched_switch"
+        events = json.load(open(js))["traceEvents"]
+        instants = sum(1 for e in events if e.get("ph") == "i")
+        non_switch = sum(v for k, v in want.items() if k != "sched_switch")
+        assert instants == non_switch, f"JSON: {instants} instants, {non_switch} expected"
+        print(f"ok {capture}: {sum(want.values())} events, {threads} threads named, "
+              f"{len(trace.packet)} packets")
+
+
+def main():
+    rtdecode, captures = sys.argv[1], sys.argv[2:]
+    if not captures:
+        sys.exit("no capture given")
+    for c in captures:
+        check(rtdecode, c)
+
+
+if __name__ == "__main__":
+    main()
