@@ -105,7 +105,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 serde_json::to_writer_pretty(&mut out, &s)?;
                 writeln!(out)?;
             } else {
-                let lost: u64 = s.cpus.iter().map(|c| c.lost).sum();
+                let lost = s.cpus.iter().fold(0u64, |a, c| a.saturating_add(c.lost));
                 let sw: u64 = s.cpus.iter().map(|c| c.switches).sum();
                 let swb: u64 = s.cpus.iter().map(|c| c.switch_bytes).sum();
                 writeln!(

@@ -204,10 +204,11 @@ pub fn stats<R: Read + Seek>(tl: &mut Timeline<R>) -> Result<Stats, DecodeError>
                 if let Some((pid, since)) = on_cpu[c] {
                     let d = te.ts.saturating_sub(since);
                     if pid == 0 {
-                        cpus[c].idle_ns += d;
+                        cpus[c].idle_ns = cpus[c].idle_ns.saturating_add(d);
                     } else {
-                        cpus[c].busy_ns += d;
-                        tasks.entry(pid).or_default().run_ns += d;
+                        cpus[c].busy_ns = cpus[c].busy_ns.saturating_add(d);
+                        let t = tasks.entry(pid).or_default();
+                        t.run_ns = t.run_ns.saturating_add(d);
                     }
                 }
                 if prev_pid != 0 {
@@ -261,7 +262,7 @@ pub fn stats<R: Read + Seek>(tl: &mut Timeline<R>) -> Result<Stats, DecodeError>
     list.sort_by(|a, b| b.run_ns.cmp(&a.run_ns).then(a.pid.cmp(&b.pid)));
     Ok(Stats {
         events,
-        lost: cpus.iter().map(|c| c.lost).sum(),
+        lost: cpus.iter().fold(0u64, |a, c| a.saturating_add(c.lost)),
         span_ns: last.saturating_sub(first.unwrap_or(last)),
         cpus,
         wakeup_latency: all.summary(),

@@ -308,7 +308,8 @@ impl<R: Read + Seek> Timeline<R> {
                         offset,
                         len: hdr.len,
                     });
-                    lost_in_batches[hdr.cpu as usize] += hdr.lost;
+                    let l = &mut lost_in_batches[hdr.cpu as usize];
+                    *l = l.saturating_add(hdr.lost);
                 }
                 Ok(Some(Record::Footer { fixed, cpus, .. })) => footer = Some((fixed, cpus)),
                 Ok(None) => break,

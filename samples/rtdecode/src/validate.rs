@@ -150,7 +150,7 @@ pub fn validate<R: Read>(r: R) -> Summary {
                 }
                 let c = &mut s.cpus[cpu];
                 c.batches += 1;
-                c.lost_in_batches += hdr.lost;
+                c.lost_in_batches = c.lost_in_batches.saturating_add(hdr.lost);
                 match batch_events(offset, &hdr, &events) {
                     Ok(evs) => {
                         c.events += evs.len() as u64;
@@ -181,9 +181,9 @@ pub fn validate<R: Read>(r: R) -> Summary {
                     s.cpus[cpu].written = t.written;
                     s.cpus[cpu].lost = t.lost;
                     let c = s.cpus[cpu].clone();
-                    written += t.written;
-                    lost += t.lost;
-                    if c.events + t.lost != t.written {
+                    written = written.saturating_add(t.written);
+                    lost = lost.saturating_add(t.lost);
+                    if c.events.checked_add(t.lost) != Some(t.written) {
                         s.violate(
                             offset,
                             format!(
