@@ -15,10 +15,20 @@ from collections import defaultdict
 
 def main():
     runs = defaultdict(list)
+    micro = []
+    rb = {}
     header = ""
     for line in open(sys.argv[1]):
         if line.startswith("bench:"):
             header = line.strip()
+            continue
+        if line.startswith("MICRO"):
+            micro.append({k: int(v) for k, v in (x.split("=", 1) for x in line.split()[1:])})
+            continue
+        if line.startswith("RBBENCH"):
+            k, _, v = line[len("RBBENCH "):].strip().partition("=")
+            if v.strip().isdigit():
+                rb[k.strip()] = int(v)
             continue
         kv = dict(x.split("=", 1) for x in line.split()[1:])
         runs[(kv["workload"], kv["tracer"])].append({k: int(v) for k, v in kv.items() if k not in ("workload", "tracer")})
@@ -62,6 +72,28 @@ def main():
                   f"bytes per event {ratios.get('bytes_rust_trace_over_ftrace', float('nan')):.3f}")
         print()
         result["workloads"][w] = res
+    if micro:
+        per = lambda k: statistics.median(m[k] / m["events"] for m in micro)
+        probe, clock, irq = per("ns_probe"), per("ns_clock"), per("ns_irq")
+        result["write_path"] = {"runs": len(micro), "events_per_run": micro[0]["events"],
+                                "probe_ns_per_event": probe, "local_clock_ns": clock,
+                                "irq_save_restore_ns": irq,
+                                "rest_ns (field reads, name check, encoding, reserve, buffer switch)":
+                                    probe - clock - irq,
+                                "lost": sum(m["lost"] for m in micro)}
+        print(f"write path (RT_IOC_BENCH, median of {len(micro)} x {micro[0]['events']} events): "
+              f"{probe:.1f} ns per sched_switch in the probe = local_clock {clock:.1f} "
+              f"+ IRQ save/restore {irq:.1f} + the rest {probe - clock - irq:.1f} "
+              f"(field reads, name check, encoding, reserve, buffer switch)")
+    if rb:
+        result["ring_buffer_benchmark"] = rb
+        ns = rb.get("Ns per entry")
+        print(f"kernel ring_buffer_benchmark (same boot): {ns} ns per entry, "
+              f"{rb.get('Entries', '?')} entries, {rb.get('Missed', '?')} missed")
+        if micro and ns:
+            result["write_path"]["ratio_probe_over_ring_buffer_entry"] = probe / ns
+            print(f"  rust_trace probe / ring buffer entry: {probe / ns:.3f} "
+                  f"(the ring buffer figure is a bare reserve+commit, without a tracepoint's work)")
     with open(sys.argv[2], "w") as f:
         json.dump(result, f, indent=2)
     print(f"written {sys.argv[2]}")
