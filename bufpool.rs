@@ -131,7 +131,8 @@ impl TraceBufPtr {
 
     /// First byte of the batch.
     fn batch(self) -> *mut u8 {
-        (self.0 + BUF_HDR_LEN) as *mut u8
+        // A buffer address plus its header length stays inside the buffer.
+        self.0.wrapping_add(BUF_HDR_LEN) as *mut u8
     }
 
     /// Next buffer on the list this one is on.
@@ -503,23 +504,27 @@ impl BufPool {
         nevents: u32,
         encode: impl FnOnce(&mut Encoder<'_>, u64),
     ) -> (bool, bool) {
+        // The event path must not panic: arithmetic here is on values the
+        // invariants bound (a buffer's `used` <= `cap` < 4 MiB, counters
+        // that would take centuries to wrap), so it is written wrapping,
+        // which also keeps the overflow checks out of the probe.
         let n = u64::from(nevents);
         bump(&pool.counters.written, n);
         // SAFETY: local_clock() may be called from any context.
         let now = unsafe { sys::local_clock() };
-        let cap = self.buf_size - BUF_HDR_LEN;
+        let cap = self.buf_size.wrapping_sub(BUF_HDR_LEN);
         let mut wake = false;
         if !w.cur.is_null() {
             // SAFETY: `cur` is ours (CPU slot) and non-null.
             let used = unsafe { w.cur.hdr() }.used as usize;
-            if used + max_len > cap {
+            if max_len > cap.wrapping_sub(used) {
                 self.retire(pool, w);
                 wake = true;
             }
         }
         if w.cur.is_null() && !self.start_batch(pool, w, now) {
             bump(&pool.counters.lost, n);
-            w.lost_pending += n;
+            w.lost_pending = w.lost_pending.wrapping_add(n);
             return (false, wake);
         }
         let dt = now.saturating_sub(w.last_ts);
@@ -528,7 +533,7 @@ impl BufPool {
         // SAFETY: `b` is in our CPU slot: we are its only writer.
         let hdr = unsafe { &mut *b.ptr() };
         let used = hdr.used as usize;
-        let room = (cap - used).min(max_len);
+        let room = cap.wrapping_sub(used).min(max_len);
         // SAFETY: `used + room <= cap`, so the slice lies inside the buffer,
         // which only this writer touches while it is in the CPU slot.
         let dst = unsafe { core::slice::from_raw_parts_mut(b.batch().add(used), room) };
@@ -536,15 +541,15 @@ impl BufPool {
         encode(&mut enc, dt);
         match enc.len() {
             Some(len) => {
-                hdr.used += len as u32;
-                hdr.nevents += nevents;
+                hdr.used = hdr.used.wrapping_add(len as u32);
+                hdr.nevents = hdr.nevents.wrapping_add(nevents);
                 (true, wake)
             }
             // `max_len` was too small for what `encode` wrote: a bug in the
             // caller. Count the events as lost rather than corrupt the batch.
             None => {
                 bump(&pool.counters.lost, n);
-                w.lost_pending += n;
+                w.lost_pending = w.lost_pending.wrapping_add(n);
                 (false, wake)
             }
         }
@@ -567,7 +572,7 @@ impl BufPool {
         hdr.seq = w.seq;
         hdr.ts = now;
         hdr.lost = w.lost_pending;
-        w.seq += 1;
+        w.seq = w.seq.wrapping_add(1);
         w.lost_pending = 0;
         w.last_ts = now;
         w.cur = b;

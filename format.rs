@@ -132,7 +132,8 @@ impl<'a> Encoder<'a> {
         match self.buf.get_mut(self.pos) {
             Some(slot) => {
                 *slot = b;
-                self.pos += 1;
+                // pos < buf.len() <= isize::MAX: cannot wrap.
+                self.pos = self.pos.wrapping_add(1);
             }
             None => self.overflow = true,
         }
@@ -206,11 +207,16 @@ impl<'a> Encoder<'a> {
     /// Task name: `comm` up to its first NUL, at most [`COMM_MAX`] bytes.
     #[inline(always)]
     pub fn comm(&mut self, dt: u64, pid: u32, comm: &[u8]) {
-        let len = comm
-            .iter()
-            .take(COMM_MAX)
-            .position(|&c| c == 0)
-            .unwrap_or(comm.len().min(COMM_MAX));
+        // Written as plain loops with wrapping counters: in the kernel this
+        // runs in a probe, where even an overflow check's panic path is
+        // unwelcome (len <= COMM_MAX).
+        let mut len: usize = 0;
+        for &c in comm.iter().take(COMM_MAX) {
+            if c == 0 {
+                break;
+            }
+            len = len.wrapping_add(1);
+        }
         self.put(EV_COMM);
         self.varint(dt);
         self.varint(pid.into());

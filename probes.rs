@@ -200,7 +200,8 @@ fn state_index(preempt: bool, prev_state: u32, exit_state: u32) -> u32 {
     if prev_state & (bindings::TASK_RTLOCK_WAIT | bindings::TASK_FROZEN) != 0 {
         state = bindings::TASK_UNINTERRUPTIBLE;
     }
-    32 - state.leading_zeros()
+    // fls(): leading_zeros() <= 32, so this cannot underflow.
+    32u32.wrapping_sub(state.leading_zeros())
 }
 
 impl Recorder {
@@ -214,35 +215,36 @@ impl Recorder {
         max_len: usize,
         ev: impl FnOnce(&mut Encoder<'_>, u64),
     ) {
-        let mut named: [Option<(u32, [u8; 16])>; 3] = [None; 3];
-        let mut n = 0;
-        for p in names.into_iter().flatten() {
-            // SAFETY: tracepoint arguments are live tasks.
-            let pid = unsafe { self.task.pid(p) };
-            if !self.names.seen(pid) && !named[..n].iter().flatten().any(|(q, _)| *q == pid) {
-                // SAFETY: as above.
-                named[n] = Some((pid, unsafe { self.task.comm(p) }));
-                n += 1;
-            }
-        }
-        if let Some(p) = always_name {
-            // SAFETY: as above.
-            named[n] = Some(unsafe { (self.task.pid(p), self.task.comm(p)) });
-            n += 1;
-        }
+        // The (at most three) tasks to name first: unseen ones, no PID twice.
+        // SAFETY: tracepoint arguments are live tasks.
+        let unseen = |p: *const Task| Some((unsafe { self.task.pid(p) }, p));
+        let first = names[0]
+            .and_then(unseen)
+            .filter(|&(pid, _)| !self.names.seen(pid));
+        let second = names[1]
+            .and_then(unseen)
+            .filter(|&(pid, _)| !self.names.seen(pid) && first.map(|f| f.0) != Some(pid));
+        let third = always_name.and_then(unseen);
+        let named = [first, second, third];
+        // At most 3: the arithmetic below cannot overflow.
+        let n = usize::from(first.is_some())
+            + usize::from(second.is_some())
+            + usize::from(third.is_some());
+        let len = max_len.wrapping_add(n.wrapping_mul(EVENT_MAX));
         let stored = self
             .pool
-            .record(max_len + n * EVENT_MAX, n as u32 + 1, |enc, dt| {
+            .record(len, (n as u32).wrapping_add(1), |enc, dt| {
                 let mut dt = dt;
-                for (pid, comm) in named[..n].iter().flatten() {
-                    enc.comm(dt, *pid, comm);
+                for &(pid, p) in named.iter().flatten() {
+                    // SAFETY: live task; its name is read with IRQs off, once.
+                    enc.comm(dt, pid, &unsafe { self.task.comm(p) });
                     dt = 0;
                 }
                 ev(enc, dt);
             });
         if stored {
-            for (pid, _) in named[..n].iter().flatten() {
-                self.names.mark(*pid);
+            for &(pid, _) in named.iter().flatten() {
+                self.names.mark(pid);
             }
         }
     }

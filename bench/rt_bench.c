@@ -108,24 +108,54 @@ static void forkstorm(long n)
 	}
 }
 
-/* Runs the workload in a child (so the parent's threads stay out of it). */
-static uint64_t run_workload(const char *w, long n)
-{
-	uint64_t t0, t1;
-	pid_t p;
+/*
+ * The workload runs in a child forked before the tracer and its reader
+ * threads are set up, so that every run forks from the same small process
+ * (a child forked after the reader threads exist would copy their stacks'
+ * page tables at each of its forks, which would bias the fork storm).
+ * It waits on a pipe until go() starts the clock.
+ */
+struct workload {
+	pid_t pid;
+	int go;		/* write end: one byte starts the workload */
+};
 
-	t0 = now_ns();
-	p = fork();
-	if (p == 0) {
+static struct workload spawn_workload(const char *w, long n)
+{
+	struct workload wl;
+	int p[2];
+	char c;
+
+	if (pipe(p))
+		die("pipe");
+	wl.pid = fork();
+	if (wl.pid < 0)
+		die("fork");
+	if (wl.pid == 0) {
+		close(p[1]);
+		if (read(p[0], &c, 1) != 1)
+			_exit(1);
 		if (!strcmp(w, "pingpong"))
 			pingpong(n);
 		else
 			forkstorm(n);
 		_exit(0);
 	}
-	waitpid(p, NULL, 0);
-	t1 = now_ns();
-	return t1 - t0;
+	close(p[0]);
+	wl.go = p[1];
+	return wl;
+}
+
+/* Starts the workload and waits for it; returns its run time. */
+static uint64_t run_workload(struct workload wl)
+{
+	uint64_t t0 = now_ns();
+
+	if (write(wl.go, "g", 1) != 1)
+		die("go");
+	waitpid(wl.pid, NULL, 0);
+	close(wl.go);
+	return now_ns() - t0;
 }
 
 static void put(const char *path, const char *val)
@@ -210,6 +240,7 @@ static uint64_t stat_field(int cpu, const char *field)
 
 static void bench_ftrace(const char *w, long n, int ncpu, unsigned int buf_kb)
 {
+	struct workload wl = spawn_workload(w, n);
 	struct reader *r = calloc(ncpu, sizeof(*r));
 	char path[128], val[32];
 	uint64_t ns, bytes = 0, events = 0, lost = 0;
@@ -233,7 +264,7 @@ static void bench_ftrace(const char *w, long n, int ncpu, unsigned int buf_kb)
 		reader_start(&r[c], fd, path);
 	}
 	put(TRACEFS "/tracing_on", "1");
-	ns = run_workload(w, n);
+	ns = run_workload(wl);
 	put(TRACEFS "/tracing_on", "0");
 	for (int c = 0; c < ncpu; c++)
 		r[c].stop = 1;
@@ -254,6 +285,7 @@ static void bench_ftrace(const char *w, long n, int ncpu, unsigned int buf_kb)
 
 static void bench_rust_trace(const char *w, long n)
 {
+	struct workload wl = spawn_workload(w, n);
 	struct rt_stats st = { .cpu = RT_STATS_ALL };
 	struct reader r;
 	uint64_t ns, bytes;
@@ -262,7 +294,7 @@ static void bench_rust_trace(const char *w, long n)
 	if (fd < 0)
 		die("/dev/rust_trace");
 	reader_start(&r, fd, "/tmp/rust_trace.out");
-	ns = run_workload(w, n);
+	ns = run_workload(wl);
 	wfd = open("/dev/rust_trace", O_WRONLY);
 	if (wfd < 0 || write(wfd, "stop", 4) != 4)
 		die("stop");
@@ -304,7 +336,7 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[3], "none"))
 		printf("BENCH workload=%s tracer=none ns=%llu events=0 lost=0 bytes=0\n", argv[1],
-		       (unsigned long long)run_workload(argv[1], atol(argv[2])));
+		       (unsigned long long)run_workload(spawn_workload(argv[1], atol(argv[2]))));
 	else if (!strcmp(argv[3], "ftrace"))
 		bench_ftrace(argv[1], atol(argv[2]), ncpu, argc > 4 ? atoi(argv[4]) : 512);
 	else

@@ -35,6 +35,21 @@ clippy_module() {
   ! grep -E "^(warning|error)" build/clippy.log
 }
 check "module: make CLIPPY=1 has no warning" clippy_module
+# The probes run with the runqueue lock held: no panic path may be in them
+# (a panic there is a BUG). The debug kernel's Rust debug assertions add
+# some on purpose, so this is checked on the base build.
+no_panic_in_probes() {
+  local f bad=0
+  for f in probe_switch probe_wakeup probe_wakeup_new probe_fork probe_exit probe_exec probe_migrate probe_rename; do
+    n=$(objdump -dr --no-show-raw-insn build/rust_trace.ko |
+      awk -v f="$f" '$0 ~ f"E?>:$" {p=1} p {print} /^$/ {if (p) exit}' | grep -c 'core9panicking' || true)
+    [ "$n" = 0 ] || { echo "$f calls a panic in $n places"; bad=1; }
+  done
+  return $bad
+}
+if [ "$RT_FLAVOR" = base ]; then
+  check "module: no panic path in the probes (objdump)" no_panic_in_probes
+fi
 check "decoder: cargo fmt clean" sh -c "cd samples/rtdecode && cargo fmt --check"
 check "decoder: cargo clippy -D warnings" sh -c "cd samples/rtdecode && cargo clippy -q --locked --all-targets -- -D warnings"
 cargo_tests() {
