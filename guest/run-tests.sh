@@ -5,6 +5,17 @@ export PATH=/kselftest/rust_trace:$PATH
 inject=$(sed -n 's/.*rt_inject=\([a-z]*\).*/\1/p' /proc/cmdline)
 cd /kselftest
 ./run_kselftest.sh -c rust_trace
+# On the debug kernel: lockdep turns itself off at its first report; check
+# it is still on after everything ran (the dmesg check reads the report).
+if [ -r /proc/lockdep_stats ]; then
+	echo "TAP version 13"
+	echo "1..1"
+	if grep -q 'debug_locks: *1' /proc/lockdep_stats; then
+		echo "ok 1 selftests: debug: lockdep_still_active_after_the_run"
+	else
+		echo "not ok 1 selftests: debug: lockdep_still_active_after_the_run"
+	fi
+fi
 case "$inject" in
 fail)	# a deliberately failing test, to show the harness catches it
 	echo "TAP version 13"; echo "1..1"; echo "not ok 1 selftests: inject: deliberate_failure" ;;

@@ -69,7 +69,7 @@ for smp in ${SMP_LIST:-2 4}; do
   out="build/guest-$RT_FLAVOR-smp$smp"
   echo "guest: booting $RT_FLAVOR kernel with $smp CPUs (log: $out/serial.log)"
   APPEND_EXTRA=${RT_INJECT:+rt_inject=$RT_INJECT} SMP=$smp KDIR="$KDIR" \
-    GUEST_TIMEOUT=${GUEST_TIMEOUT:-1200} scripts/guest.sh "$out" guest/run-tests.sh \
+    GUEST_TIMEOUT=${GUEST_TIMEOUT:-$([ "$RT_FLAVOR" = debug ] && echo 3600 || echo 1200)} scripts/guest.sh "$out" guest/run-tests.sh \
     build/kselftest:/kselftest build/rust_trace.ko:/lib/modules/rust_trace.ko \
     > "$out.log" 2>&1
   grc=$?
