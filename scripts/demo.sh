@@ -22,3 +22,8 @@ echo "== first events (rtdecode report $out/out | head)"
 echo
 echo "== statistics (rtdecode stats $out/out)"
 "$dec" stats --top 10 "$out/out"
+echo
+echo "== Perfetto export"
+"$dec" perfetto "$out/out" -o "$out/out.pftrace"
+"$dec" perfetto "$out/out" -o "$out/out.json" --format json
+echo "open $out/out.pftrace in ui.perfetto.dev (or $out/out.json in chrome://tracing)"

@@ -19,6 +19,17 @@ many_switches() {
 	[ "$n" -ge 20000 ]
 }
 ping_on_cpu0() { grep -q "\[000\] .*sched_switch .*==> rt_ping:$ping\$" "$T/report"; }
+# The ping-pong's own switches on CPU 0 alternate: rt_ping in, rt_ping out
+# (sleeping on the pipe), in, out... never twice the same way in a row.
+ping_alternates() {
+	awk -v me="rt_ping:$ping" '
+		/\[000\] .*sched_switch/ {
+			if (index($0, "==> " me) && $0 ~ (me "$")) { if (state == "in") bad++; state = "in"; n++ }
+			else if (index($0, "sched_switch          " me " ")) { if (state == "out") bad++; state = "out" }
+		}
+		END { printf "# %d switch-ins of %s on CPU 0, %d out of order\n", n, me, bad; exit !(n >= 10000 && bad == 0) }
+	' "$T/report"
+}
 pong_on_cpu1() { grep -q "\[001\] .*sched_switch .*==> rt_pong:$pong\$" "$T/report"; }
 both_cpus() { grep -q '\[000\] .*sched_switch' "$T/report" && grep -q '\[001\] .*sched_switch' "$T/report"; }
 accounting() {
@@ -54,7 +65,7 @@ tiny_loss_reported() {
 }
 
 ktap_print_header
-ktap_set_plan 13
+ktap_set_plan 17
 rt_load
 
 # --- default buffers, 10,000 round trips: at least 20,000 switches.
@@ -77,6 +88,29 @@ else
 fi
 ktap_test_result "module counters: read + lost == written" accounting
 ktap_test_result "no event lost with default buffers" none_lost
+ktap_test_result "rt_ping's switches on CPU 0 alternate in and out, in order" ping_alternates
+
+# --- a stress on every CPU at once: ping-pong pairs, a ring of 16 threads
+# and a fork/exit storm, with default buffers: nothing lost, exact counts.
+stress_all() {
+	start=$(date +%s)
+	rt_workload pairs "$ncpu" 8000 &
+	p1=$!
+	rt_workload threads 16 2000 &
+	p2=$!
+	rt_workload forkstorm 400
+	wait "$p1" "$p2"
+	echo $(( $(date +%s) - start )) > "$T/stress.secs"
+}
+capture_stress() { rt_capture "$T/stress" stress_all; }
+stress_rate() {
+	secs=$(cat "$T/stress.secs"); [ "$secs" -gt 0 ] || secs=1
+	echo "# stress: $(rt_stat written) events in ${secs} s = $(( $(rt_stat written) / secs )) events/s, $(rt_stat lost) lost"
+	[ "$(rt_stat lost)" -eq 0 ] && [ $(( $(rt_stat read_events) + $(rt_stat lost) )) -eq "$(rt_stat written)" ]
+}
+ktap_test_result "stress on all CPUs: cat exits 0 after stop" capture_stress
+ktap_test_result "stress on all CPUs: nothing lost, read + lost == written" stress_rate
+ktap_test_result "stress on all CPUs: the capture validates" validates "$T/stress"
 
 # --- fork, exec and exit of a child the test starts.
 rt_capture "$T/spawn" spawn

@@ -9,12 +9,15 @@
  *   rt_workload pairs P N       P ping-pong pairs at once, pair i pinned to
  *                               CPUs (2i, 2i+1) modulo the CPU count
  *   rt_workload forkstorm N     forks N children that exit at once
+ *   rt_workload threads T N     T threads pass a token around a ring of
+ *                               pipes N times (T * N context switches)
  *   rt_workload spawn           forks a child that execs "rt_workload noop";
  *                               prints "child=PID"
  *   rt_workload noop            exits 0
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +77,53 @@ static void pingpong(long n, int cpu0, int cpu1, int verbose)
 	waitpid(child, NULL, 0);
 }
 
+/* A ring of threads passing a token through pipes. */
+struct ring {
+	int (*pipes)[2];
+	int nthreads;
+	long laps;
+};
+
+struct ring_member {
+	struct ring *ring;
+	int i;
+};
+
+static void *ring_thread(void *arg)
+{
+	struct ring_member *m = arg;
+	struct ring *r = m->ring;
+	int in = r->pipes[m->i][0], out = r->pipes[(m->i + 1) % r->nthreads][1];
+	char c;
+
+	for (long lap = 0; lap < r->laps; lap++) {
+		if (read(in, &c, 1) != 1 || write(out, &c, 1) != 1)
+			die("ring");
+	}
+	return NULL;
+}
+
+static void threads(int t, long laps)
+{
+	struct ring r = { .pipes = calloc(t, sizeof(*r.pipes)), .nthreads = t, .laps = laps };
+	struct ring_member *m = calloc(t, sizeof(*m));
+	pthread_t *th = calloc(t, sizeof(*th));
+	char c = 't';
+
+	prctl(PR_SET_NAME, "rt_ring");
+	for (int i = 0; i < t; i++)
+		if (pipe(r.pipes[i]))
+			die("pipe");
+	for (int i = 0; i < t; i++) {
+		m[i] = (struct ring_member){ &r, i };
+		pthread_create(&th[i], NULL, ring_thread, &m[i]);
+	}
+	if (write(r.pipes[0][1], &c, 1) != 1)
+		die("ring start");
+	for (int i = 0; i < t; i++)
+		pthread_join(th[i], NULL);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 3 && !strcmp(argv[1], "pingpong")) {
@@ -90,6 +140,8 @@ int main(int argc, char **argv)
 		}
 		while (wait(NULL) > 0)
 			;
+	} else if (argc >= 4 && !strcmp(argv[1], "threads")) {
+		threads(atoi(argv[2]), atol(argv[3]));
 	} else if (argc >= 3 && !strcmp(argv[1], "forkstorm")) {
 		long n = atol(argv[2]);
 
@@ -124,7 +176,7 @@ int main(int argc, char **argv)
 	} else if (argc >= 2 && !strcmp(argv[1], "noop")) {
 		return 0;
 	} else {
-		fprintf(stderr, "usage: rt_workload pingpong N | pairs P N | forkstorm N | spawn | noop\n");
+		fprintf(stderr, "usage: rt_workload pingpong N | pairs P N | threads T N | forkstorm N | spawn | noop\n");
 		return 2;
 	}
 	return 0;

@@ -17,6 +17,7 @@
 pub mod format;
 
 pub mod perfetto;
+pub mod progress;
 pub mod report;
 pub mod stats;
 pub mod stream;

@@ -98,7 +98,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let input: Box<dyn Read> = if file == "-" {
                 Box::new(io::stdin().lock())
             } else {
-                Box::new(File::open(&file).with_context(|| format!("opening {file}"))?)
+                let f = File::open(&file).with_context(|| format!("opening {file}"))?;
+                let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+                Box::new(rtdecode::progress::ProgressReader::new(
+                    f,
+                    "validating",
+                    size,
+                ))
             };
             let s = validate::validate(io::BufReader::with_capacity(1 << 20, input));
             if json {
