@@ -21,13 +21,15 @@ many_switches() {
 ping_on_cpu0() { grep -q "\[000\] .*sched_switch .*==> rt_ping:$ping\$" "$T/report"; }
 # The ping-pong's own switches on CPU 0 alternate: rt_ping in, rt_ping out
 # (sleeping on the pipe), in, out... never twice the same way in a row.
+# Not every round trip switches (the answer may already be in the pipe when
+# rt_ping reads it), so at least half of the 10000 must show.
 ping_alternates() {
 	awk -v me="rt_ping:$ping" '
 		/\[000\] .*sched_switch/ {
 			if (index($0, "==> " me) && $0 ~ (me "$")) { if (state == "in") bad++; state = "in"; n++ }
 			else if (index($0, "sched_switch          " me " ")) { if (state == "out") bad++; state = "out" }
 		}
-		END { printf "# %d switch-ins of %s on CPU 0, %d out of order\n", n, me, bad; exit !(n >= 10000 && bad == 0) }
+		END { printf "# %d switch-ins of %s on CPU 0, %d out of order\n", n, me, bad; exit !(n >= 5000 && bad == 0) }
 	' "$T/report"
 }
 pong_on_cpu1() { grep -q "\[001\] .*sched_switch .*==> rt_pong:$pong\$" "$T/report"; }
