@@ -52,7 +52,7 @@ capture_tiny() {
 	{ sleep 2; cat; } < "$DEV" > "$T/tiny" &
 	reader=$!
 	rt_wait_session || return 1
-	rt_workload pairs 2 5000
+	stress_all
 	# Let the reader drain and recycle buffers while tracing goes on: the
 	# next batch of each CPU then reports the events lost before it.
 	sleep 3

@@ -150,6 +150,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(c) => c,
+        // `rtdecode report out | head`: the reader went away, which is fine.
+        Err(e)
+            if e.downcast_ref::<io::Error>()
+                .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("rtdecode: {e:#}");
             ExitCode::from(2)
