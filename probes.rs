@@ -187,12 +187,10 @@ impl TaskFields {
 /// fields through [`TaskFields`].
 pub(crate) enum Task {}
 
-/// The state letter index of a task switched out: `__task_state_index()` of
-/// 6.12, or [`STATE_PREEMPTED`] when preempted (ftrace's `R+`).
-fn state_index(preempt: bool, prev_state: u32, exit_state: u32) -> u32 {
-    if preempt {
-        return STATE_PREEMPTED;
-    }
+/// The state letter index of a task that switched out without being preempted:
+/// `__task_state_index()` of 6.12. (A preempted task is [`STATE_PREEMPTED`],
+/// ftrace's `R+`.)
+fn state_index(prev_state: u32, exit_state: u32) -> u32 {
     let mut state = (prev_state | exit_state) & bindings::TASK_REPORT;
     if prev_state & bindings::TASK_IDLE == bindings::TASK_IDLE {
         state = bindings::TASK_REPORT_IDLE;
@@ -269,9 +267,12 @@ unsafe extern "C" fn probe_switch(
     let r = unsafe { &*data.cast::<Recorder>() };
     // SAFETY: tracepoint arguments are live tasks.
     let (prev_pid, next_pid) = unsafe { (r.task.pid(prev), r.task.pid(next)) };
-    // SAFETY: as above.
-    let exit_state = unsafe { r.task.exit_state(prev) };
-    let state = state_index(preempt, prev_state, exit_state);
+    let state = if preempt {
+        STATE_PREEMPTED
+    } else {
+        // SAFETY: as above. Read only when it matters: not on preemptions.
+        state_index(prev_state, unsafe { r.task.exit_state(prev) })
+    };
     r.emit([Some(prev), Some(next)], None, SWITCH_MAX, |enc, dt| {
         enc.switch(dt, prev_pid, state, next_pid)
     });

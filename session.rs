@@ -316,46 +316,12 @@ impl Tracer {
         // SAFETY: the probes are detached and synchronised: quiescent.
         unsafe { self.rec.pool.flush_quiescent(end_ns) };
 
-        let pool = &self.rec.pool;
-        let nr = pool.nr_cpus();
-        let mut totals = Stats::default();
-        let mut footer = KVec::new();
-        let ok = footer
-            .reserve(FooterFixed::len_for(nr as u32), GFP_KERNEL)
-            .is_ok();
-        let mut cpus = KVec::new();
-        for cpu in 0..nr {
-            let st = self.cpu_stats(cpu);
-            totals.written += st.written;
-            totals.lost += st.lost;
-            totals.batches += st.batches;
-            let t = CpuTotals {
-                written: st.written,
-                lost: st.lost,
-                batches: st.batches,
-            };
-            if ok {
-                let _ = cpus.extend_from_slice(&t.to_bytes(), GFP_KERNEL);
-            }
-        }
-        let fixed = FooterFixed {
-            nr_cpus: nr as u32,
-            clock_hz: 1_000_000_000,
-            end_ns,
-            written: totals.written,
-            lost: totals.lost,
-        };
-        if ok
-            && footer
-                .extend_from_slice(&fixed.to_bytes(), GFP_KERNEL)
-                .is_ok()
-            && footer.extend_from_slice(&cpus, GFP_KERNEL).is_ok()
-        {
-            s.footer = footer;
-        } else {
+        let totals = self.total_stats();
+        match self.build_footer(end_ns, &totals) {
+            Ok(footer) => s.footer = footer,
             // Without memory for the footer the stream ends without one,
             // which the decoder reports; say it here too.
-            pr_err!("no memory for the footer: the stream will end without it\n");
+            Err(_) => pr_err!("no memory for the footer: the stream will end without it\n"),
         }
         pr_info!(
             "session {} stopped: {} events written, {} lost, {} batches\n",
@@ -367,6 +333,30 @@ impl Tracer {
         drop(s);
         self.stopped.store(true, Ordering::Release);
         self.waitq.wake_all();
+    }
+
+    /// The footer: `totals` and every CPU's counters. May sleep.
+    fn build_footer(&self, end_ns: u64, totals: &Stats) -> Result<KVec<u8>> {
+        let nr = self.nr_cpus() as u32;
+        let mut footer = KVec::with_capacity(FooterFixed::len_for(nr), GFP_KERNEL)?;
+        let fixed = FooterFixed {
+            nr_cpus: nr,
+            clock_hz: 1_000_000_000,
+            end_ns,
+            written: totals.written,
+            lost: totals.lost,
+        };
+        footer.extend_from_slice(&fixed.to_bytes(), GFP_KERNEL)?;
+        for cpu in 0..nr as usize {
+            let st = self.cpu_stats(cpu);
+            let t = CpuTotals {
+                written: st.written,
+                lost: st.lost,
+                batches: st.batches,
+            };
+            footer.extend_from_slice(&t.to_bytes(), GFP_KERNEL)?;
+        }
+        Ok(footer)
     }
 
     /// Hands every CPU's partial buffer to the reader now. May sleep.
