@@ -11,9 +11,8 @@
 #   make bench           the benchmark against ftrace (when present)
 
 SHELL := /bin/bash
-RT_CACHE ?= $(or $(RUST_TRACE_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/rust_trace)
 KDIR ?= $(shell scripts/kdir.sh 2>/dev/null || echo /lib/modules/$$(uname -r)/build)
-BINDGEN ?= $(RT_CACHE)/bindgen-0.73.2/bin/bindgen
+BINDGEN ?= $(shell . scripts/env.sh && echo $$RT_BINDGEN)
 RUST_MAKEVARS := LLVM=1 RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc \
 	HOSTRUSTC=/usr/bin/rustc BINDGEN=$(BINDGEN)
 ifeq ($(CLIPPY),1)

@@ -8,7 +8,8 @@ RT_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 RT_CACHE="${RUST_TRACE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rust_trace}"
 RT_BINDGEN_VER="0.73.2"
 RT_BINDGEN="$RT_CACHE/bindgen-$RT_BINDGEN_VER/bin/bindgen"
-RT_VENV="$RT_CACHE/venv-perfetto-0.59.1"
+RT_PERFETTO_VER="0.59.1"   # PyPI perfetto: its compiled trace proto checks our export
+RT_VENV="$RT_CACHE/venv-perfetto-$RT_PERFETTO_VER"
 RT_KSRC_TARBALL="/usr/src/linux-source-6.12.tar.xz"
 RT_FLAVOR=$([ "${DEBUG:-0}" = 1 ] && echo debug || echo base)
 

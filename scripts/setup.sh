@@ -9,13 +9,15 @@
 #
 # When everything is present it prints one line and does nothing else.
 set -euo pipefail
+# Versions and paths (cache, bindgen, venv) are set once, in env.sh.
+source "$(dirname "$0")/env.sh"
 
 RUST_VER_PREFIX="1.96."            # rustc-web / rust-web-src series the kernel is built with
-BINDGEN_VER="0.73.2"               # bindgen-cli version, pinned
-CACHE="${RUST_TRACE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rust_trace}"
-BINDGEN="$CACHE/bindgen-$BINDGEN_VER/bin/bindgen"
-PERFETTO_VER="0.59.1"              # PyPI perfetto: its compiled trace proto checks our export
-VENV="$CACHE/venv-perfetto-$PERFETTO_VER"
+CACHE=$RT_CACHE
+BINDGEN_VER=$RT_BINDGEN_VER
+BINDGEN=$RT_BINDGEN
+PERFETTO_VER=$RT_PERFETTO_VER
+VENV=$RT_VENV
 
 PKGS=(linux-source-6.12 clang lld llvm libclang-dev bc flex bison libelf-dev
       libssl-dev cpio xz-utils qemu-system-x86 busybox-static kmod
