@@ -38,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rt_common.h"
 #include "rust_trace.h"
 
 #define TRACEFS "/sys/kernel/tracing"
@@ -47,28 +48,12 @@ static const char *const sched_events[] = {
 	"sched/sched_migrate_task",
 };
 
-static void die(const char *what)
-{
-	perror(what);
-	exit(1);
-}
-
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
-static void pin(int cpu)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu % (n > 0 ? n : 1), &set);
-	sched_setaffinity(0, sizeof(set), &set);
 }
 
 static void pingpong(long n)
@@ -93,19 +78,6 @@ static void pingpong(long n)
 			die("pingpong");
 	waitpid(child, NULL, 0);
 	close(ab[0]); close(ab[1]); close(ba[0]); close(ba[1]);
-}
-
-static void forkstorm(long n)
-{
-	for (long i = 0; i < n; i++) {
-		pid_t p = fork();
-
-		if (p < 0)
-			die("fork");
-		if (p == 0)
-			_exit(0);
-		waitpid(p, NULL, 0);
-	}
 }
 
 /*

@@ -26,22 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static void die(const char *what)
-{
-	perror(what);
-	exit(1);
-}
-
-static void pin(int cpu)
-{
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu % (ncpu > 0 ? ncpu : 1), &set);
-	if (sched_setaffinity(0, sizeof(set), &set))
-		die("sched_setaffinity");
-}
+#include "rt_common.h"
 
 /* One ping-pong pair; returns after n round trips. Forks the pong side. */
 static void pingpong(long n, int cpu0, int cpu1, int verbose)
@@ -143,17 +128,7 @@ int main(int argc, char **argv)
 	} else if (argc >= 4 && !strcmp(argv[1], "threads")) {
 		threads(atoi(argv[2]), atol(argv[3]));
 	} else if (argc >= 3 && !strcmp(argv[1], "forkstorm")) {
-		long n = atol(argv[2]);
-
-		for (long i = 0; i < n; i++) {
-			pid_t p = fork();
-
-			if (p < 0)
-				die("fork");
-			if (p == 0)
-				_exit(0);
-			waitpid(p, NULL, 0);
-		}
+		forkstorm(atol(argv[2]));
 	} else if (argc >= 2 && !strcmp(argv[1], "spawn")) {
 		char self[4096];
 		ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
