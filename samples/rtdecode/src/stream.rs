@@ -275,7 +275,6 @@ pub struct Timeline<R: Read + Seek = File> {
     footer: Option<(FooterFixed, Vec<CpuTotals>)>, // the footer, if present
     names: HashMap<u32, Vec<u8>>,                  // the last name recorded for each PID
     lost_in_batches: Vec<u64>,                     // per CPU, sum of batch `lost` fields
-    bytes: u64,                                    // file length
 }
 
 impl<R: Read + Seek> Timeline<R> {
@@ -321,7 +320,6 @@ impl<R: Read + Seek> Timeline<R> {
                 Err(e) => return Err(e),
             }
         }
-        let bytes = sr.offset();
         drop(sr);
         Ok(Timeline {
             file,
@@ -330,7 +328,6 @@ impl<R: Read + Seek> Timeline<R> {
             footer,
             names,
             lost_in_batches,
-            bytes,
         })
     }
 
@@ -357,16 +354,6 @@ impl<R: Read + Seek> Timeline<R> {
     /// Events lost per CPU as the batch headers report them.
     pub fn lost_in_batches(&self) -> &[u64] {
         &self.lost_in_batches
-    }
-
-    /// Number of batches of each CPU.
-    pub fn batches_per_cpu(&self) -> Vec<usize> {
-        self.per_cpu.iter().map(|v| v.len()).collect()
-    }
-
-    /// Bytes of the stream.
-    pub fn bytes(&self) -> u64 {
-        self.bytes
     }
 
     /// Calls `f` on every event in time order (second pass).
