@@ -204,30 +204,26 @@ fn state_index(prev_state: u32, exit_state: u32) -> u32 {
 
 impl Recorder {
     /// Records `ev` (at most `max_len` bytes), preceded by the names of the
-    /// listed tasks whose PID is not yet named. Tracepoint context.
+    /// `(pid, task)` pairs of `names` whose PID is not yet named, and of
+    /// `always_name` in any case (a forked child). The callers read each PID
+    /// once and pass it. Tracepoint context.
     #[inline(always)]
     fn emit(
         &self,
-        names: [Option<*const Task>; 2],
-        always_name: Option<*const Task>,
+        names: [Option<(u32, *const Task)>; 2],
+        always_name: Option<(u32, *const Task)>,
         max_len: usize,
         ev: impl FnOnce(&mut Encoder<'_>, u64),
     ) {
         // The (at most three) tasks to name first: unseen ones, no PID twice.
-        // SAFETY: tracepoint arguments are live tasks.
-        let unseen = |p: *const Task| Some((unsafe { self.task.pid(p) }, p));
-        let first = names[0]
-            .and_then(unseen)
-            .filter(|&(pid, _)| !self.names.seen(pid));
-        let second = names[1]
-            .and_then(unseen)
-            .filter(|&(pid, _)| !self.names.seen(pid) && first.map(|f| f.0) != Some(pid));
-        let third = always_name.and_then(unseen);
-        let named = [first, second, third];
+        let first = names[0].filter(|&(pid, _)| !self.names.seen(pid));
+        let second =
+            names[1].filter(|&(pid, _)| !self.names.seen(pid) && first.map(|f| f.0) != Some(pid));
+        let named = [first, second, always_name];
         // At most 3: the arithmetic below cannot overflow.
         let n = usize::from(first.is_some())
             + usize::from(second.is_some())
-            + usize::from(third.is_some());
+            + usize::from(always_name.is_some());
         let len = max_len.wrapping_add(n.wrapping_mul(EVENT_MAX));
         let stored = self
             .pool
@@ -273,9 +269,12 @@ unsafe extern "C" fn probe_switch(
         // SAFETY: as above. Read only when it matters: not on preemptions.
         state_index(prev_state, unsafe { r.task.exit_state(prev) })
     };
-    r.emit([Some(prev), Some(next)], None, SWITCH_MAX, |enc, dt| {
-        enc.switch(dt, prev_pid, state, next_pid)
-    });
+    r.emit(
+        [Some((prev_pid, prev)), Some((next_pid, next))],
+        None,
+        SWITCH_MAX,
+        |enc, dt| enc.switch(dt, prev_pid, state, next_pid),
+    );
 }
 
 /// The `sched_switch` probe as the microbenchmark calls it: `p` switches
@@ -303,7 +302,7 @@ unsafe fn wakeup(data: *mut c_void, p: *const Task, new: bool) {
     // SAFETY: live task.
     let (pid, cpu) = unsafe { (r.task.pid(p), r.task.cpu(p)) };
     r.emit(
-        [Some(p), None],
+        [Some((pid, p)), None],
         None,
         1 + VARINT64_MAX + 2 * VARINT32_MAX,
         |enc, dt| enc.wakeup(dt, new, pid, cpu),
@@ -344,8 +343,8 @@ unsafe extern "C" fn probe_fork(data: *mut c_void, parent: *const Task, child: *
     // SAFETY: live tasks.
     let (ppid, cpid) = unsafe { (r.task.pid(parent), r.task.pid(child)) };
     r.emit(
-        [Some(parent), None],
-        Some(child),
+        [Some((ppid, parent)), None],
+        Some((cpid, child)),
         1 + VARINT64_MAX + 2 * VARINT32_MAX,
         |enc, dt| enc.fork(dt, ppid, cpid),
     );
@@ -363,7 +362,7 @@ unsafe extern "C" fn probe_exit(data: *mut c_void, p: *const Task) {
     // SAFETY: live task.
     let pid = unsafe { r.task.pid(p) };
     r.emit(
-        [Some(p), None],
+        [Some((pid, p)), None],
         None,
         1 + VARINT64_MAX + VARINT32_MAX,
         |enc, dt| enc.exit(dt, pid),
@@ -387,10 +386,10 @@ unsafe extern "C" fn probe_exec(
     let r = unsafe { &*data.cast::<Recorder>() };
     // SAFETY: live task.
     let pid = unsafe { r.task.pid(p) };
-    // The name changed with the exec: always record it.
+    // The new name was recorded by task_rename, just before this event.
     r.emit(
-        [None, None],
-        Some(p),
+        [Some((pid, p)), None],
+        None,
         1 + VARINT64_MAX + 2 * VARINT32_MAX,
         |enc, dt| enc.exec(dt, pid, old_pid as u32),
     );
@@ -408,7 +407,7 @@ unsafe extern "C" fn probe_migrate(data: *mut c_void, p: *const Task, dest_cpu: 
     // SAFETY: live task; task_cpu() is still the CPU it leaves.
     let (pid, orig) = unsafe { (r.task.pid(p), r.task.cpu(p)) };
     r.emit(
-        [Some(p), None],
+        [Some((pid, p)), None],
         None,
         1 + VARINT64_MAX + 3 * VARINT32_MAX,
         |enc, dt| enc.migrate(dt, pid, orig, dest_cpu as u32),
