@@ -27,7 +27,8 @@ fi
 mkdir -p "$KDIR"
 mk() { make -s -C "$SRC" O="$KDIR" "${RT_MAKEVARS[@]}" "$@"; }
 
-frags=("$RT_ROOT/kconfig/base.config")
+# The guest's needs, then what the selftests need (kselftest's `config`).
+frags=("$RT_ROOT/kconfig/base.config" "$RT_ROOT/selftests/config")
 [ "$RT_FLAVOR" = debug ] && frags+=("$RT_ROOT/kconfig/debug.config")
 
 apply_fragments() {

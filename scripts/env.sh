@@ -24,7 +24,7 @@ rt_kernel_key() {
   {
     dpkg-query -W -f='${Version}\n' linux-source-6.12 rustc-web clang 2>/dev/null
     echo "$RT_BINDGEN_VER"
-    cat "$RT_ROOT/kconfig/base.config"
+    cat "$RT_ROOT/kconfig/base.config" "$RT_ROOT/selftests/config"
     [ "$RT_FLAVOR" = debug ] && cat "$RT_ROOT/kconfig/debug.config"
   } | sha256sum | cut -c1-12
 }
