@@ -1,21 +1,37 @@
-//! rtdecode: report, stats and validate rust_trace captures.
+//! rtdecode: report, stats, validate and export rust_trace captures.
+//!
+//! Argument parsing only; the library does the work.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 
-use rtdecode::stream::{open_input, Timeline};
+use rtdecode::stream::{open_input, CutIn, DecodeError, ErrorKind, Timeline};
 use rtdecode::{perfetto, report, stats, validate};
 
 /// Decode a capture written by `cat /dev/rust_trace > FILE`.
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
+    /// Exit 1 when a capture ends before its footer (report, stats and
+    /// perfetto decode what precedes the cut in any case).
+    #[arg(long, global = true)]
+    strict: bool,
     #[command(subcommand)]
     cmd: Cmd,
+}
+
+/// Perfetto export formats.
+#[derive(Clone, Copy, ValueEnum)]
+enum ExportFormat {
+    /// Perfetto protobuf (ui.perfetto.dev).
+    Proto,
+    /// Chrome JSON (chrome://tracing, ui.perfetto.dev).
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -23,12 +39,12 @@ enum Cmd {
     /// One line per event, merged across CPUs by time.
     Report {
         /// Capture file, or - for standard input.
-        file: String,
+        file: PathBuf,
     },
     /// Per-CPU and per-task statistics and wakeup latencies.
     Stats {
         /// Capture file, or - for standard input.
-        file: String,
+        file: PathBuf,
         /// Print JSON instead of tables.
         #[arg(long)]
         json: bool,
@@ -39,66 +55,114 @@ enum Cmd {
     /// Export to a Perfetto trace (ui.perfetto.dev) or Chrome JSON.
     Perfetto {
         /// Capture file, or - for standard input.
-        file: String,
+        file: PathBuf,
         /// Output file.
         #[arg(short, long)]
-        output: String,
-        /// `proto` (Perfetto protobuf) or `json` (Chrome JSON).
-        #[arg(long, default_value = "proto")]
-        format: String,
+        output: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ExportFormat::Proto)]
+        format: ExportFormat,
     },
     /// Check the stream against every rule of the format; exit 1 on a violation.
     Validate {
         /// Capture file, or - for standard input.
-        file: String,
+        file: PathBuf,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
 }
 
+/// Opens a capture for the time-ordered commands. `Ok(None)`: the stream
+/// was cut inside its header, there is nothing to decode (said on stderr).
+fn timeline(file: &Path) -> Result<Option<Timeline>> {
+    let name = file.display();
+    match Timeline::open(open_input(file)?) {
+        Ok(tl) => Ok(Some(tl)),
+        Err(DecodeError {
+            kind: ErrorKind::Cut(c),
+            ..
+        }) if c.within == CutIn::Header => {
+            eprintln!("rtdecode: {name}: {c}");
+            Ok(None)
+        }
+        Err(e) => Err(e).with_context(|| format!("reading {name}")),
+    }
+}
+
+/// Says on stderr where a capture was cut; whether it was.
+fn report_cut(file: &Path, tl: &Timeline) -> bool {
+    match tl.cut() {
+        Some(c) => {
+            eprintln!(
+                "rtdecode: {}: at byte {}: {}; every record before it was decoded",
+                file.display(),
+                c.offset,
+                c
+            );
+            true
+        }
+        None => false,
+    }
+}
+
 fn run(cli: Cli) -> Result<ExitCode> {
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    match cli.cmd {
+    let cut = match cli.cmd {
         Cmd::Report { file } => {
-            let mut tl =
-                Timeline::open(open_input(&file)?).with_context(|| format!("reading {file}"))?;
+            let Some(mut tl) = timeline(&file)? else {
+                return Ok(cut_exit(cli.strict, true));
+            };
+            let cut = report_cut(&file, &tl);
             report::report(&mut tl, &mut out)?;
+            cut
         }
         Cmd::Stats { file, json, top } => {
-            let mut tl =
-                Timeline::open(open_input(&file)?).with_context(|| format!("reading {file}"))?;
-            let s = stats::stats(&mut tl).with_context(|| format!("reading {file}"))?;
+            let Some(mut tl) = timeline(&file)? else {
+                return Ok(cut_exit(cli.strict, true));
+            };
+            let cut = report_cut(&file, &tl);
+            let s = stats::stats(&mut tl).with_context(|| format!("reading {}", file.display()))?;
             if json {
                 serde_json::to_writer_pretty(&mut out, &s)?;
                 writeln!(out)?;
             } else {
                 write!(out, "{}", stats::render(&s, top))?;
             }
+            cut
         }
         Cmd::Perfetto {
             file,
             output,
             format,
         } => {
-            let mut tl =
-                Timeline::open(open_input(&file)?).with_context(|| format!("reading {file}"))?;
-            let f = File::create(&output).with_context(|| format!("creating {output}"))?;
+            let tl = timeline(&file)?;
+            let f =
+                File::create(&output).with_context(|| format!("creating {}", output.display()))?;
             let mut w = BufWriter::new(f);
-            let n = match format.as_str() {
-                "proto" => perfetto::write_proto(&mut tl, &mut w)?,
-                "json" => perfetto::write_json(&mut tl, &mut w)?,
-                other => anyhow::bail!("unknown format {other:?}: proto or json"),
+            let Some(mut tl) = tl else {
+                w.flush()?;
+                return Ok(cut_exit(cli.strict, true));
+            };
+            let cut = report_cut(&file, &tl);
+            let n = match format {
+                ExportFormat::Proto => perfetto::write_proto(&mut tl, &mut w)?,
+                ExportFormat::Json => perfetto::write_json(&mut tl, &mut w)?,
             };
             w.flush()?;
-            eprintln!("{output}: {n} events ({format})");
+            let what = match format {
+                ExportFormat::Proto => "proto",
+                ExportFormat::Json => "json",
+            };
+            eprintln!("{}: {n} events ({what})", output.display());
+            cut
         }
         Cmd::Validate { file, json } => {
-            let input: Box<dyn Read> = if file == "-" {
+            let input: Box<dyn Read> = if file.as_os_str() == "-" {
                 Box::new(io::stdin().lock())
             } else {
-                let f = File::open(&file).with_context(|| format!("opening {file}"))?;
+                let f = File::open(&file).with_context(|| format!("opening {}", file.display()))?;
                 let size = f.metadata().map(|m| m.len()).unwrap_or(0);
                 Box::new(rtdecode::progress::ProgressReader::new(
                     f,
@@ -111,29 +175,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 serde_json::to_writer_pretty(&mut out, &s)?;
                 writeln!(out)?;
             } else {
-                let lost = s.cpus.iter().fold(0u64, |a, c| a.saturating_add(c.lost));
-                let sw: u64 = s.cpus.iter().map(|c| c.switches).sum();
-                let swb: u64 = s.cpus.iter().map(|c| c.switch_bytes).sum();
-                writeln!(
-                    out,
-                    "{file}: {} bytes, {} CPUs, {} events, {} lost, footer {}",
-                    s.bytes,
-                    s.nr_cpus,
-                    s.events,
-                    lost,
-                    if s.footer { "present" } else { "MISSING" }
-                )?;
-                if sw > 0 {
-                    writeln!(
-                        out,
-                        "sched_switch: {sw} events, {:.2} bytes each",
-                        swb as f64 / sw as f64
-                    )?;
-                }
-                for v in &s.violations {
-                    writeln!(out, "VIOLATION at byte {}: {}", v.offset, v.what)?;
-                }
-                writeln!(out, "{}", if s.ok() { "valid" } else { "INVALID" })?;
+                write!(out, "{}", validate::render(&s, &file.display().to_string()))?;
             }
             out.flush()?;
             return Ok(if s.ok() {
@@ -142,9 +184,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 ExitCode::FAILURE
             });
         }
-    }
+    };
     out.flush()?;
-    Ok(ExitCode::SUCCESS)
+    Ok(cut_exit(cli.strict, cut))
+}
+
+/// Exit status once a capture was decoded: 1 if it was cut and `--strict`.
+fn cut_exit(strict: bool, cut: bool) -> ExitCode {
+    if strict && cut {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn main() -> ExitCode {

@@ -16,7 +16,7 @@ use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use crate::format::decode::{Cursor, Event, FormatError};
 use crate::format::{
     BatchHeader, CpuTotals, FooterFixed, Header, BATCH_HDR_LEN, FOOTER_CPU_LEN, FOOTER_FIXED_LEN,
-    HEADER_LEN, TAG_BATCH, TAG_FOOTER,
+    HEADER_LEN, MAGIC, TAG_BATCH, TAG_FOOTER,
 };
 
 /// Largest batch accepted, whatever the header says (a corrupt length must
@@ -37,8 +37,9 @@ pub struct DecodeError {
 pub enum ErrorKind {
     /// A malformed structure.
     Format(FormatError),
-    /// The stream ended before its footer.
-    MissingFooter,
+    /// The stream ends before its footer: at a record boundary or inside a
+    /// structure (a capture interrupted, a full disk, `head -c`).
+    Cut(Cut),
     /// Bytes after the footer.
     TrailingData,
     /// A batch's events do not fill exactly its length, or their count differs.
@@ -52,7 +53,7 @@ impl fmt::Display for DecodeError {
         write!(f, "at byte {}: ", self.offset)?;
         match &self.kind {
             ErrorKind::Format(e) => write!(f, "{e}"),
-            ErrorKind::MissingFooter => write!(f, "stream ends without a footer (truncated?)"),
+            ErrorKind::Cut(c) => write!(f, "{c}"),
             ErrorKind::TrailingData => write!(f, "data after the footer"),
             ErrorKind::BadBatch(s) => write!(f, "{s}"),
             ErrorKind::Io(e) => write!(f, "read error: {e}"),
@@ -64,6 +65,63 @@ impl std::error::Error for DecodeError {}
 
 fn err(offset: u64, kind: ErrorKind) -> DecodeError {
     DecodeError { offset, kind }
+}
+
+/// The structure a stream was cut in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CutIn {
+    /// The stream header: nothing can be decoded.
+    Header,
+    /// Between two records: every record before is whole, the footer is missing.
+    Boundary,
+    /// The eight bytes (tag, length) that start a record.
+    RecordStart,
+    /// A batch, whose header says it is `len` bytes long.
+    Batch {
+        /// The batch's full length.
+        len: u32,
+    },
+    /// The footer.
+    Footer,
+}
+
+/// Where and how a stream that ends before its footer was cut.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cut {
+    /// Offset of the incomplete structure (the stream's length at a boundary).
+    pub offset: u64,
+    /// Bytes of that structure present in the stream but not decoded.
+    pub dropped: u64,
+    /// The structure that was cut.
+    pub within: CutIn,
+}
+
+impl fmt::Display for Cut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.within {
+            CutIn::Header => write!(
+                f,
+                "stream cut inside its header ({} of {HEADER_LEN} bytes): nothing to decode",
+                self.dropped
+            ),
+            CutIn::Boundary => write!(f, "stream ends without a footer (truncated?)"),
+            CutIn::RecordStart => write!(
+                f,
+                "stream cut inside a record's tag and length: {} bytes dropped, no footer",
+                self.dropped
+            ),
+            CutIn::Batch { len } => write!(
+                f,
+                "stream cut inside a batch of {len} bytes: {} bytes dropped, no footer",
+                self.dropped
+            ),
+            CutIn::Footer => write!(
+                f,
+                "stream cut inside the footer: {} bytes dropped",
+                self.dropped
+            ),
+        }
+    }
 }
 
 /// One record of the stream after the header.
@@ -97,35 +155,43 @@ pub struct StreamReader<R: Read> {
     footer: bool,   // the footer was read
 }
 
-/// Reads exactly `buf.len()` bytes; `Ok(false)` on EOF before the first byte.
-fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<bool> {
+/// Reads until `buf` is full or EOF; returns the bytes read.
+fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
     let mut got = 0;
     while got < buf.len() {
         match r.read(&mut buf[got..]) {
-            Ok(0) if got == 0 => return Ok(false),
-            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(0) => break,
             Ok(n) => got += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     }
-    Ok(true)
+    Ok(got)
 }
 
 impl<R: Read> StreamReader<R> {
     /// Reads and checks the stream header.
     pub fn new(mut r: R) -> Result<Self, DecodeError> {
         let mut h = [0u8; HEADER_LEN];
-        let mut got = 0;
-        while got < HEADER_LEN {
-            match r.read(&mut h[got..]) {
-                Ok(0) => break,
-                Ok(n) => got += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(err(got as u64, ErrorKind::Io(e))),
+        let got = read_full(&mut r, &mut h).map_err(|e| err(0, ErrorKind::Io(e)))?;
+        let header = match Header::parse(&h[..got]) {
+            Ok(hdr) => hdr,
+            // A short stream whose bytes start a header was cut; anything
+            // else is not a rust_trace stream.
+            Err(FormatError::Truncated) | Err(FormatError::BadMagic)
+                if got < HEADER_LEN && h[..got.min(8)] == MAGIC[..got.min(8)] =>
+            {
+                return Err(err(
+                    0,
+                    ErrorKind::Cut(Cut {
+                        offset: 0,
+                        dropped: got as u64,
+                        within: CutIn::Header,
+                    }),
+                ))
             }
-        }
-        let header = Header::parse(&h[..got]).map_err(|e| err(0, ErrorKind::Format(e)))?;
+            Err(e) => return Err(err(0, ErrorKind::Format(e))),
+        };
         Ok(StreamReader {
             r,
             offset: HEADER_LEN as u64,
@@ -147,15 +213,23 @@ impl<R: Read> StreamReader<R> {
     /// The next record; `Ok(None)` after the footer at EOF.
     pub fn next_record(&mut self) -> Result<Option<Record>, DecodeError> {
         let at = self.offset;
+        let cut = |dropped: usize, within| {
+            err(
+                at,
+                ErrorKind::Cut(Cut {
+                    offset: at,
+                    dropped: dropped as u64,
+                    within,
+                }),
+            )
+        };
         let mut tl = [0u8; 8];
         match read_full(&mut self.r, &mut tl) {
-            Ok(false) if self.footer => return Ok(None),
-            Ok(false) => return Err(err(at, ErrorKind::MissingFooter)),
-            Ok(true) if self.footer => return Err(err(at, ErrorKind::TrailingData)),
-            Ok(true) => {}
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                return Err(err(at, ErrorKind::Format(FormatError::Truncated)))
-            }
+            Ok(0) if self.footer => return Ok(None),
+            Ok(_) if self.footer => return Err(err(at, ErrorKind::TrailingData)),
+            Ok(0) => return Err(cut(0, CutIn::Boundary)),
+            Ok(n) if n < tl.len() => return Err(cut(n, CutIn::RecordStart)),
+            Ok(_) => {}
             Err(e) => return Err(err(at, ErrorKind::Io(e))),
         }
         let (tag, len) = crate::format::decode::record_tag_len(&tl)
@@ -176,10 +250,15 @@ impl<R: Read> StreamReader<R> {
         let mut rec = vec![0u8; len as usize];
         rec[..8].copy_from_slice(&tl);
         match read_full(&mut self.r, &mut rec[8..]) {
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                return Err(err(at, ErrorKind::Format(FormatError::Truncated)))
+            Ok(n) if n < rec.len() - 8 => {
+                let within = if tag == TAG_BATCH {
+                    CutIn::Batch { len }
+                } else {
+                    CutIn::Footer
+                };
+                return Err(cut(8 + n, within));
             }
+            Ok(_) => {}
             Err(e) => return Err(err(at, ErrorKind::Io(e))),
         }
         self.offset += u64::from(len);
@@ -275,6 +354,7 @@ pub struct Timeline<R: Read + Seek = File> {
     footer: Option<(FooterFixed, Vec<CpuTotals>)>, // the footer, if present
     names: HashMap<u32, Vec<u8>>,                  // the last name recorded for each PID
     lost_in_batches: Vec<u64>,                     // per CPU, sum of batch `lost` fields
+    cut: Option<Cut>,                              // where the stream ends early, if it does
 }
 
 impl<R: Read + Seek> Timeline<R> {
@@ -289,6 +369,7 @@ impl<R: Read + Seek> Timeline<R> {
         let mut names = HashMap::new();
         let mut lost_in_batches = vec![0u64; n];
         let mut footer = None;
+        let mut cut = None;
         loop {
             match sr.next_record() {
                 Ok(Some(Record::Batch {
@@ -312,11 +393,15 @@ impl<R: Read + Seek> Timeline<R> {
                 }
                 Ok(Some(Record::Footer { fixed, cpus, .. })) => footer = Some((fixed, cpus)),
                 Ok(None) => break,
-                // A missing footer still leaves a usable timeline.
+                // A stream cut short still holds every record before the
+                // cut: decode those, and say where it was cut.
                 Err(DecodeError {
-                    kind: ErrorKind::MissingFooter,
+                    kind: ErrorKind::Cut(c),
                     ..
-                }) => break,
+                }) => {
+                    cut = Some(c);
+                    break;
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -328,7 +413,14 @@ impl<R: Read + Seek> Timeline<R> {
             footer,
             names,
             lost_in_batches,
+            cut,
         })
+    }
+
+    /// Where the stream was cut, if it ends before its footer. Every
+    /// record before the cut is decoded.
+    pub fn cut(&self) -> Option<&Cut> {
+        self.cut.as_ref()
     }
 
     /// The stream header.
@@ -420,15 +512,15 @@ impl<R: Read + Seek> Timeline<R> {
 
 /// Opens `path` for a [`Timeline`]; `-` copies standard input to a
 /// temporary file first (the merge needs to seek).
-pub fn open_input(path: &str) -> anyhow::Result<File> {
+pub fn open_input(path: &std::path::Path) -> anyhow::Result<File> {
     use anyhow::Context;
-    if path == "-" {
+    if path.as_os_str() == "-" {
         let mut tmp = tempfile_in_tmp()?;
         io::copy(&mut io::stdin().lock(), &mut tmp).context("copying standard input")?;
         tmp.seek(SeekFrom::Start(0))?;
         Ok(tmp)
     } else {
-        File::open(path).with_context(|| format!("opening {path}"))
+        File::open(path).with_context(|| format!("opening {}", path.display()))
     }
 }
 

@@ -223,6 +223,33 @@ pub fn validate<R: Read>(r: R) -> Summary {
     s
 }
 
+/// Text rendering of a validation of `name`: a summary line, the
+/// sched_switch size, every violation, then `valid` or `INVALID`.
+pub fn render(s: &Summary, name: &str) -> String {
+    let lost = s.cpus.iter().fold(0u64, |a, c| a.saturating_add(c.lost));
+    let sw: u64 = s.cpus.iter().map(|c| c.switches).sum();
+    let swb: u64 = s.cpus.iter().map(|c| c.switch_bytes).sum();
+    let mut o = format!(
+        "{name}: {} bytes, {} CPUs, {} events, {} lost, footer {}\n",
+        s.bytes,
+        s.nr_cpus,
+        s.events,
+        lost,
+        if s.footer { "present" } else { "MISSING" }
+    );
+    if sw > 0 {
+        o += &format!(
+            "sched_switch: {sw} events, {:.2} bytes each\n",
+            swb as f64 / sw as f64
+        );
+    }
+    for v in &s.violations {
+        o += &format!("VIOLATION at byte {}: {}\n", v.offset, v.what);
+    }
+    o += if s.ok() { "valid\n" } else { "INVALID\n" };
+    o
+}
+
 /// Adds the sched_switch events of a batch and their bytes to `c`.
 fn count_switch_bytes(events: &[u8], c: &mut CpuSummary) {
     let mut cur = crate::format::decode::Cursor::new(events);
