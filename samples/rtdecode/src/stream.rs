@@ -297,6 +297,8 @@ pub struct TimedEvent {
     pub ts: u64,
     /// CPU that recorded it.
     pub cpu: u32,
+    /// Sequence number of its batch on that CPU.
+    pub seq: u64,
     /// The event.
     pub ev: Event,
 }
@@ -322,6 +324,7 @@ pub fn batch_events(
         out.push(TimedEvent {
             ts,
             cpu: hdr.cpu,
+            seq: hdr.seq,
             ev,
         });
     }
@@ -338,11 +341,19 @@ pub fn batch_events(
     Ok(out)
 }
 
-/// Where a batch is in the file.
+/// A batch of the index: where it is and what its header says.
 #[derive(Clone, Copy, Debug)]
-struct BatchLoc {
-    offset: u64, // offset of the batch header
-    len: u32,    // batch length
+pub struct BatchInfo {
+    /// Offset of the batch header in the stream.
+    pub offset: u64,
+    /// Batch length, its header included.
+    pub len: u32,
+    /// Its sequence number on its CPU.
+    pub seq: u64,
+    /// Its start time (events lost just before it happened before this).
+    pub ts: u64,
+    /// Events its CPU lost just before it.
+    pub lost: u64,
 }
 
 /// A capture (a file, or any seekable reader) indexed for time-ordered
@@ -350,7 +361,7 @@ struct BatchLoc {
 pub struct Timeline<R: Read + Seek = File> {
     file: R,                                       // the capture
     header: Header,                                // its header
-    per_cpu: Vec<Vec<BatchLoc>>,                   // each CPU's batches, in stream order
+    per_cpu: Vec<Vec<BatchInfo>>,                  // each CPU's batches, in stream order
     footer: Option<(FooterFixed, Vec<CpuTotals>)>, // the footer, if present
     names: HashMap<u32, Vec<u8>>,                  // the last name recorded for each PID
     lost_in_batches: Vec<u64>,                     // per CPU, sum of batch `lost` fields
@@ -384,9 +395,12 @@ impl<R: Read + Seek> Timeline<R> {
                             }
                         }
                     }
-                    per_cpu[hdr.cpu as usize].push(BatchLoc {
+                    per_cpu[hdr.cpu as usize].push(BatchInfo {
                         offset,
                         len: hdr.len,
+                        seq: hdr.seq,
+                        ts: hdr.ts,
+                        lost: hdr.lost,
                     });
                     let l = &mut lost_in_batches[hdr.cpu as usize];
                     *l = l.saturating_add(hdr.lost);
@@ -441,6 +455,11 @@ impl<R: Read + Seek> Timeline<R> {
     /// Every PID with a recorded name.
     pub fn names(&self) -> &HashMap<u32, Vec<u8>> {
         &self.names
+    }
+
+    /// The batches of `cpu`, in stream order.
+    pub fn batches(&self, cpu: usize) -> &[BatchInfo] {
+        self.per_cpu.get(cpu).map(|v| v.as_slice()).unwrap_or(&[])
     }
 
     /// Events lost per CPU as the batch headers report them.
