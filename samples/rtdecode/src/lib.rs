@@ -18,6 +18,7 @@ pub mod format;
 
 pub mod perfetto;
 pub mod progress;
+pub mod replay;
 pub mod report;
 pub mod stats;
 pub mod stream;

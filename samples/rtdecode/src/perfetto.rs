@@ -259,17 +259,18 @@ pub fn prev_state_value(idx: u32) -> i64 {
 }
 
 /// Names as they change along the trace.
-struct Names<'a> {
-    live: HashMap<u32, String>,          // names recorded so far
-    fallback: &'a HashMap<u32, Vec<u8>>, // the last name of each PID
+struct Names {
+    live: HashMap<u32, String>, // names recorded so far
 }
 
-impl Names<'_> {
+impl Names {
+    /// The name recorded last before the current event (none before the
+    /// first: `<...>`, never a name recorded later).
     fn get(&self, pid: u32) -> String {
         if let Some(n) = self.live.get(&pid) {
             return n.clone();
         }
-        display_name(self.fallback.get(&pid).map(|v| v.as_slice()), pid)
+        display_name(None, pid)
     }
 }
 
@@ -317,7 +318,6 @@ pub fn write_proto<R: Read + Seek, W: Write>(
     let mut running = vec![0u32; n];
     let mut names = Names {
         live: HashMap::new(),
-        fallback: &fallback,
     };
     let mut count = 0u64;
     let mut io_err = None;
@@ -368,7 +368,7 @@ fn flush<W: Write>(
 }
 
 /// One event as a Perfetto `FtraceEvent`; task names become renames.
-fn convert(te: &TimedEvent, names: &mut Names<'_>, running: &mut u32) -> Option<FtraceEvent> {
+fn convert(te: &TimedEvent, names: &mut Names, running: &mut u32) -> Option<FtraceEvent> {
     let pid = *running;
     let payload = match te.ev {
         Event::Switch {
@@ -461,10 +461,8 @@ pub fn write_json<R: Read + Seek, W: Write>(
 ) -> anyhow::Result<u64> {
     let start = tl.header().start_ns;
     let n = tl.header().nr_cpus as usize;
-    let fallback = tl.names().clone();
     let mut names = Names {
         live: HashMap::new(),
-        fallback: &fallback,
     };
     let mut on_cpu: Vec<Option<(u32, u64)>> = vec![None; n];
     let mut count = 0u64;

@@ -7,14 +7,15 @@
 //!
 //! The first columns name the task running on the CPU when the event was
 //! recorded (tracked from the switches); times are seconds since the start
-//! of the session.
+//! of the session. A task is named as last recorded before the event
+//! ([`Replay`]); `<...>` when no name was recorded yet.
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::io::{Read, Seek};
 
 use crate::format::decode::Event;
 use crate::format::{STATE_CHARS, STATE_PREEMPTED};
+use crate::replay::Replay;
 use crate::stream::{display_name, DecodeError, TimedEvent, Timeline};
 
 /// The letters of a switch's state index: `R`, `S`, `D`, ... or `R+`.
@@ -32,26 +33,15 @@ pub fn state_str(idx: u32) -> String {
 /// Writes the report of `tl` to `out`.
 pub fn report<R: Read + Seek, W: Write>(tl: &mut Timeline<R>, out: &mut W) -> anyhow::Result<()> {
     let start = tl.header().start_ns;
-    let names = tl.names().clone();
-    let mut live: HashMap<u32, Vec<u8>> = HashMap::new();
-    let mut running: Vec<u32> = vec![0; tl.header().nr_cpus as usize];
+    let mut replay = Replay::new(tl.header().nr_cpus as usize);
     let mut io_err = None;
     let res: Result<(), DecodeError> = tl.for_each(|te: &TimedEvent| {
         if io_err.is_some() {
             return;
         }
-        let name = |pid: u32, live: &HashMap<u32, Vec<u8>>| {
-            display_name(
-                live.get(&pid).or(names.get(&pid)).map(|v| v.as_slice()),
-                pid,
-            )
-        };
-        if let Event::Comm { pid, .. } = te.ev {
-            if let Some(b) = te.ev.comm_bytes() {
-                live.insert(pid, b.to_vec());
-            }
-        }
-        let cur = running[te.cpu as usize];
+        let cur = replay.apply(te);
+        let live = &replay;
+        let name = |pid: u32, live: &Replay| display_name(live.name(pid), pid);
         let t = te.ts.saturating_sub(start);
         let what = match te.ev {
             Event::Switch {
@@ -59,13 +49,12 @@ pub fn report<R: Read + Seek, W: Write>(tl: &mut Timeline<R>, out: &mut W) -> an
                 prev_state,
                 next_pid,
             } => {
-                running[te.cpu as usize] = next_pid;
                 format!(
                     "sched_switch          {}:{} [{}] ==> {}:{}",
-                    name(prev_pid, &live),
+                    name(prev_pid, live),
                     prev_pid,
                     state_str(prev_state),
-                    name(next_pid, &live),
+                    name(next_pid, live),
                     next_pid
                 )
             }
@@ -80,7 +69,7 @@ pub fn report<R: Read + Seek, W: Write>(tl: &mut Timeline<R>, out: &mut W) -> an
                 } else {
                     "sched_wakeup"
                 },
-                name(pid, &live),
+                name(pid, live),
                 pid,
                 target_cpu
             ),
@@ -89,21 +78,17 @@ pub fn report<R: Read + Seek, W: Write>(tl: &mut Timeline<R>, out: &mut W) -> an
                 child_pid,
             } => format!(
                 "sched_process_fork    comm={} pid={} child_comm={} child_pid={}",
-                name(parent_pid, &live),
+                name(parent_pid, live),
                 parent_pid,
-                name(child_pid, &live),
+                name(child_pid, live),
                 child_pid
             ),
             Event::Exit { pid } => {
-                format!(
-                    "sched_process_exit    comm={} pid={}",
-                    name(pid, &live),
-                    pid
-                )
+                format!("sched_process_exit    comm={} pid={}", name(pid, live), pid)
             }
             Event::Exec { pid, old_pid } => format!(
                 "sched_process_exec    comm={} pid={} old_pid={}",
-                name(pid, &live),
+                name(pid, live),
                 pid,
                 old_pid
             ),
@@ -113,18 +98,16 @@ pub fn report<R: Read + Seek, W: Write>(tl: &mut Timeline<R>, out: &mut W) -> an
                 dest_cpu,
             } => format!(
                 "sched_migrate_task    comm={} pid={} orig_cpu={} dest_cpu={}",
-                name(pid, &live),
+                name(pid, live),
                 pid,
                 orig_cpu,
                 dest_cpu
             ),
-            Event::Comm { pid, .. } => format!(
-                "task_name             pid={} comm={}",
-                pid,
-                name(pid, &live)
-            ),
+            Event::Comm { pid, .. } => {
+                format!("task_name             pid={} comm={}", pid, name(pid, live))
+            }
         };
-        let who = format!("{}-{}", name(cur, &live), cur);
+        let who = format!("{}-{}", name(cur, live), cur);
         if let Err(e) = writeln!(
             out,
             "{:>20} [{:03}] {:5}.{:09}: {}",

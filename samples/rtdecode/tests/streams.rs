@@ -370,3 +370,27 @@ fn real_guest_capture_validates_and_holds_the_child() {
     assert!(exits.contains(&child), "child {child} has no exit");
     assert_eq!(tl.name(child), Some(&b"rt_workload"[..]));
 }
+
+/// A PID is never shown with a name recorded after the event: before its
+/// first name record it is `<...>` (a name may be missing, never wrong).
+#[test]
+fn report_never_names_an_event_with_a_later_name() {
+    let mut b = Builder::new(1);
+    b.batch(0, 2_000, 0, |e| {
+        e.wakeup(0, false, 20, 0);
+        e.comm(10, 20, b"later");
+        e.wakeup(0, false, 20, 0);
+        3
+    });
+    let mut tl = Timeline::open(temp_file(&b.footer())).unwrap();
+    let mut out = Vec::new();
+    rtdecode::report::report(&mut tl, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let wakeups: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("sched_wakeup"))
+        .collect();
+    assert_eq!(wakeups.len(), 2, "{text}");
+    assert!(wakeups[0].contains("<...>:20"), "{text}");
+    assert!(wakeups[1].contains("later:20"), "{text}");
+}
