@@ -16,6 +16,7 @@
 #[allow(clippy::all)]
 pub mod format;
 
+pub mod ftrace;
 pub mod perfetto;
 pub mod progress;
 pub mod replay;

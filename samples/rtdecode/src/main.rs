@@ -11,14 +11,14 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use rtdecode::stream::{open_input, CutIn, DecodeError, ErrorKind, Timeline};
-use rtdecode::{perfetto, report, stats, validate};
+use rtdecode::{ftrace, perfetto, report, stats, validate};
 
 /// Decode a capture written by `cat /dev/rust_trace > FILE`.
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
-    /// Exit 1 when a capture ends before its footer (report, stats and
-    /// perfetto decode what precedes the cut in any case).
+    /// Exit 1 when a capture ends before its footer (report, stats,
+    /// perfetto, ftrace-diff decode what precedes the cut in any case).
     #[arg(long, global = true)]
     strict: bool,
     #[command(subcommand)]
@@ -68,6 +68,25 @@ enum Cmd {
         /// Capture file, or - for standard input.
         file: PathBuf,
         /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Compare a capture event by event with ftrace's text output of the
+    /// same run (same tracepoints, trace_clock perf); exit 1 on an event
+    /// ftrace lacks, a missing event no reported loss explains, or a wrong
+    /// task name.
+    FtraceDiff {
+        /// Capture file.
+        file: PathBuf,
+        /// ftrace's `trace` file, saved after the run.
+        ftrace: PathBuf,
+        /// The window starts where a task renames itself to this name.
+        #[arg(long)]
+        begin_mark: Option<String>,
+        /// The window ends where a task renames itself to this name.
+        #[arg(long)]
+        end_mark: Option<String>,
+        /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
@@ -183,6 +202,39 @@ fn run(cli: Cli) -> Result<ExitCode> {
             } else {
                 ExitCode::FAILURE
             });
+        }
+        Cmd::FtraceDiff {
+            file,
+            ftrace: ftrace_file,
+            begin_mark,
+            end_mark,
+            json,
+        } => {
+            let Some(mut tl) = timeline(&file)? else {
+                anyhow::bail!("{}: nothing to compare", file.display());
+            };
+            let cut = report_cut(&file, &tl);
+            let f = File::open(&ftrace_file)
+                .with_context(|| format!("opening {}", ftrace_file.display()))?;
+            let ft = ftrace::parse(io::BufReader::new(f))
+                .with_context(|| format!("reading {}", ftrace_file.display()))?;
+            let opt = ftrace::Options {
+                begin_mark,
+                end_mark,
+                ..Default::default()
+            };
+            let d = ftrace::diff(&mut tl, &ft, &opt)?;
+            if json {
+                serde_json::to_writer_pretty(&mut out, &d)?;
+                writeln!(out)?;
+            } else {
+                write!(out, "{}", d.render())?;
+            }
+            out.flush()?;
+            if !d.ok() {
+                return Ok(ExitCode::FAILURE);
+            }
+            cut
         }
     };
     out.flush()?;
