@@ -13,6 +13,15 @@
  *                               pipes N times (T * N context switches)
  *   rt_workload spawn           forks a child that execs "rt_workload noop";
  *                               prints "child=PID"
+ *   rt_workload renamers N      N children, four at a time; each renames
+ *                               itself "rnI-a", sleeps, renames itself
+ *                               "rnI-b", sleeps and exits
+ *   rt_workload oncpu CPU N     sleeps 50 us N times pinned to CPU
+ *   rt_workload mark NAME       renames itself NAME and exits (a time mark
+ *                               both tracers see, for rtdecode ftrace-diff)
+ *   rt_workload sigdfl CMD ...  runs CMD with SIGINT and SIGQUIT at their
+ *                               default (a shell's background jobs ignore
+ *                               them)
  *   rt_workload noop            exits 0
  */
 #define _GNU_SOURCE
@@ -22,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -109,6 +119,42 @@ static void threads(int t, long laps)
 		pthread_join(th[i], NULL);
 }
 
+/* One renamer: two names, a sleep after each. */
+static void renamer(long i)
+{
+	char name[16];
+
+	snprintf(name, sizeof(name), "rn%d-a", (int)(i % 100000));
+	prctl(PR_SET_NAME, name);
+	usleep(200);
+	snprintf(name, sizeof(name), "rn%d-b", (int)(i % 100000));
+	prctl(PR_SET_NAME, name);
+	usleep(200);
+	_exit(0);
+}
+
+static void renamers(long n)
+{
+	long running = 0;
+
+	for (long i = 0; i < n; i++) {
+		pid_t p;
+
+		if (running == 4) {
+			wait(NULL);
+			running--;
+		}
+		p = fork();
+		if (p < 0)
+			die("fork");
+		if (p == 0)
+			renamer(i);
+		running++;
+	}
+	while (wait(NULL) > 0)
+		;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 3 && !strcmp(argv[1], "pingpong")) {
@@ -148,10 +194,27 @@ int main(int argc, char **argv)
 		printf("child=%d\n", p);
 		fflush(stdout);
 		waitpid(p, NULL, 0);
+	} else if (argc >= 3 && !strcmp(argv[1], "renamers")) {
+		renamers(atol(argv[2]));
+	} else if (argc >= 4 && !strcmp(argv[1], "oncpu")) {
+		long n = atol(argv[3]);
+
+		pin(atoi(argv[2]));
+		for (long i = 0; i < n; i++)
+			usleep(50);
+	} else if (argc >= 3 && !strcmp(argv[1], "mark")) {
+		prctl(PR_SET_NAME, argv[2]);
+	} else if (argc >= 3 && !strcmp(argv[1], "sigdfl")) {
+		signal(SIGINT, SIG_DFL);
+		signal(SIGQUIT, SIG_DFL);
+		execvp(argv[2], argv + 2);
+		die(argv[2]);
 	} else if (argc >= 2 && !strcmp(argv[1], "noop")) {
 		return 0;
 	} else {
-		fprintf(stderr, "usage: rt_workload pingpong N | pairs P N | threads T N | forkstorm N | spawn | noop\n");
+		fprintf(stderr, "usage: rt_workload pingpong N | pairs P N | threads T N | forkstorm N |\n"
+				"       spawn | renamers N | oncpu CPU N | mark NAME | sigdfl CMD... |\n"
+				"       noop\n");
 		return 2;
 	}
 	return 0;
