@@ -67,7 +67,7 @@ tiny_loss_reported() {
 }
 
 ktap_print_header
-ktap_set_plan 17
+ktap_set_plan 19
 rt_load
 
 # --- default buffers, 10,000 round trips: at least 20,000 switches.
@@ -120,6 +120,47 @@ rt_capture "$T/spawn" spawn
 child=$(sed -n 's/child=//p' "$T/child")
 rtdecode report "$T/spawn" > "$T/spawn.report"
 ktap_test_result "fork, exec and exit of a child are recorded with its pid" child_lifecycle
+
+# --- captures cut short: by SIGINT on cat mid-capture, by `head -c`. The
+# decoder decodes every complete batch, says where the stream was cut, and
+# exits 0.
+# decodes_cut FILE: report, stats and perfetto exit 0 and report the cut.
+decodes_cut() {
+	rtdecode report "$1" > "$1.report" 2> "$1.err" || { sed 's/^/# /' "$1.err"; return 1; }
+	grep -q "footer\|cut inside" "$1.err" || { echo "# no word of the cut"; return 1; }
+	sed 's/^/# /' "$1.err"
+	echo "# $(wc -l < "$1.report") events decoded"
+	[ "$(wc -l < "$1.report")" -gt 100 ] &&
+		rtdecode stats "$1" > /dev/null 2>&1 &&
+		rtdecode perfetto "$1" -o "$1.pftrace" > /dev/null 2>&1
+}
+capture_interrupted() {
+	rt_workload sigdfl cat "$DEV" > "$T/int" &
+	reader=$!
+	rt_wait_session || return 1
+	rt_workload pairs "$ncpu" 5000 &
+	w=$!
+	# Interrupt it once it has written a few batches.
+	for _ in $(seq 300); do
+		[ "$(stat -c %s "$T/int")" -gt 50000 ] && break
+		sleep 0.1
+	done
+	kill -INT "$reader"
+	wait "$reader"
+	echo "# cat ended with status $? after SIGINT"
+	wait "$w"
+	decodes_cut "$T/int"
+}
+capture_head() {
+	head -c 100000 "$DEV" > "$T/head" &
+	reader=$!
+	rt_wait_session || return 1
+	rt_workload pairs "$ncpu" 3000
+	wait "$reader"
+	[ "$(stat -c %s "$T/head")" -eq 100000 ] && decodes_cut "$T/head"
+}
+ktap_test_result "cat interrupted by SIGINT: the capture decodes up to the cut" capture_interrupted
+ktap_test_result "head -c 100000: the capture decodes up to the cut" capture_head
 
 # --- tiny buffers: loss happens, is counted, and the accounting still holds.
 rt_load buf_size=4096 nr_bufs=2

@@ -106,8 +106,27 @@ hotplug_capture() {
 	rtdecode report "$T/h" | grep -q "\[00$cpu\] .*sched_switch"
 }
 
+# A reader killed mid-capture under load: its file decodes up to the cut,
+# and the next session starts clean (sequences from 0, exact accounting).
+killed_reader_then_a_clean_session() {
+	cat "$DEV" > "$T/k1" &
+	r=$!
+	rt_wait_session || return 1
+	rt_workload pairs "$ncpu" 3000 &
+	w=$!
+	sleep 1
+	kill -9 "$r"
+	wait "$r" 2>/dev/null
+	wait "$w"
+	rtdecode report "$T/k1" > /dev/null || return 1
+	rt_capture "$T/k2" rt_workload pingpong 500 > /dev/null || return 1
+	rtdecode validate "$T/k2" > "$T/v" || { sed 's/^/# /' "$T/v"; return 1; }
+	echo "# written $(rt_stat written) read $(rt_stat read_events) lost $(rt_stat lost)"
+	[ $(( $(rt_stat read_events) + $(rt_stat lost) )) -eq "$(rt_stat written)" ]
+}
+
 ktap_print_header
-ktap_set_plan 5
+ktap_set_plan 6
 rt_load
 
 stress_start
@@ -116,6 +135,7 @@ stress_stop
 stress_start
 ktap_test_result "20 insmod/rmmod cycles with a reader attached and stopped" reload_20
 stress_stop
+ktap_test_result "a reader killed mid-capture; the next session starts clean" killed_reader_then_a_clean_session
 if [ "$ncpu" -ge 2 ] && [ -w "/sys/devices/system/cpu/cpu$((ncpu - 1))/online" ]; then
 	ktap_test_result "a CPU taken offline and back during a capture" hotplug_capture
 else
