@@ -282,12 +282,15 @@ unsafe extern "C" fn rust_trace_write(
     if let Err(e) = r.read_slice(&mut cmd[..count]) {
         return e.to_errno() as isize;
     }
-    match parse_command(&cmd[..count]) {
+    let res = match parse_command(&cmd[..count]) {
         Ok(Command::Stop) => t.stop(),
         Ok(Command::Flush) => t.flush(),
-        Err(e) => return e.to_errno() as isize,
+        Err(e) => Err(e),
+    };
+    match res {
+        Ok(()) => count as isize,
+        Err(e) => e.to_errno() as isize,
     }
-    count as isize
 }
 
 /// `poll`: readable when a read would not block.

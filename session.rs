@@ -4,16 +4,30 @@
 //! and `ReadTrace`, over the buffer pool.
 //!
 //! ```text
-//!   open(O_RDONLY)  start(): reset buffers, queue the header, attach probes,
-//!                   arm the periodic flush                         [running]
-//!   write "flush"   on_each_cpu: every CPU retires its partial buffer
-//!   write "stop"    stop(): disarm the flush, detach probes + synchronize,
-//!                   retire every partial buffer, build the footer,
-//!                   set `stopped` and wake the reader              [stopped]
-//!   read()          header, then batches as they are retired, then (once
-//!                   stopped and drained) the footer, then 0 = EOF
-//!   close(reader)   end(): stop() if needed, drop the reader's handles [idle]
+//!             open(O_RDONLY): start()                 write "stop": stop()
+//!   [Idle] ------------------------------> [Running] ---------------------> [Stopped]
+//!     ^   reset buffers, queue the header,   |  write "flush": partial       |
+//!     |   attach probes, arm the periodic    |  buffers to the reader        |
+//!     |   flush                              |                               |
+//!     +------------------ close(reader): end() ------------------------------+
+//!                        (stop() first if Running)
+//!
+//!   read()  header, then batches as they are retired, then (once Stopped and
+//!           drained) the footer, then 0 = EOF
 //! ```
+//!
+//! `stop` and `flush` act on the session of the open reader: with none
+//! (Idle) they fail with `ESRCH` and change nothing; once Stopped they do
+//! nothing and succeed, so `stop` is idempotent within a session.
+//!
+//! # The stop that outlives its session
+//!
+//! A `stop` runs for a while (the probes drain through an RCU grace
+//! period). If its session's reader closes meanwhile, `end()` waits for
+//! the session lock, and a new reader may open right after. Everything a
+//! stop changes, `stopped` included, is therefore changed under the session
+//! lock: once it drops the lock it has nothing left to do, and cannot mark
+//! the next session stopped.
 //!
 //! # Waking the reader
 //!
@@ -123,10 +137,22 @@ impl WaitQueue {
     }
 }
 
+/// Where the session is in its life (see the picture at the top).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// No reader is open: nothing to stop or flush.
+    Idle,
+    /// A reader is open and the probes are attached.
+    Running,
+    /// A reader is open and the probes are detached: it drains the
+    /// batches, then reads the footer.
+    Stopped,
+}
+
 /// Session lifecycle state.
 struct Session {
     tps: Tracepoints,  // the sched tracepoints and whether probes are attached
-    running: bool,     // probes attached, events flowing
+    phase: Phase,      // where the session is
     flush_armed: bool, // the periodic flush work is scheduled
     footer: KVec<u8>,  // the footer, built by stop()
     sessions: u64,     // sessions started since load
@@ -208,7 +234,7 @@ impl Tracer {
             try_pin_init!(Tracer {
                 session <- new_mutex!(Session {
                     tps,
-                    running: false,
+                    phase: Phase::Idle,
                     flush_armed: false,
                     footer: KVec::new(),
                     sessions: 0,
@@ -255,7 +281,8 @@ impl Tracer {
         }
         let mut r = self.reader.lock();
         let mut s = self.session.lock();
-        // The previous session ended in end(): no probe is attached and the
+        // The previous session ended in end(), which left the phase Idle
+        // before it let a new reader in: no probe is attached and the
         // reader was reset, so the pool is quiescent.
         // SAFETY: see above.
         unsafe { self.rec.pool.reset() };
@@ -283,7 +310,7 @@ impl Tracer {
             self.reader_open.store(false, Ordering::Release);
             return Err(e);
         }
-        s.running = true;
+        s.phase = Phase::Running;
         s.sessions += 1;
         // SAFETY: reads a module parameter.
         let flush_ms = unsafe { sys::rt_param_flush_ms }.min(60_000);
@@ -297,11 +324,14 @@ impl Tracer {
     }
 
     /// Stops tracing: every event recorded so far reaches the reader, then
-    /// the footer, then EOF. Does nothing if not tracing. May sleep.
-    pub(crate) fn stop(&self) {
+    /// the footer, then EOF. `ESRCH` without a session; nothing to do once
+    /// stopped. May sleep.
+    pub(crate) fn stop(&self) -> Result {
         let mut s = self.session.lock();
-        if !s.running {
-            return;
+        match s.phase {
+            Phase::Idle => return Err(ESRCH),
+            Phase::Stopped => return Ok(()),
+            Phase::Running => {}
         }
         if s.flush_armed {
             // SAFETY: process context; the work takes no lock we hold.
@@ -310,7 +340,6 @@ impl Tracer {
         }
         // SAFETY: `self.rec` is the recorder the probes were attached with.
         unsafe { s.tps.detach(&self.rec) };
-        s.running = false;
         // SAFETY: local_clock() has no precondition.
         let end_ns = unsafe { sys::local_clock() };
         // SAFETY: the probes are detached and synchronised: quiescent.
@@ -330,9 +359,13 @@ impl Tracer {
             totals.lost,
             totals.batches
         );
-        drop(s);
+        s.phase = Phase::Stopped;
+        // Under the lock: once a stop releases it, it is complete, and a
+        // session started after it cannot be marked stopped by it.
         self.stopped.store(true, Ordering::Release);
+        drop(s);
         self.waitq.wake_all();
+        Ok(())
     }
 
     /// The footer: `totals` and every CPU's counters. May sleep.
@@ -359,11 +392,17 @@ impl Tracer {
         Ok(footer)
     }
 
-    /// Hands every CPU's partial buffer to the reader now. May sleep.
-    pub(crate) fn flush(&self) {
+    /// Hands every CPU's partial buffer to the reader now: `ESRCH` without
+    /// a session, nothing to do once stopped. May sleep.
+    pub(crate) fn flush(&self) -> Result {
         let s = self.session.lock();
-        if s.running {
-            self.flush_cpus();
+        match s.phase {
+            Phase::Idle => Err(ESRCH),
+            Phase::Stopped => Ok(()),
+            Phase::Running => {
+                self.flush_cpus();
+                Ok(())
+            }
         }
     }
 
@@ -380,12 +419,18 @@ impl Tracer {
 
     /// Ends the session of the reader being closed. May sleep.
     pub(crate) fn end(&self) {
-        self.stop();
+        // A reader is open, so the phase is Running or Stopped: this
+        // cannot fail.
+        let _ = self.stop();
         let mut r = self.reader.lock();
         // The reader's handles are dropped here; the next start() reclaims
         // every buffer with a reset.
         *r = Reader::idle();
         drop(r);
+        let mut s = self.session.lock();
+        s.phase = Phase::Idle;
+        s.footer = KVec::new();
+        drop(s);
         self.reader_open.store(false, Ordering::Release);
     }
 
@@ -524,7 +569,7 @@ impl Tracer {
 
     /// Whether a session is tracing, and whether a reader is open.
     pub(crate) fn state(&self) -> (bool, bool) {
-        let running = self.session.lock().running;
+        let running = self.session.lock().phase == Phase::Running;
         (running, self.reader_open.load(Ordering::Relaxed))
     }
 }
@@ -533,8 +578,8 @@ impl Tracer {
 impl PinnedDrop for Tracer {
     fn drop(self: Pin<&mut Self>) {
         // No file is open (the module is unloading), so end() ran for every
-        // reader; stop() again in case, then wait for the deferred works.
-        self.stop();
+        // reader and the session is Idle; stop() would have nothing to do.
+        // Wait for the deferred works.
         // SAFETY: process context; after this neither work runs again (the
         // flush work was cancelled by stop() and is only armed by start()).
         unsafe {

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -294,18 +295,143 @@ TEST_F(rt, unknown_and_oversized_commands_get_einval_and_change_nothing)
 	close(r);
 }
 
-/* `stop` is idempotent: with no reader, and twice in a row. */
-TEST_F(rt, stop_without_reader_and_stop_twice_succeed)
+/*
+ * With no session, `stop` and `flush` have nothing to act on: ESRCH, and
+ * nothing changes (a `stop` that succeeded silently would let a script's
+ * `cat` that opens just after it block for ever).
+ */
+TEST_F(rt, stop_and_flush_without_a_session_get_esrch)
 {
+	struct rt_stats st;
 	int r;
 
-	ASSERT_EQ(write_cmd("stop"), 0);
-	ASSERT_EQ(write_cmd("flush"), 0);
-	r = open(DEV, O_RDONLY);
+	ASSERT_EQ(write_cmd("stop"), -ESRCH);
+	ASSERT_EQ(write_cmd("flush"), -ESRCH);
+	ASSERT_EQ(stats(&st, RT_STATS_ALL), 0);
+	ASSERT_FALSE(st.flags & (RT_STATS_F_RUNNING | RT_STATS_F_READER));
+	/* Nothing was left pending: a new session runs until its own stop. */
+	r = open(DEV, O_RDONLY | O_NONBLOCK);
+	ASSERT_GE(r, 0);
+	ASSERT_EQ(stats(&st, RT_STATS_ALL), 0);
+	ASSERT_TRUE(st.flags & RT_STATS_F_RUNNING);
+	close(r);
+	ASSERT_EQ(write_cmd("stop"), -ESRCH);
+}
+
+/* Within a session, `stop` is idempotent, and `flush` after it is a no-op. */
+TEST_F(rt, stop_twice_in_a_session_succeeds)
+{
+	int r = open(DEV, O_RDONLY);
+
 	ASSERT_GE(r, 0);
 	ASSERT_EQ(write_cmd("stop"), 0);
 	ASSERT_EQ(write_cmd("stop"), 0);
+	ASSERT_EQ(write_cmd("flush"), 0);
 	close(r);
+}
+
+/* Sets the calling thread's policy; 0 on success. */
+static int set_policy(int policy, int prio)
+{
+	struct sched_param sp = { .sched_priority = prio };
+
+	return sched_setscheduler(0, policy, &sp);
+}
+
+/* The state letter of /proc/PID/stat, or 0. */
+static char task_state(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+/*
+ * A `stop` still running when its session's reader closes must not end the
+ * session a new reader starts right after. The interleaving is forced on
+ * one CPU: the stopper runs at SCHED_IDLE, this task at SCHED_FIFO. Once
+ * the stopper sleeps inside stop() (waiting for the probes to drain, the
+ * session lock held), this task closes its reader, which blocks on that
+ * lock; the stopper's unlock hands the CPU straight back here, and a new
+ * session starts before the stopper runs the rest of its stop().
+ */
+TEST_F_TIMEOUT(rt, a_late_stop_does_not_end_the_next_session, 600)
+{
+	unsigned char buf[65536];
+	int hits = 0;
+	cpu_set_t one;
+
+	CPU_ZERO(&one);
+	CPU_SET(0, &one);
+	ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
+	ASSERT_EQ(set_policy(SCHED_FIFO, 10), 0);
+	for (int i = 0; i < 10; i++) {
+		struct rt_stats st;
+		int r1, r2, status;
+		ssize_t n;
+		pid_t stopper;
+		char state = 0;
+
+		r1 = open(DEV, O_RDONLY);
+		ASSERT_GE(r1, 0);
+		ASSERT_EQ(read(r1, buf, HEADER_LEN), HEADER_LEN);
+		stopper = fork();
+		ASSERT_GE(stopper, 0);
+		if (stopper == 0) {
+			close(r1);
+			if (set_policy(SCHED_IDLE, 0))
+				_exit(2);
+			_exit(write_cmd("stop") ? 1 : 0);
+		}
+		/* Wait (sleeping, so the stopper runs) until it sleeps in stop(). */
+		for (int t = 0; t < 100000 && state != 'D'; t++) {
+			usleep(50);
+			state = task_state(stopper);
+			if (state == 'Z' || state == 0)
+				break;
+		}
+		hits += state == 'D';
+		close(r1);
+		r2 = open(DEV, O_RDONLY | O_NONBLOCK);
+		ASSERT_GE(r2, 0);
+		ASSERT_EQ(read(r2, buf, HEADER_LEN), HEADER_LEN);
+		ASSERT_EQ(waitpid(stopper, &status, 0), stopper);
+		ASSERT_TRUE(WIFEXITED(status));
+		EXPECT_EQ(WEXITSTATUS(status), 0);
+		/* The new session is still tracing: no EOF, and running. */
+		n = read(r2, buf, sizeof(buf));
+		if (n == 0)
+			TH_LOG("round %d: the new session's reader got EOF (stopper state %c)",
+			       i, state ? state : '?');
+		ASSERT_NE(n, 0);
+		if (n < 0)
+			ASSERT_EQ(errno, EAGAIN);
+		ASSERT_EQ(stats(&st, RT_STATS_ALL), 0);
+		ASSERT_TRUE(st.flags & RT_STATS_F_RUNNING);
+		/* Its own stop ends it, with the footer. */
+		ASSERT_EQ(write_cmd("stop"), 0);
+		do {
+			n = read(r2, buf, sizeof(buf));
+		} while (n > 0);
+		ASSERT_EQ(n, 0);
+		close(r2);
+	}
+	set_policy(SCHED_OTHER, 0);
+	TH_LOG("the stopper was caught inside stop() in %d of 10 rounds", hits);
+	/* The forcing must work, or the test proves nothing. */
+	ASSERT_GT(hits, 0);
 }
 
 /* `flush` then `stop`: the flushed and the remaining events both arrive. */
