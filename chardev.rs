@@ -35,7 +35,7 @@ use kernel::prelude::*;
 use kernel::types::{AsBytes, FromBytes};
 use kernel::uaccess::UserSlice;
 
-use crate::session::{Stats, Tracer};
+use crate::session::{Stats, Tracer, UserBuf};
 use crate::sys;
 
 /// `EPOLLIN | EPOLLRDNORM`.
@@ -232,7 +232,7 @@ unsafe extern "C" fn rust_trace_read(
     let t = unsafe { tracer_of(file) };
     // SAFETY: valid file.
     let nonblock = unsafe { sys::rt_file_nonblock(file) };
-    let mut out = UserSlice::new(buf as usize, count).writer();
+    let mut out = UserBuf::new(buf as usize, count);
     match t.read(&mut out, nonblock) {
         Ok(n) => n as isize,
         Err(e) => e.to_errno() as isize,

@@ -43,8 +43,10 @@
 //! Lock order: `reader` before `session`. Both are mutexes: everything in
 //! this file runs in process context and may sleep, except [`irq_work_wake`]
 //! (hard IRQ) and [`flush_ipi`] (IPI, IRQs off). A reader never sleeps
-//! holding `reader` (it drops it before waiting), and `stop()` never takes
-//! `reader`, so a blocked reader cannot hold up a stop. The flush work and
+//! holding `reader` (it drops it before waiting), copies to user space
+//! (where a page fault may take long) holding only `reader`, and `stop()`
+//! never takes `reader`, so a blocked or faulting reader cannot hold up a
+//! stop. The flush work and
 //! `flush_ipi` take no lock; `stop()` cancels the work (synchronously)
 //! before it detaches the probes.
 
@@ -55,7 +57,6 @@ use kernel::ffi::c_void;
 use kernel::prelude::*;
 use kernel::sync::Mutex;
 use kernel::types::Opaque;
-use kernel::uaccess::UserSliceWriter;
 use kernel::{new_mutex, try_pin_init};
 
 use crate::bufpool::{BufPool, TraceBufPtr};
@@ -154,7 +155,7 @@ struct Session {
     tps: Tracepoints,  // the sched tracepoints and whether probes are attached
     phase: Phase,      // where the session is
     flush_armed: bool, // the periodic flush work is scheduled
-    footer: KVec<u8>,  // the footer, built by stop()
+    footer: KVec<u8>,  // the footer, built by stop(), until the reader takes it
     sessions: u64,     // sessions started since load
 }
 
@@ -170,6 +171,7 @@ struct Reader {
     cur: TraceBufPtr,         // batch being copied, or null
     off: usize,               // bytes of `cur` already read
     list: TraceBufPtr,        // batches taken from the full queue, oldest first
+    footer: Option<KVec<u8>>, // the footer, once taken from the session
     footer_off: usize,        // footer bytes already read
     eof: bool,                // the footer was read entirely
 }
@@ -182,9 +184,59 @@ impl Reader {
             cur: TraceBufPtr::NULL,
             off: 0,
             list: TraceBufPtr::NULL,
+            footer: None,
             footer_off: 0,
             eof: true,
         }
+    }
+}
+
+/// The user-space buffer of one `read()`, filled as far as its pages allow.
+///
+/// # Invariants
+///
+/// `copied <= len`.
+pub(crate) struct UserBuf {
+    ptr: usize,    // user address of the buffer
+    len: usize,    // its length
+    copied: usize, // bytes copied to it so far
+    fault: bool,   // a copy stopped at a page that could not be written
+}
+
+impl UserBuf {
+    /// The `len` bytes at user address `ptr` (not checked here:
+    /// `copy_to_user()` checks every copy).
+    pub(crate) fn new(ptr: usize, len: usize) -> Self {
+        // INVARIANT: nothing copied yet.
+        UserBuf {
+            ptr,
+            len,
+            copied: 0,
+            fault: false,
+        }
+    }
+
+    /// Bytes still free.
+    fn room(&self) -> usize {
+        self.len - self.copied
+    }
+
+    /// Copies the start of `data` that fits, up to the first byte whose
+    /// page faults; returns the bytes copied. May sleep (page faults).
+    fn put(&mut self, data: &[u8]) -> usize {
+        let n = data.len().min(self.room());
+        if n == 0 || self.fault {
+            return 0;
+        }
+        let to = self.ptr.wrapping_add(self.copied) as *mut c_void;
+        // SAFETY: `data` is valid for reading `n` bytes; `copy_to_user()`
+        // checks the user range and returns how many bytes it did not copy.
+        let left = unsafe { bindings::copy_to_user(to, data.as_ptr().cast(), n as _) } as usize;
+        let done = n - left.min(n);
+        // INVARIANT: done <= n <= room().
+        self.copied += done;
+        self.fault = done < n;
+        done
     }
 }
 
@@ -447,18 +499,22 @@ impl Tracer {
     }
 
     /// Copies the stream to `out`. Blocks (unless `nonblock`) until at least
-    /// one byte or EOF is available. Returns bytes copied, 0 at EOF.
-    /// Must not be called from atomic context.
-    pub(crate) fn read(&self, out: &mut UserSliceWriter, nonblock: bool) -> Result<usize> {
+    /// one byte or EOF is available. Returns bytes copied, 0 at EOF; a page
+    /// fault in `out` ends the copy there (a short read), or gives `EFAULT`
+    /// if nothing was copied. The stream goes on after the last byte
+    /// copied. Must not be called from atomic context.
+    pub(crate) fn read(&self, out: &mut UserBuf, nonblock: bool) -> Result<usize> {
         loop {
             let mut r = self.reader.lock();
-            let want = out.len();
-            let res = self.fill(&mut r, out);
-            let copied = want - out.len();
-            match res {
-                Err(e) if copied == 0 => return Err(e),
-                _ if copied > 0 || want == 0 || r.eof => return Ok(copied),
-                _ => {}
+            self.fill(&mut r, out);
+            if out.copied > 0 {
+                return Ok(out.copied);
+            }
+            if out.fault {
+                return Err(EFAULT);
+            }
+            if out.len == 0 || r.eof {
+                return Ok(0);
             }
             drop(r);
             if nonblock {
@@ -471,21 +527,18 @@ impl Tracer {
         }
     }
 
-    /// Copies what is available into `out`, in stream order.
-    fn fill(&self, r: &mut Reader, out: &mut UserSliceWriter) -> Result {
-        while !out.is_empty() {
+    /// Copies what is available into `out`, in stream order, until `out`
+    /// is full, faults, or nothing more is available.
+    fn fill(&self, r: &mut Reader, out: &mut UserBuf) {
+        while out.room() > 0 && !out.fault {
             if r.header_off < HEADER_LEN {
-                let n = out.len().min(HEADER_LEN - r.header_off);
-                out.write_slice(&r.header[r.header_off..r.header_off + n])?;
-                r.header_off += n;
+                r.header_off += out.put(&r.header[r.header_off..]);
                 continue;
             }
             if !r.cur.is_null() {
                 // SAFETY: `cur` is held by the reader (type invariant).
                 let (bytes, _) = unsafe { self.rec.pool.batch(r.cur) };
-                let n = out.len().min(bytes.len() - r.off);
-                out.write_slice(&bytes[r.off..r.off + n])?;
-                r.off += n;
+                r.off += out.put(&bytes[r.off..]);
                 if r.off == bytes.len() {
                     // SAFETY: held by the reader; the handle is dropped next.
                     unsafe { self.rec.pool.recycle(r.cur) };
@@ -513,15 +566,16 @@ impl Tracer {
             if !stopped || r.eof {
                 break;
             }
-            let s = self.session.lock();
-            let n = out.len().min(s.footer.len() - r.footer_off);
-            out.write_slice(&s.footer[r.footer_off..r.footer_off + n])?;
-            r.footer_off += n;
-            if r.footer_off == s.footer.len() {
+            // The footer moves to the reader, so that copying it (which may
+            // fault and wait) holds only the reader's lock.
+            let footer = r
+                .footer
+                .get_or_insert_with(|| core::mem::take(&mut self.session.lock().footer));
+            r.footer_off += out.put(&footer[r.footer_off..]);
+            if r.footer_off == footer.len() {
                 r.eof = true;
             }
         }
-        Ok(())
     }
 
     /// Counters of `cpu`.

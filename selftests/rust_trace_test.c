@@ -11,7 +11,9 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/userfaultfd.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -19,8 +21,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -505,6 +510,159 @@ TEST_F_TIMEOUT(rt, any_read_size_gives_a_valid_stream, 600)
 		ASSERT_GT(capture(sizes[i], w, self->path), HEADER_LEN);
 		ASSERT_EQ(validate(self->path), 0);
 	}
+}
+
+/*
+ * A read whose buffer faults part-way returns what it copied before the
+ * fault (a short read), and the stream goes on from there: nothing is lost
+ * or repeated. A buffer that faults at its first byte gets EFAULT, and
+ * nothing of the stream is consumed.
+ */
+TEST_F_TIMEOUT(rt, a_fault_part_way_through_a_read_gives_a_short_read, 600)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	unsigned char hdr[HEADER_LEN], *map, buf[65536];
+	int r, out;
+	ssize_t n;
+
+	map = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(map, MAP_FAILED);
+	ASSERT_EQ(munmap(map + page, page), 0);
+	r = open(DEV, O_RDONLY);
+	ASSERT_GE(r, 0);
+	/* A fault at the first byte: EFAULT, the header is still there. */
+	ASSERT_EQ(read(r, map + page, 16), -1);
+	ASSERT_EQ(errno, EFAULT);
+	ASSERT_EQ(read(r, hdr, HEADER_LEN), HEADER_LEN);
+	ASSERT_EQ(memcmp(hdr, "RSTRACE\0", 8), 0);
+	out = open(self->path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ASSERT_GE(out, 0);
+	ASSERT_EQ(write(out, hdr, HEADER_LEN), HEADER_LEN);
+	/* Batches ready: 100 bytes of room before the unmapped page. */
+	run("rt_workload pingpong 300 >/dev/null");
+	ASSERT_EQ(write_cmd("flush"), 0);
+	n = read(r, map + page - 100, 4096);
+	ASSERT_EQ(n, 100);
+	ASSERT_EQ(write(out, map + page - 100, 100), 100);
+	close(out);
+	/* The rest of the stream, from the byte after the fault. */
+	ASSERT_GT(capture_fd(r, sizeof(buf), NULL, self->path), 0);
+	close(r);
+	munmap(map, page);
+	ASSERT_EQ(validate(self->path), 0);
+}
+
+/* The reader's side of the footer test below. */
+struct footer_reader {
+	int fd;			/* the session's reader */
+	void *dst;		/* where the footer's rest is read to */
+	size_t len;		/* its length */
+	ssize_t got;		/* what read() returned */
+};
+
+static void *read_footer(void *arg)
+{
+	struct footer_reader *f = arg;
+
+	f->got = read(f->fd, f->dst, f->len);
+	return NULL;
+}
+
+/* An RT_IOC_STATS call run beside, with the time it returned. */
+struct stats_call {
+	struct timespec done;	/* when it returned */
+	int ret;		/* its result */
+};
+
+static void *call_stats(void *arg)
+{
+	struct stats_call *c = arg;
+	struct rt_stats st;
+
+	c->ret = stats(&st, RT_STATS_ALL);
+	clock_gettime(CLOCK_MONOTONIC, &c->done);
+	return NULL;
+}
+
+static double secs(struct timespec t)
+{
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+/*
+ * A reader stuck copying the footer (its page fault waits on userfaultfd)
+ * holds up nobody else: the device's other operations (here RT_IOC_STATS,
+ * which takes the session lock) go on.
+ */
+TEST_F_TIMEOUT(rt, a_reader_stuck_on_a_fault_in_the_footer_blocks_no_one, 600)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { 0 };
+	struct uffdio_zeropage zero = { 0 };
+	struct footer_reader fr;
+	struct stats_call sc = { 0 };
+	struct timespec resolved;
+	unsigned char rec[8];
+	pthread_t reader, caller;
+	uint32_t tag, len;
+	int uffd, r;
+	void *area;
+
+	uffd = syscall(__NR_userfaultfd, O_CLOEXEC);
+	if (uffd < 0)
+		SKIP(return, "userfaultfd not available (errno %d)", errno);
+	ASSERT_EQ(ioctl(uffd, UFFDIO_API, &api), 0);
+	area = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(area, MAP_FAILED);
+	reg.range.start = (unsigned long)area;
+	reg.range.len = page;
+	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+	ASSERT_EQ(ioctl(uffd, UFFDIO_REGISTER, &reg), 0);
+
+	r = open(DEV, O_RDONLY);
+	ASSERT_GE(r, 0);
+	ASSERT_EQ(read(r, rec, 8), 8); /* into the header: skip it */
+	ASSERT_EQ(read(r, (unsigned char[HEADER_LEN - 8]){ 0 }, HEADER_LEN - 8), HEADER_LEN - 8);
+	ASSERT_EQ(write_cmd("stop"), 0);
+	/* Skip the batches, record by record, up to the footer's start. */
+	for (;;) {
+		ASSERT_EQ(read(r, rec, 8), 8);
+		memcpy(&tag, rec, 4);
+		memcpy(&len, rec + 4, 4);
+		if (!memcmp(&tag, "FOOT", 4))
+			break;
+		ASSERT_TRUE(!memcmp(&tag, "BTCH", 4));
+		for (uint32_t left = len - 8; left;) {
+			unsigned char skip[4096];
+			ssize_t n = read(r, skip, left < sizeof(skip) ? left : sizeof(skip));
+
+			ASSERT_GT(n, 0);
+			left -= n;
+		}
+	}
+	/* The footer's rest goes to a page that is not there yet. */
+	fr = (struct footer_reader){ .fd = r, .dst = area, .len = len - 8 };
+	ASSERT_EQ(pthread_create(&reader, NULL, read_footer, &fr), 0);
+	usleep(300 * 1000);
+	ASSERT_EQ(pthread_create(&caller, NULL, call_stats, &sc), 0);
+	usleep(1000 * 1000);
+	/* Let the reader go on. */
+	clock_gettime(CLOCK_MONOTONIC, &resolved);
+	zero.range = reg.range;
+	ASSERT_EQ(ioctl(uffd, UFFDIO_ZEROPAGE, &zero), 0);
+	pthread_join(caller, NULL);
+	pthread_join(reader, NULL);
+	ASSERT_EQ(sc.ret, 0);
+	TH_LOG("RT_IOC_STATS returned %.3f s %s the stuck reader was let go",
+	       secs(sc.done) > secs(resolved) ? secs(sc.done) - secs(resolved)
+					      : secs(resolved) - secs(sc.done),
+	       secs(sc.done) > secs(resolved) ? "after" : "before");
+	EXPECT_LT(secs(sc.done), secs(resolved));
+	ASSERT_EQ(fr.got, (ssize_t)(len - 8));
+	ASSERT_EQ(read(r, rec, 8), 0);
+	close(r);
+	close(uffd);
 }
 
 /* The module's counters: events read + events lost == events written. */
