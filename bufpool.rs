@@ -52,7 +52,10 @@
 //!   half-written one), never sleeps, never allocates, takes no lock, and
 //!   drops (counting) an event for which no empty buffer is left.
 //! - [`BufPool::flush_local`] runs on the CPU whose buffer it retires, with
-//!   IRQs off (an `on_each_cpu` IPI), so it cannot race that CPU's writer.
+//!   IRQs off (an IPI), so it cannot race that CPU's writer.
+//! - [`BufPool::flush_offline`] runs in process context on behalf of a CPU
+//!   that is offline and cannot come online meanwhile (`cpus_read_lock()`
+//!   held): a dead CPU runs no probe, so its writer state is free.
 //! - [`BufPool::flush_quiescent`] and [`BufPool::reset`] run in process
 //!   context and require that no probe is running (unregistered and
 //!   `tracepoint_synchronize_unregister()` done).
@@ -273,6 +276,9 @@ pub(crate) struct CpuCounters {
     pub(crate) lost: AtomicU64,
     /// Batches retired to the full queue (written by its writer or flush).
     pub(crate) batches: AtomicU64,
+    /// Events in those batches (written with `batches`). `written - lost -
+    /// batched` is what the CPU's current buffer holds.
+    pub(crate) batched: AtomicU64,
     /// Events of this CPU the reader has copied out (written by the reader).
     pub(crate) read_events: AtomicU64,
     /// Bytes of this CPU's batches the reader has copied out (the reader).
@@ -283,8 +289,9 @@ pub(crate) struct CpuCounters {
 ///
 /// # Invariants
 ///
-/// `writer` is accessed only on this CPU with IRQs off, or from process
-/// context while no probe can run (see the module's context rules).
+/// `writer` is accessed only on this CPU with IRQs off, from process
+/// context while no probe can run, or by one flusher while this CPU is
+/// offline with hotplug locked out (see the module's context rules).
 #[repr(align(64))]
 struct CpuPool {
     writer: UnsafeCell<CpuWriter>, // the writer's private state
@@ -340,6 +347,7 @@ impl BufPool {
                         written: AtomicU64::new(0),
                         lost: AtomicU64::new(0),
                         batches: AtomicU64::new(0),
+                        batched: AtomicU64::new(0),
                         read_events: AtomicU64::new(0),
                         read_bytes: AtomicU64::new(0),
                     },
@@ -417,6 +425,7 @@ impl BufPool {
                 &c.written,
                 &c.lost,
                 &c.batches,
+                &c.batched,
                 &c.read_events,
                 &c.read_bytes,
             ] {
@@ -598,21 +607,61 @@ impl BufPool {
         // start_batch(); we own the buffer.
         unsafe { ptr::copy_nonoverlapping(bh.to_bytes().as_ptr(), b.batch(), BATCH_HDR_LEN) };
         bump(&pool.counters.batches, 1);
+        bump(&pool.counters.batched, u64::from(hdr.nevents));
         // INVARIANT: `b` leaves the CPU slot for the full queue.
         // SAFETY: we hold `b` and it is on no list.
         unsafe { self.full.push(b) };
+    }
+
+    /// Whether `cpu`'s current buffer may hold events (a hint read from
+    /// another CPU: the counters of events written, lost and retired). The
+    /// flushers skip a CPU without any, so an idle CPU gets no IPI.
+    pub(crate) fn may_hold_events(&self, cpu: usize) -> bool {
+        let Some(pool) = self.cpus.get(cpu) else {
+            return false;
+        };
+        let c = &pool.counters;
+        let gone = c
+            .lost
+            .load(Ordering::Relaxed)
+            .wrapping_add(c.batched.load(Ordering::Relaxed));
+        c.written.load(Ordering::Relaxed) != gone
     }
 
     /// Retires this CPU's partial buffer, if it holds any event.
     ///
     /// # Safety
     ///
-    /// Must run on CPU `cpu` with IRQs off (e.g. from `on_each_cpu`).
+    /// Must run on CPU `cpu` with IRQs off (e.g. from an IPI).
     pub(crate) unsafe fn flush_local(&self, cpu: usize) {
+        // SAFETY: on `cpu` with IRQs off, by the caller's contract: the
+        // only user of its writer state.
+        unsafe { self.flush_partial(cpu) }
+    }
+
+    /// Retires the partial buffer of `cpu`, an offline CPU.
+    ///
+    /// # Safety
+    ///
+    /// `cpu` is offline and stays so during the call (`cpus_read_lock()`
+    /// held), and no other flusher runs (the caller serialises them).
+    pub(crate) unsafe fn flush_offline(&self, cpu: usize) {
+        // SAFETY: a CPU that is offline with hotplug locked out runs no
+        // probe, and the caller excludes other flushers.
+        unsafe { self.flush_partial(cpu) }
+    }
+
+    /// Retires `cpu`'s current buffer if it holds an event.
+    ///
+    /// # Safety
+    ///
+    /// The caller is the only user of `cpu`'s writer state (see the
+    /// `CpuPool` invariant and the callers).
+    unsafe fn flush_partial(&self, cpu: usize) {
         let Some(pool) = self.cpus.get(cpu) else {
             return;
         };
-        // SAFETY: on `cpu` with IRQs off, by the caller's contract.
+        // SAFETY: exclusive use, by the caller's contract.
         let w = unsafe { &mut *pool.writer.get() };
         // SAFETY: `cur` is ours when non-null.
         if !w.cur.is_null() && unsafe { w.cur.hdr() }.nevents > 0 {

@@ -17,7 +17,7 @@
  *    (pid at 1104 instead of 1120), so Rust takes offsets from here instead
  *    of trusting kernel::bindings for these structures;
  *  - one-line wrappers of macros and static inlines: smp_processor_id,
- *    preempt_disable/enable, local_irq_save/restore, cpu_possible, on_each_cpu,
+ *    preempt_disable/enable, local_irq_save/restore, cpu_possible, cpu_online,
  *    tracepoint_synchronize_unregister, init_waitqueue_head, poll_wait.
  *
  * No logic lives here. Context: rt_irq_work_queue() is safe in any context
@@ -174,9 +174,9 @@ bool rt_cpu_possible(unsigned int cpu)
 	return cpu_possible(cpu);
 }
 
-void rt_on_each_cpu(void (*fn)(void *info), void *info)
+bool rt_cpu_online(unsigned int cpu)
 {
-	on_each_cpu(fn, info, 1);
+	return cpu_online(cpu);
 }
 
 void rt_tracepoint_sync(void)

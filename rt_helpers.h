@@ -51,7 +51,7 @@ unsigned int rt_smp_processor_id(void);
 unsigned long rt_irq_save(void);
 void rt_irq_restore(unsigned long flags);
 bool rt_cpu_possible(unsigned int cpu);
-void rt_on_each_cpu(void (*fn)(void *info), void *info);
+bool rt_cpu_online(unsigned int cpu);
 void rt_tracepoint_sync(void);
 
 void rt_task_layout(struct rt_task_layout *l);

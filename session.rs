@@ -29,6 +29,18 @@
 //! lock: once it drops the lock it has nothing left to do, and cannot mark
 //! the next session stopped.
 //!
+//! # Flushes
+//!
+//! A retired buffer is handed to the reader and comes back only once read,
+//! so every flush of a partial buffer spends one. The periodic flush runs
+//! only while the reader waits for data (`reader_waiting`: it found none
+//! at its last read or poll); a reader busy elsewhere or not reading at all
+//! is not flushed to, and its buffers fill up before any is retired. Events
+//! are then lost only when more was recorded than the pool holds. Both
+//! flushes skip CPUs whose counters show nothing recorded since their last
+//! batch: an idle CPU gets no IPI. An offline CPU's partial buffer is
+//! retired from process context, with CPU hotplug held off.
+//!
 //! # Waking the reader
 //!
 //! Probes never wake anyone: retiring a buffer queues an irq_work (see
@@ -40,15 +52,16 @@
 //!
 //! # Locks and context
 //!
-//! Lock order: `reader` before `session`. Both are mutexes: everything in
-//! this file runs in process context and may sleep, except [`irq_work_wake`]
-//! (hard IRQ) and [`flush_ipi`] (IPI, IRQs off). A reader never sleeps
-//! holding `reader` (it drops it before waiting), copies to user space
-//! (where a page fault may take long) holding only `reader`, and `stop()`
-//! never takes `reader`, so a blocked or faulting reader cannot hold up a
-//! stop. The flush work and
-//! `flush_ipi` take no lock; `stop()` cancels the work (synchronously)
-//! before it detaches the probes.
+//! Lock order: `reader`, then `session`, then `flush_lock`, then the CPU
+//! hotplug lock (`cpus_read_lock()`). All three of ours are mutexes:
+//! everything in this file runs in process context and may sleep, except
+//! [`irq_work_wake`] (hard IRQ) and [`flush_ipi`] (IPI, IRQs off). A reader
+//! never sleeps holding `reader` (it drops it before waiting), copies to
+//! user space (where a page fault may take long) holding only `reader`, and
+//! `stop()` never takes `reader`, so a blocked or faulting reader cannot
+//! hold up a stop. The periodic flush work takes `flush_lock` but not
+//! `session`; `stop()` cancels the work (synchronously) before it detaches
+//! the probes.
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
@@ -271,9 +284,12 @@ pub(crate) struct Tracer {
     reader: Mutex<Reader>, // the stream position
     #[pin]
     waitq: WaitQueue, // readers and pollers sleep here
-    reader_open: AtomicBool, // a reader file is open (one at a time)
-    stopped: AtomicBool,     // stop() has flushed: footer after the last batch
-    rec: Recorder,           // buffers and PID names: the probes' data
+    #[pin]
+    flush_lock: Mutex<()>, // one flusher at a time (offline CPUs' buffers)
+    reader_open: AtomicBool,    // a reader file is open (one at a time)
+    reader_waiting: AtomicBool, // the reader found nothing at its last read or poll
+    stopped: AtomicBool,        // stop() has flushed: footer after the last batch
+    rec: Recorder,              // buffers and PID names: the probes' data
 }
 
 impl Tracer {
@@ -293,7 +309,9 @@ impl Tracer {
                 }),
                 reader <- new_mutex!(Reader::idle()),
                 waitq <- WaitQueue::new(),
+                flush_lock <- new_mutex!(()),
                 reader_open: AtomicBool::new(false),
+                reader_waiting: AtomicBool::new(false),
                 stopped: AtomicBool::new(false),
                 rec: Recorder {
                     pool,
@@ -340,6 +358,7 @@ impl Tracer {
         unsafe { self.rec.pool.reset() };
         self.rec.names.clear();
         self.stopped.store(false, Ordering::Relaxed);
+        self.reader_waiting.store(false, Ordering::Relaxed);
         s.footer = KVec::new();
         // SAFETY: local_clock() has no precondition.
         let start_ns = unsafe { sys::local_clock() };
@@ -458,14 +477,42 @@ impl Tracer {
         }
     }
 
-    /// Runs `flush_ipi` on every online CPU and wakes the reader.
-    /// Process context, probes attached or not; takes no lock.
+    /// The periodic flush: only for a reader waiting for data (see the
+    /// top of the file). Process context; takes `flush_lock` only.
+    fn flush_periodic(&self) {
+        if self.reader_waiting.load(Ordering::Relaxed) {
+            self.flush_cpus();
+        }
+    }
+
+    /// Retires the partial buffer of every CPU that may hold events: by an
+    /// IPI on an online CPU, directly for an offline one; then wakes the
+    /// reader. Process context, probes attached or not.
     fn flush_cpus(&self) {
-        let pool = core::ptr::from_ref(&self.rec.pool)
-            .cast_mut()
-            .cast::<c_void>();
-        // SAFETY: `flush_ipi` gets the pool, which outlives the call (it waits).
-        unsafe { sys::rt_on_each_cpu(flush_ipi, pool) };
+        let pool = &self.rec.pool;
+        let info = core::ptr::from_ref(pool).cast_mut().cast::<c_void>();
+        let guard = self.flush_lock.lock();
+        // SAFETY: process context; balanced by cpus_read_unlock() below.
+        // While held, no CPU comes online or goes offline.
+        unsafe { bindings::cpus_read_lock() };
+        for cpu in 0..pool.nr_cpus() {
+            if !pool.has_cpu(cpu) || !pool.may_hold_events(cpu) {
+                continue;
+            }
+            // SAFETY: plain cpumask query.
+            if unsafe { sys::rt_cpu_online(cpu as u32) } {
+                // SAFETY: `flush_ipi` gets the pool, which outlives the call
+                // (it waits); `cpu` is online and stays so.
+                unsafe { bindings::smp_call_function_single(cpu as _, Some(flush_ipi), info, 1) };
+            } else {
+                // SAFETY: `cpu` is offline and cannot come online while we
+                // hold the hotplug lock; `flush_lock` excludes other flushers.
+                unsafe { pool.flush_offline(cpu) };
+            }
+        }
+        // SAFETY: taken above.
+        unsafe { bindings::cpus_read_unlock() };
+        drop(guard);
         self.waitq.wake_all();
     }
 
@@ -495,7 +542,13 @@ impl Tracer {
     /// Whether a read would not block, for poll(). May sleep.
     pub(crate) fn readable(&self) -> bool {
         let r = self.reader.lock();
-        r.header_off < HEADER_LEN || !r.cur.is_null() || !r.list.is_null() || self.data_ready()
+        let ready =
+            r.header_off < HEADER_LEN || !r.cur.is_null() || !r.list.is_null() || self.data_ready();
+        if !ready {
+            // The poller will sleep for data: let the periodic flush serve it.
+            self.reader_waiting.store(true, Ordering::Relaxed);
+        }
+        ready
     }
 
     /// Copies the stream to `out`. Blocks (unless `nonblock`) until at least
@@ -508,6 +561,7 @@ impl Tracer {
             let mut r = self.reader.lock();
             self.fill(&mut r, out);
             if out.copied > 0 {
+                self.reader_waiting.store(false, Ordering::Relaxed);
                 return Ok(out.copied);
             }
             if out.fault {
@@ -517,6 +571,7 @@ impl Tracer {
                 return Ok(0);
             }
             drop(r);
+            self.reader_waiting.store(true, Ordering::Relaxed);
             if nonblock {
                 return Err(EAGAIN);
             }
@@ -665,16 +720,16 @@ unsafe extern "C" fn flush_work(ctx: *mut c_void) {
     // SAFETY: `ctx` is the pinned tracer; the work is cancelled before the
     // probes are detached and before the tracer is dropped.
     let t = unsafe { &*ctx.cast::<Tracer>() };
-    t.flush_cpus();
+    t.flush_periodic();
 }
 
 /// IPI handler of a flush: retires this CPU's partial buffer.
-/// Runs on each CPU with IRQs off, so it cannot race that CPU's probe.
+/// Runs on the CPU with IRQs off, so it cannot race that CPU's probe.
 ///
 /// # Safety
 ///
 /// `info` is the pool, and the function runs on a CPU with IRQs off
-/// (an `on_each_cpu` IPI).
+/// (`smp_call_function_single()`).
 unsafe extern "C" fn flush_ipi(info: *mut c_void) {
     // SAFETY: `info` is the pool, alive while on_each_cpu() waits.
     let pool = unsafe { &*info.cast::<BufPool>() };

@@ -93,9 +93,8 @@ extern "C" {
     pub(crate) fn rt_irq_restore(flags: c_ulong);
     /// `cpu_possible()`.
     pub(crate) fn rt_cpu_possible(cpu: c_uint) -> bool;
-    /// `on_each_cpu(f, info, 1)`: runs `f` on every online CPU with IRQs off
-    /// and waits. Must not be called with IRQs off.
-    pub(crate) fn rt_on_each_cpu(f: unsafe extern "C" fn(info: *mut c_void), info: *mut c_void);
+    /// `cpu_online()`.
+    pub(crate) fn rt_cpu_online(cpu: c_uint) -> bool;
     /// `tracepoint_synchronize_unregister()`: waits for running probes. May sleep.
     pub(crate) fn rt_tracepoint_sync();
 
