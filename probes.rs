@@ -16,13 +16,28 @@
 //! # Task names
 //!
 //! Names are not repeated in every event. A bitmap of PIDs ([`PidSet`])
-//! remembers which PIDs had their name recorded in this session; an event
-//! naming an unseen PID is preceded, in the same reservation, by an
-//! `EV_COMM` record. Fork always records the child's name (which covers PID
-//! reuse), and the `task_rename` tracepoint records every rename, exec's
-//! included, so a name in the stream is never stale. PID 0 (the idle tasks) is never named; decoders call it
-//! `<idle>`. A name is marked seen only once its record is stored, so a lost
-//! event cannot leave a PID nameless.
+//! remembers which PIDs have their current name in the stream; an event
+//! naming an unmarked PID is preceded, in the same reservation, by an
+//! `EV_COMM` record read from the task. Fork always records the child's
+//! name (which covers PID reuse), and the `task_rename` tracepoint records
+//! every rename, exec's included. PID 0 (the idle tasks) is never named;
+//! decoders call it `<idle>`.
+//!
+//! The rule: a name in the stream may be missing, never wrong. So a PID is
+//! marked only once its name record is stored, and unmarked when a record
+//! that would have changed its name is lost: a fork's (the PID may be a
+//! reused one, still marked with the name of the task that had it before)
+//! or a rename's. The next event of that PID then names it again, from the
+//! task. `task_rename` and `sched_process_fork` are attached before the
+//! other probes and detached after them, so no rename or fork happens
+//! unseen while events are recorded.
+//!
+//! One window is left, as in ftrace: the `task_rename` tracepoint fires
+//! just before the kernel copies the new name into the task, so an event
+//! of that task recorded on another CPU in between carries the new name
+//! (when the rename was stored) or may record the old one again (when it
+//! was lost). It needs another CPU to trace the renaming task during those
+//! few instructions of `__set_task_comm()`.
 //!
 //! # Context
 //!
@@ -96,6 +111,15 @@ impl PidSet {
         let pid = pid as usize;
         if let Some(w) = self.words.get(pid / 64) {
             w.fetch_or(1 << (pid % 64), Ordering::Relaxed);
+        }
+    }
+
+    /// Forgets `pid`'s name: its next event names it again. Any context.
+    #[inline(always)]
+    fn unmark(&self, pid: u32) {
+        let pid = pid as usize;
+        if let Some(w) = self.words.get(pid / 64) {
+            w.fetch_and(!(1 << (pid % 64)), Ordering::Relaxed);
         }
     }
 }
@@ -240,6 +264,10 @@ impl Recorder {
             for &(pid, _) in named.iter().flatten() {
                 self.names.mark(pid);
             }
+        } else if let Some((pid, _)) = always_name {
+            // A lost fork: the child's PID may still be marked with the
+            // name of a task that had it before.
+            self.names.unmark(pid);
         }
     }
 }
@@ -442,23 +470,29 @@ unsafe extern "C" fn probe_rename(data: *mut c_void, p: *const Task, comm: *cons
         .record(EVENT_MAX, 1, |enc, dt| enc.comm(dt, pid, &name));
     if stored {
         r.names.mark(pid);
+    } else {
+        // The stream still has the old name: forget it, so the next event
+        // of this task names it again.
+        r.names.unmark(pid);
     }
 }
 
 /// Number of tracepoints attached.
 const NR_PROBES: usize = 8;
 
-/// The tracepoints rust_trace attaches to, with their probes: the seven
-/// scheduler events, and `task_rename` for names.
+/// The tracepoints rust_trace attaches to, with their probes: `task_rename`
+/// for names, and the seven scheduler events. Attached in this order and
+/// detached in the reverse one: the probes that name tasks (rename, fork)
+/// are in place whenever any other probe records.
 const PROBES: [(&[u8], *const c_void); NR_PROBES] = [
+    (b"task_rename", probe_rename as *const c_void),
+    (b"sched_process_fork", probe_fork as *const c_void),
     (b"sched_switch", probe_switch as *const c_void),
     (b"sched_wakeup", probe_wakeup as *const c_void),
     (b"sched_wakeup_new", probe_wakeup_new as *const c_void),
-    (b"sched_process_fork", probe_fork as *const c_void),
     (b"sched_process_exit", probe_exit as *const c_void),
     (b"sched_process_exec", probe_exec as *const c_void),
     (b"sched_migrate_task", probe_migrate as *const c_void),
-    (b"task_rename", probe_rename as *const c_void),
 ];
 
 /// The scheduler tracepoints, found at load.

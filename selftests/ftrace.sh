@@ -1,0 +1,147 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# rust_trace against ftrace: both attached to the same tracepoints in the
+# same run, ftrace with a buffer that loses nothing and its clock set to
+# `perf` (local_clock(), rust_trace's clock). `rtdecode ftrace-diff` pairs
+# the events one for one per CPU, checks that every ftrace event missing
+# from the capture lies where the capture reports a loss, and that every
+# task name in the capture is the comm ftrace read from the task at that
+# event. The window is marked by two tasks renaming themselves.
+. "$(dirname "$0")/lib.sh"
+rt_require rtdecode rt_workload rt_stats
+
+TR=/sys/kernel/tracing
+EVENTS="sched/sched_switch sched/sched_wakeup sched/sched_wakeup_new
+	sched/sched_process_fork sched/sched_process_exit sched/sched_process_exec
+	sched/sched_migrate_task task/task_rename"
+for e in $EVENTS; do
+	if [ ! -w "$TR/events/$e/enable" ]; then
+		ktap_print_header
+		ktap_skip_all "ftrace event $e not available"
+		exit "$KSFT_SKIP"
+	fi
+done
+
+T=/tmp/rt_ftrace.$$
+mkdir -p "$T"
+ncpu=$(grep -c ^processor /proc/cpuinfo)
+pid_max=$(cat /proc/sys/kernel/pid_max)
+
+# ftrace_start KB: the eight events, KB of buffer per CPU, clock perf.
+ftrace_start() {
+	echo 0 > "$TR/tracing_on"
+	echo perf > "$TR/trace_clock"
+	echo "$1" > "$TR/buffer_size_kb"
+	echo > "$TR/trace"
+	for e in $EVENTS; do echo 1 > "$TR/events/$e/enable"; done
+	echo 1 > "$TR/tracing_on"
+}
+# ftrace_stop OUT: stops ftrace and saves its text output.
+ftrace_stop() {
+	echo 0 > "$TR/tracing_on"
+	for e in $EVENTS; do echo 0 > "$TR/events/$e/enable"; done
+	cat "$TR/trace" > "$1"
+	echo > "$TR/trace"
+	echo 1408 > "$TR/buffer_size_kb"
+	echo local > "$TR/trace_clock"
+}
+# ftrace_diff CAPTURE FTRACE: the comparison, shown in the test log.
+ftrace_diff() {
+	rtdecode ftrace-diff --begin-mark rtmark-begin --end-mark rtmark-end \
+		"$1" "$2" > "$1.diff"
+	rc=$?
+	sed 's/^/# /' "$1.diff"
+	rtdecode ftrace-diff --json --begin-mark rtmark-begin --end-mark rtmark-end \
+		"$1" "$2" > "$1.json" 2>/dev/null
+	return $rc
+}
+# total KEY FILE: a figure of the "total" object of ftrace-diff's JSON.
+total() { sed -n '/"total"/,/}/p' "$2" | sed -n "s/.*\"$1\": \\([0-9]*\\).*/\\1/p"; }
+# top KEY FILE: a top-level figure of ftrace-diff's JSON.
+top() { sed -n "s/^  \"$1\": \\([0-9]*\\).*/\\1/p" "$2"; }
+
+mixed_load() {
+	rt_workload mark rtmark-begin
+	rt_workload pairs "$ncpu" 2000 &
+	p1=$!
+	rt_workload threads 8 300 &
+	p2=$!
+	rt_workload forkstorm 100
+	rt_workload spawn > /dev/null
+	rt_workload renamers 100
+	wait "$p1" "$p2"
+	rt_workload mark rtmark-end
+}
+capture_mixed() {
+	rt_load || return 1
+	ftrace_start 16384
+	rt_capture "$T/mixed" mixed_load
+	rc=$?
+	ftrace_stop "$T/mixed.ftrace"
+	return $rc
+}
+# Default buffers: nothing lost, so every event pairs, none missing.
+one_for_one() {
+	ftrace_diff "$T/mixed" "$T/mixed.ftrace" || return 1
+	m=$(total matched "$T/mixed.json")
+	[ "$m" -gt 20000 ] && [ "$(total missing "$T/mixed.json")" -eq 0 ] &&
+		[ "$(total lost "$T/mixed.json")" -eq 0 ]
+}
+
+# Tiny buffers, PIDs reused every few hundred forks, children renaming
+# themselves, and a reader stopped during every other round of the
+# workload: events are lost and kept in turn all along (whatever the
+# kernel's speed), and names must not go stale.
+renames_under_loss() {
+	rt_workload mark rtmark-begin
+	for round in 1 2 3 4 5 6 7 8; do
+		[ $((round % 2)) = 1 ] && kill -STOP "$reader"
+		rt_workload renamers 250
+		[ $((round % 2)) = 1 ] && kill -CONT "$reader"
+		sleep 0.2
+	done
+	rt_workload mark rtmark-end
+}
+capture_lossy() {
+	echo 400 > /proc/sys/kernel/pid_max
+	rt_load buf_size=4096 nr_bufs=2 || return 1
+	ftrace_start 16384
+	cat "$DEV" > "$T/lossy" &
+	reader=$!
+	rt_wait_session || return 1
+	renames_under_loss
+	echo stop > "$DEV"
+	wait "$reader"
+	rc=$?
+	ftrace_stop "$T/lossy.ftrace"
+	echo "$pid_max" > /proc/sys/kernel/pid_max
+	return $rc
+}
+names_never_wrong() {
+	ftrace_diff "$T/lossy" "$T/lossy.ftrace"
+	rc=$?
+	echo "# lost $(total lost "$T/lossy.json"), renames $(top renames "$T/lossy.json"), PID reuses $(top pid_reuses "$T/lossy.json"), unnamed $(total names_missing "$T/lossy.json")"
+	# The case must have happened: losses, renames, reused PIDs, and many
+	# names checked after losses.
+	[ "$rc" = 0 ] && [ "$(total lost "$T/lossy.json")" -gt 1000 ] &&
+		[ "$(top renames "$T/lossy.json")" -gt 1000 ] &&
+		[ "$(top pid_reuses "$T/lossy.json")" -gt 100 ] &&
+		[ "$(total names_checked "$T/lossy.json")" -gt 5000 ]
+}
+
+ktap_print_header
+ktap_set_plan 4
+ktap_test_result "a capture beside ftrace: cat exits 0 after stop" capture_mixed
+ktap_test_result "default buffers: every event pairs with ftrace's, names right" one_for_one
+ktap_test_result "tiny buffers, reused PIDs, renames: cat exits 0 after stop" capture_lossy
+ktap_test_result "under loss no name is wrong, and only reported losses are missing" names_never_wrong
+# For the host: the lossy capture (validated and exported again there) and
+# both comparisons' inputs, to rerun `rtdecode ftrace-diff` on.
+if [ -d /results ]; then
+	cp "$T/lossy" /results/lossy.rtt
+	mkdir -p /results/ftrace
+	cp "$T/mixed" "$T/mixed.ftrace" "$T/lossy.ftrace" /results/ftrace/ 2>/dev/null
+fi
+rt_load
+rm -rf "$T"
+ktap_finished
