@@ -80,9 +80,7 @@ pub(crate) fn run(nr_cpus: usize, buf_size: usize, n: u64) -> Result<BenchResult
     };
     rec.names.clear();
     // SAFETY: the current task outlives this call.
-    let cur = unsafe { bindings::get_current() }
-        .cast_const()
-        .cast::<probes::Task>();
+    let cur = unsafe { bindings::get_current() };
     let drain = || {
         let mut b = rec.pool.take_full();
         while !b.is_null() {

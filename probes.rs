@@ -52,7 +52,7 @@ use core::ptr;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use kernel::bindings;
-use kernel::ffi::{c_int, c_uint, c_void};
+use kernel::ffi::{c_char, c_int, c_uint, c_void};
 use kernel::prelude::*;
 
 use crate::bufpool::BufPool;
@@ -158,16 +158,18 @@ impl TaskFields {
         TaskFields { layout }
     }
 
-    /// `p->pid`.
+    /// `READ_ONCE(p->pid)`.
     ///
     /// # Safety
     ///
     /// `p` points to a live task (tracepoint arguments are).
     #[inline(always)]
     unsafe fn pid(&self, p: *const Task) -> u32 {
-        // SAFETY: live task; the offset is `pid`'s (type invariant); `pid`
-        // never changes after fork.
-        unsafe { p.cast::<u8>().add(self.layout.pid).cast::<i32>().read() as u32 }
+        // SAFETY: live task; the offset is `pid`'s (type invariant). `pid`
+        // changes after fork only in exec's de_thread(), which swaps it
+        // with the group leader's by WRITE_ONCE(): a volatile read is the
+        // READ_ONCE() that pairs with it.
+        unsafe { ptr::read_volatile(p.cast::<u8>().add(self.layout.pid).cast::<i32>()) as u32 }
     }
 
     /// `p->comm`; it may change concurrently, as in ftrace.
@@ -207,9 +209,11 @@ impl TaskFields {
     }
 }
 
-/// An opaque `struct task_struct`: probes only pass pointers to it and read
-/// fields through [`TaskFields`].
-pub(crate) enum Task {}
+/// `struct task_struct`. The probes only pass pointers to it and read its
+/// fields through [`TaskFields`], never through bindgen's layout; the type
+/// is the C one so that each probe's signature is its tracepoint's
+/// prototype, type for type (what kCFI checks on an indirect call).
+pub(crate) type Task = bindings::task_struct;
 
 /// The state letter index of a task that switched out without being preempted:
 /// `__task_state_index()` of 6.12. (A preempted task is [`STATE_PREEMPTED`],
@@ -234,8 +238,8 @@ impl Recorder {
     #[inline(always)]
     fn emit(
         &self,
-        names: [Option<(u32, *const Task)>; 2],
-        always_name: Option<(u32, *const Task)>,
+        names: [Option<(u32, *mut Task)>; 2],
+        always_name: Option<(u32, *mut Task)>,
         max_len: usize,
         ev: impl FnOnce(&mut Encoder<'_>, u64),
     ) {
@@ -282,8 +286,8 @@ impl Recorder {
 unsafe extern "C" fn probe_switch(
     data: *mut c_void,
     preempt: bool,
-    prev: *const Task,
-    next: *const Task,
+    prev: *mut Task,
+    next: *mut Task,
     prev_state: c_uint,
 ) {
     // SAFETY: `data` is the `Recorder` registered with the probe, which
@@ -312,7 +316,7 @@ unsafe extern "C" fn probe_switch(
 ///
 /// `p` is a live task; preemption is off or the caller accepts that the
 /// event lands on whichever CPU it runs on.
-pub(crate) unsafe fn bench_switch(r: &Recorder, p: *const Task) {
+pub(crate) unsafe fn bench_switch(r: &Recorder, p: *mut Task) {
     let data = ptr::from_ref(r).cast_mut().cast::<c_void>();
     // SAFETY: `data` is a live recorder, `p` a live task.
     unsafe { probe_switch(data, false, p, p, bindings::TASK_INTERRUPTIBLE) };
@@ -324,7 +328,7 @@ pub(crate) unsafe fn bench_switch(r: &Recorder, p: *const Task) {
 ///
 /// `data` is the registered `Recorder`; `p` a live task.
 #[inline(always)]
-unsafe fn wakeup(data: *mut c_void, p: *const Task, new: bool) {
+unsafe fn wakeup(data: *mut c_void, p: *mut Task, new: bool) {
     // SAFETY: by the caller's contract.
     let r = unsafe { &*data.cast::<Recorder>() };
     // SAFETY: live task.
@@ -343,7 +347,7 @@ unsafe fn wakeup(data: *mut c_void, p: *const Task, new: bool) {
 ///
 /// Called by the tracepoint with the `Recorder` registered as `data` and
 /// the tracepoint's live arguments.
-unsafe extern "C" fn probe_wakeup(data: *mut c_void, p: *const Task) {
+unsafe extern "C" fn probe_wakeup(data: *mut c_void, p: *mut Task) {
     // SAFETY: registered data and a tracepoint argument.
     unsafe { wakeup(data, p, false) }
 }
@@ -354,7 +358,7 @@ unsafe extern "C" fn probe_wakeup(data: *mut c_void, p: *const Task) {
 ///
 /// Called by the tracepoint with the `Recorder` registered as `data` and
 /// the tracepoint's live arguments.
-unsafe extern "C" fn probe_wakeup_new(data: *mut c_void, p: *const Task) {
+unsafe extern "C" fn probe_wakeup_new(data: *mut c_void, p: *mut Task) {
     // SAFETY: registered data and a tracepoint argument.
     unsafe { wakeup(data, p, true) }
 }
@@ -365,7 +369,7 @@ unsafe extern "C" fn probe_wakeup_new(data: *mut c_void, p: *const Task) {
 ///
 /// Called by the tracepoint with the `Recorder` registered as `data` and
 /// the tracepoint's live arguments.
-unsafe extern "C" fn probe_fork(data: *mut c_void, parent: *const Task, child: *const Task) {
+unsafe extern "C" fn probe_fork(data: *mut c_void, parent: *mut Task, child: *mut Task) {
     // SAFETY: registered data.
     let r = unsafe { &*data.cast::<Recorder>() };
     // SAFETY: live tasks.
@@ -384,7 +388,7 @@ unsafe extern "C" fn probe_fork(data: *mut c_void, parent: *const Task, child: *
 ///
 /// Called by the tracepoint with the `Recorder` registered as `data` and
 /// the tracepoint's live arguments.
-unsafe extern "C" fn probe_exit(data: *mut c_void, p: *const Task) {
+unsafe extern "C" fn probe_exit(data: *mut c_void, p: *mut Task) {
     // SAFETY: registered data.
     let r = unsafe { &*data.cast::<Recorder>() };
     // SAFETY: live task.
@@ -406,9 +410,9 @@ unsafe extern "C" fn probe_exit(data: *mut c_void, p: *const Task) {
 /// the tracepoint's live arguments.
 unsafe extern "C" fn probe_exec(
     data: *mut c_void,
-    p: *const Task,
+    p: *mut Task,
     old_pid: bindings::pid_t,
-    _bprm: *mut c_void,
+    _bprm: *mut bindings::linux_binprm,
 ) {
     // SAFETY: registered data.
     let r = unsafe { &*data.cast::<Recorder>() };
@@ -429,7 +433,7 @@ unsafe extern "C" fn probe_exec(
 ///
 /// Called by the tracepoint with the `Recorder` registered as `data` and
 /// the tracepoint's live arguments.
-unsafe extern "C" fn probe_migrate(data: *mut c_void, p: *const Task, dest_cpu: c_int) {
+unsafe extern "C" fn probe_migrate(data: *mut c_void, p: *mut Task, dest_cpu: c_int) {
     // SAFETY: registered data.
     let r = unsafe { &*data.cast::<Recorder>() };
     // SAFETY: live task; task_cpu() is still the CPU it leaves.
@@ -450,7 +454,7 @@ unsafe extern "C" fn probe_migrate(data: *mut c_void, p: *const Task, dest_cpu: 
 ///
 /// Called by the tracepoint with the `Recorder` registered as `data` and
 /// the tracepoint's live arguments.
-unsafe extern "C" fn probe_rename(data: *mut c_void, p: *const Task, comm: *const u8) {
+unsafe extern "C" fn probe_rename(data: *mut c_void, p: *mut Task, comm: *const c_char) {
     // SAFETY: registered data.
     let r = unsafe { &*data.cast::<Recorder>() };
     // SAFETY: live task.
