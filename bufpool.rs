@@ -61,12 +61,15 @@
 //!   `tracepoint_synchronize_unregister()` done).
 //! - [`BufPool::new`] and dropping the pool may sleep (vmalloc, vfree).
 
+use core::alloc::Layout;
 use core::cell::UnsafeCell;
 use core::mem::size_of;
-use core::ptr;
+use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use kernel::ffi::c_void;
+use kernel::alloc::allocator::Vmalloc;
+use kernel::alloc::Allocator;
+use kernel::bindings;
 use kernel::prelude::*;
 
 use crate::format::{BatchHeader, Encoder, BATCH_HDR_LEN};
@@ -232,31 +235,46 @@ impl BufStack {
 
 /// A vmalloc'd area, freed on drop.
 ///
+/// Allocated through the `kernel` crate's [`Vmalloc`] allocator, which
+/// calls `vrealloc()` from C: the allocation carries its allocation
+/// profiling tag like any other (a direct `vmalloc_noprof()` call from
+/// Rust would not, which `CONFIG_MEM_ALLOC_PROFILING_DEBUG` reports).
+///
 /// # Invariants
 ///
-/// `addr` came from `vmalloc_noprof(len)` and is freed only by `drop`.
+/// `addr` came from `Vmalloc::alloc(layout)` with `layout` of `len` bytes,
+/// page-aligned, and is freed only by `drop`.
 struct VmallocArea {
     addr: *mut u8, // start of the area
     len: usize,    // its size in bytes
 }
 
+/// The layout of a [`VmallocArea`] of `len` bytes.
+fn area_layout(len: usize) -> Result<Layout> {
+    Layout::from_size_align(len, bindings::PAGE_SIZE).map_err(|_| EINVAL)
+}
+
 impl VmallocArea {
     /// Allocates `len` bytes. May sleep.
     fn new(len: usize) -> Result<Self> {
-        // SAFETY: plain allocation; no precondition.
-        let addr = unsafe { sys::vmalloc_noprof(len as _) }.cast::<u8>();
-        if addr.is_null() {
-            return Err(ENOMEM);
-        }
-        // INVARIANT: `addr` comes from vmalloc_noprof(len).
+        let addr = Vmalloc::alloc(area_layout(len)?, GFP_KERNEL)?
+            .as_ptr()
+            .cast::<u8>();
+        // INVARIANT: `addr` comes from Vmalloc::alloc with `len` bytes.
         Ok(VmallocArea { addr, len })
     }
 }
 
 impl Drop for VmallocArea {
     fn drop(&mut self) {
-        // SAFETY: by the type invariant `addr` is a live vmalloc area.
-        unsafe { sys::vfree(self.addr.cast::<c_void>()) };
+        let Ok(layout) = area_layout(self.len) else {
+            return;
+        };
+        if let Some(addr) = NonNull::new(self.addr) {
+            // SAFETY: by the type invariant `addr` is a live allocation of
+            // `Vmalloc` with this layout, and nothing uses it after this.
+            unsafe { Vmalloc::free(addr, layout) };
+        }
     }
 }
 

@@ -3,9 +3,9 @@
 //! Foreign functions rust_trace calls that `kernel::bindings` lacks.
 //!
 //! Two kinds: GPL exports of the kernel that bindgen did not pick up for the
-//! 6.12 `kernel` crate (`local_clock`, `vmalloc_noprof`, the tracepoint
-//! registry), and the wrappers of `rt_helpers.c` (macros, static inlines and
-//! C-only objects; see that file). The signatures are copied from the 6.12
+//! 6.12 `kernel` crate (`local_clock`, the tracepoint registry), and the
+//! wrappers of `rt_helpers.c` (macros, static inlines and C-only objects;
+//! see that file). The signatures are copied from the 6.12
 //! headers named beside each group; `rt_helpers.h` declares the C side.
 //!
 //! Context: everything here is callable from process context; the functions
@@ -14,7 +14,7 @@
 use kernel::bindings;
 use kernel::ffi::{c_char, c_int, c_uint, c_ulong, c_void};
 
-// include/linux/sched/clock.h, include/linux/vmalloc.h, include/linux/tracepoint.h
+// include/linux/sched/clock.h, include/linux/tracepoint.h
 // `allow`, not `expect`: whether a structure trips the lint depends on the
 // kernel configuration (the debug kernel's `struct module` does not).
 #[allow(
@@ -24,10 +24,6 @@ use kernel::ffi::{c_char, c_int, c_uint, c_ulong, c_void};
 extern "C" {
     /// Per-CPU monotonic nanoseconds (sched_clock based). Any context.
     pub(crate) fn local_clock() -> u64;
-    /// `vmalloc()`: may sleep.
-    pub(crate) fn vmalloc_noprof(size: c_ulong) -> *mut c_void;
-    /// `vfree()`: may sleep.
-    pub(crate) fn vfree(addr: *const c_void);
     /// Calls `fct` for every tracepoint of the core kernel.
     pub(crate) fn for_each_kernel_tracepoint(
         fct: unsafe extern "C" fn(tp: *mut bindings::tracepoint, data: *mut c_void),

@@ -31,11 +31,26 @@ out_of_range() {
 	bad_param buf_size=2048 && bad_param buf_size=8388608 && bad_param nr_bufs=1 &&
 		bad_param nr_bufs=1025 && bad_param flush_ms=60001
 }
+# Allocation profiling (/proc/allocinfo, CONFIG_MEM_ALLOC_PROFILING) sees
+# every byte of the module's memory: allocations from Rust are tagged in
+# the kernel crate's C helpers (rust/helpers/), so the growth of those
+# lines at insmod covers what the module reports holding.
+rust_alloc_bytes() { awk '$3 ~ /^rust\// { s += $1 } END { print s + 0 }' /proc/allocinfo; }
+memory_is_profiled() {
+	rt_unload || return 1
+	before=$(rust_alloc_bytes)
+	dmesg -c > /dev/null
+	insmod "$RT_MODULE" || return 1
+	after=$(rust_alloc_bytes)
+	kib=$(dmesg | sed -n 's/.*rust_trace: loaded: .* \([0-9]*\) KiB in all.*/\1/p')
+	echo "# module holds $kib KiB; allocation profiling saw $(( (after - before) / 1024 )) KiB more under rust/"
+	[ -n "$kib" ] && [ $((after - before)) -ge $((kib * 1024)) ]
+}
 rmmod_removes_node() { rmmod rust_trace && [ ! -e "$DEV" ]; }
 unload_message() { dmesg | grep -q 'rust_trace: unloaded'; }
 
 ktap_print_header
-ktap_set_plan 9
+ktap_set_plan 10
 
 rt_unload
 dmesg -c >/dev/null
@@ -46,6 +61,11 @@ ktap_test_result "/dev/rust_trace has mode 0600" mode_0600
 ktap_test_result "modinfo shows the three parameters" three_params
 ktap_test_result "buf_size not a power of two is EINVAL" not_pow2
 ktap_test_result "buf_size, nr_bufs, flush_ms out of range are EINVAL" out_of_range
+if [ -r /proc/allocinfo ]; then
+	ktap_test_result "allocation profiling accounts for all the module's memory" memory_is_profiled
+else
+	ktap_test_skip "allocation profiling accounts for the module's memory (no /proc/allocinfo)"
+fi
 rt_load
 dmesg -c >/dev/null
 ktap_test_result "rmmod removes the device node" rmmod_removes_node
