@@ -42,10 +42,6 @@ use crate::sys;
 const POLL_IN: u32 = 0x0001 | 0x0040;
 /// `EPOLLOUT | EPOLLWRNORM`.
 const POLL_OUT: u32 = 0x0004 | 0x0100;
-/// `CAP_SYS_ADMIN`.
-const CAP_SYS_ADMIN: c_int = 21;
-/// `CAP_PERFMON`.
-const CAP_PERFMON: c_int = 38;
 /// Longest command accepted by `write`.
 const CMD_MAX: usize = 64;
 
@@ -171,7 +167,10 @@ unsafe extern "C" fn rust_trace_open(
     file: *mut bindings::file,
 ) -> c_int {
     // SAFETY: plain capability checks on the current task.
-    if !unsafe { bindings::capable(CAP_PERFMON) || bindings::capable(CAP_SYS_ADMIN) } {
+    if !unsafe {
+        bindings::capable(bindings::CAP_PERFMON as c_int)
+            || bindings::capable(bindings::CAP_SYS_ADMIN as c_int)
+    } {
         return EPERM.to_errno();
     }
     let tracer = TRACER.load(Ordering::Acquire);
