@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The write path's microbenchmark (`RT_IOC_BENCH`).
+//! The write path's microbenchmark (`RT_IOC_BENCH`), built only on request
+//! (`make BENCH=1`, which compiles the crate with `--cfg rust_trace_bench`),
+//! as the kernel keeps `ring_buffer_benchmark` behind its own config: a
+//! production `rust_trace.ko` has no benchmark ioctl.
 //!
 //! Times the `sched_switch` probe itself, called back to back by the calling
 //! thread with the current task as `prev` and `next`, against a pool of its
@@ -12,40 +15,90 @@
 //! same way: `local_clock()` alone and an IRQ save/restore pair alone, so the
 //! cost of the rest (encoding and reservation) can be told apart.
 //!
-//! Context: process context, may sleep between chunks; each timed chunk
-//! runs with preemption disabled (a few milliseconds at most).
+//! One run at a time (`EBUSY` for another meanwhile): each allocates a pool
+//! and a PID set. A run is at most [`MAX_EVENTS`] events, and a fatal
+//! signal ends it within a chunk (`EINTR`).
+//!
+//! Context: process context, may sleep between chunks (`cond_resched()`);
+//! each timed chunk runs with preemption disabled (well under a
+//! millisecond).
+
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use kernel::bindings;
+use kernel::ioctl::_IOWR;
 use kernel::prelude::*;
+use kernel::types::{AsBytes, FromBytes};
+use kernel::uaccess::UserSlice;
 
 use crate::bufpool::BufPool;
 use crate::probes::{self, PidSet, Recorder, TaskFields};
+use crate::session::Tracer;
 use crate::sys;
 
 /// Events timed per chunk: fewer than two 4 KiB-minimum buffers hold.
 const CHUNK: u64 = 256;
 /// Most events one call may ask for.
-pub(crate) const MAX_EVENTS: u64 = 100_000_000;
+pub(crate) const MAX_EVENTS: u64 = 10_000_000;
+
+/// Argument of `RT_IOC_BENCH` (`uapi/rust_trace.h`, `struct rt_bench`).
+#[repr(C)]
+#[derive(Default, Clone, Copy)]
+struct RtBench {
+    nevents: u64,  // in: events to write (1..=MAX_EVENTS)
+    ns_probe: u64, // out: ns in the sched_switch probe for all of them
+    ns_clock: u64, // out: ns for as many local_clock() calls
+    ns_irq: u64,   // out: ns for as many IRQ save/restore pairs
+    lost: u64,     // out: events lost (0 unless something is wrong)
+    batches: u64,  // out: buffers filled
+}
+
+// SAFETY: only u64 fields, no padding.
+unsafe impl FromBytes for RtBench {}
+// SAFETY: as above.
+unsafe impl AsBytes for RtBench {}
+
+/// `_IOWR('R', 2, struct rt_bench)`.
+pub(crate) const RT_IOC_BENCH: u32 = _IOWR::<RtBench>(b'R' as u32, 2);
+
+/// A run is in progress.
+static RUNNING: AtomicBool = AtomicBool::new(false);
 
 /// What one run measured.
 #[derive(Default)]
-pub(crate) struct BenchResult {
-    /// Events written.
-    pub(crate) events: u64,
-    /// Nanoseconds spent in the probe for all of them.
-    pub(crate) ns_probe: u64,
-    /// Nanoseconds for as many `local_clock()` calls.
-    pub(crate) ns_clock: u64,
-    /// Nanoseconds for as many IRQ save/restore pairs.
-    pub(crate) ns_irq: u64,
-    /// Events lost (0 unless something is wrong).
-    pub(crate) lost: u64,
-    /// Buffers filled (buffer switches).
-    pub(crate) batches: u64,
+struct BenchResult {
+    events: u64,   // events written
+    ns_probe: u64, // nanoseconds spent in the probe for all of them
+    ns_clock: u64, // nanoseconds for as many `local_clock()` calls
+    ns_irq: u64,   // nanoseconds for as many IRQ save/restore pairs
+    lost: u64,     // events lost (0 unless something is wrong)
+    batches: u64,  // buffers filled (buffer switches)
 }
 
-/// Times `f` run `n` times in chunks with preemption off.
-fn timed(n: u64, mut between: impl FnMut(), mut f: impl FnMut()) -> u64 {
+/// The `RT_IOC_BENCH` ioctl. Must not be called from atomic context.
+pub(crate) fn ioctl(t: &Tracer, arg: usize) -> Result {
+    let (mut reader, mut writer) =
+        UserSlice::new(arg, core::mem::size_of::<RtBench>()).reader_writer();
+    let req: RtBench = reader.read()?;
+    if RUNNING.swap(true, Ordering::Acquire) {
+        return Err(EBUSY);
+    }
+    let res = run(t.nr_cpus(), t.buf_size(), req.nevents);
+    RUNNING.store(false, Ordering::Release);
+    let r = res?;
+    writer.write(&RtBench {
+        nevents: r.events,
+        ns_probe: r.ns_probe,
+        ns_clock: r.ns_clock,
+        ns_irq: r.ns_irq,
+        lost: r.lost,
+        batches: r.batches,
+    })
+}
+
+/// Times `f` run `n` times in chunks with preemption off; `EINTR` once a
+/// fatal signal is pending.
+fn timed(n: u64, mut between: impl FnMut(), mut f: impl FnMut()) -> Result<u64> {
     let mut total = 0;
     let mut done = 0;
     while done < n {
@@ -64,12 +117,18 @@ fn timed(n: u64, mut between: impl FnMut(), mut f: impl FnMut()) -> u64 {
         total += t1.saturating_sub(t0);
         done += k;
         between();
+        // SAFETY: process context, preemption enabled.
+        unsafe { sys::rt_cond_resched() };
+        // SAFETY: plain check on the current task.
+        if unsafe { sys::rt_fatal_signal_pending() } {
+            return Err(EINTR);
+        }
     }
-    total
+    Ok(total)
 }
 
 /// Runs the benchmark for `n` events. Must not be called from atomic context.
-pub(crate) fn run(nr_cpus: usize, buf_size: usize, n: u64) -> Result<BenchResult> {
+fn run(nr_cpus: usize, buf_size: usize, n: u64) -> Result<BenchResult> {
     if n == 0 || n > MAX_EVENTS {
         return Err(EINVAL);
     }
@@ -96,7 +155,7 @@ pub(crate) fn run(nr_cpus: usize, buf_size: usize, n: u64) -> Result<BenchResult
         ..BenchResult::default()
     };
     // SAFETY: `rec` is a live recorder and `cur` the live current task.
-    r.ns_probe = timed(n, drain, || unsafe { probes::bench_switch(&rec, cur) });
+    r.ns_probe = timed(n, drain, || unsafe { probes::bench_switch(&rec, cur) })?;
     r.ns_clock = timed(
         n,
         || {},
@@ -104,17 +163,17 @@ pub(crate) fn run(nr_cpus: usize, buf_size: usize, n: u64) -> Result<BenchResult
             // SAFETY: local_clock() has no precondition.
             core::hint::black_box(unsafe { sys::local_clock() });
         },
-    );
+    )?;
     r.ns_irq = timed(
         n,
         || {},
         // SAFETY: a balanced save/restore pair.
         || unsafe { sys::rt_irq_restore(core::hint::black_box(sys::rt_irq_save())) },
-    );
+    )?;
     for cpu in 0..rec.pool.nr_cpus() {
         if let Some(c) = rec.pool.counters(cpu) {
-            r.lost += c.lost.load(core::sync::atomic::Ordering::Relaxed);
-            r.batches += c.batches.load(core::sync::atomic::Ordering::Relaxed);
+            r.lost += c.lost.load(Ordering::Relaxed);
+            r.batches += c.batches.load(Ordering::Relaxed);
         }
     }
     Ok(r)

@@ -16,7 +16,7 @@
 //! | write            | any writer        | `stop`, `flush`; anything else `EINVAL`   |
 //! | poll             | any               | `EPOLLIN` when a read would not block     |
 //! | ioctl RT_IOC_STATS | any             | per-CPU or total counters                |
-//! | ioctl RT_IOC_BENCH | any             | times the write path (`bench.rs`)        |
+//! | ioctl RT_IOC_BENCH | any             | times the write path (`bench.rs`; built only with `make BENCH=1`) |
 //! | release (reader) |                   | ends the session                         |
 //!
 //! Opening needs `CAP_PERFMON` or `CAP_SYS_ADMIN` (as `perf_event_open` does
@@ -64,26 +64,6 @@ struct RtStats {
 unsafe impl FromBytes for RtStats {}
 // SAFETY: as above.
 unsafe impl AsBytes for RtStats {}
-
-/// Argument of `RT_IOC_BENCH` (`uapi/rust_trace.h`, `struct rt_bench`).
-#[repr(C)]
-#[derive(Default, Clone, Copy)]
-struct RtBench {
-    nevents: u64,  // in: events to write (1..=100,000,000)
-    ns_probe: u64, // out: ns in the sched_switch probe for all of them
-    ns_clock: u64, // out: ns for as many local_clock() calls
-    ns_irq: u64,   // out: ns for as many IRQ save/restore pairs
-    lost: u64,     // out: events lost (0 unless something is wrong)
-    batches: u64,  // out: buffers filled
-}
-
-// SAFETY: only u64 fields, no padding.
-unsafe impl FromBytes for RtBench {}
-// SAFETY: as above.
-unsafe impl AsBytes for RtBench {}
-
-/// `_IOWR('R', 2, struct rt_bench)`.
-const RT_IOC_BENCH: u32 = _IOWR::<RtBench>(b'R' as u32, 2);
 
 /// `cpu` value asking for the totals.
 const RT_STATS_ALL: u32 = u32::MAX;
@@ -336,24 +316,10 @@ unsafe extern "C" fn rust_trace_ioctl(
 fn ioctl(t: &Tracer, cmd: u32, arg: usize) -> Result {
     match cmd {
         RT_IOC_STATS => ioctl_stats(t, arg),
-        RT_IOC_BENCH => ioctl_bench(t, arg),
+        #[cfg(rust_trace_bench)]
+        crate::bench::RT_IOC_BENCH => crate::bench::ioctl(t, arg),
         _ => Err(ENOTTY),
     }
-}
-
-fn ioctl_bench(t: &Tracer, arg: usize) -> Result {
-    let (mut reader, mut writer) =
-        UserSlice::new(arg, core::mem::size_of::<RtBench>()).reader_writer();
-    let req: RtBench = reader.read()?;
-    let r = crate::bench::run(t.nr_cpus(), t.buf_size(), req.nevents)?;
-    writer.write(&RtBench {
-        nevents: r.events,
-        ns_probe: r.ns_probe,
-        ns_clock: r.ns_clock,
-        ns_irq: r.ns_irq,
-        lost: r.lost,
-        batches: r.batches,
-    })
 }
 
 fn ioctl_stats(t: &Tracer, arg: usize) -> Result {

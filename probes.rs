@@ -311,6 +311,7 @@ unsafe extern "C" fn probe_switch(
 
 /// The `sched_switch` probe as the microbenchmark calls it: `p` switches
 /// to itself, leaving in state S.
+#[cfg(rust_trace_bench)]
 ///
 /// # Safety
 ///

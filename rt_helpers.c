@@ -33,6 +33,7 @@
 #include <linux/fs.h>
 #include <linux/poll.h>
 #include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/smp.h>
 #include <linux/tracepoint.h>
 #include <linux/wait.h>
@@ -141,15 +142,6 @@ void rt_flush_work_cancel(void)
 	cancel_delayed_work_sync(&rt_flush_work);
 }
 
-void rt_preempt_disable(void)
-{
-	preempt_disable();
-}
-
-void rt_preempt_enable(void)
-{
-	preempt_enable();
-}
 
 unsigned int rt_smp_processor_id(void)
 {
@@ -178,6 +170,29 @@ bool rt_cpu_online(unsigned int cpu)
 {
 	return cpu_online(cpu);
 }
+
+#ifdef RUST_TRACE_BENCH
+/* bench.rs (make BENCH=1 only). */
+void rt_preempt_disable(void)
+{
+	preempt_disable();
+}
+
+void rt_preempt_enable(void)
+{
+	preempt_enable();
+}
+
+void rt_cond_resched(void)
+{
+	cond_resched();
+}
+
+bool rt_fatal_signal_pending(void)
+{
+	return fatal_signal_pending(current);
+}
+#endif
 
 void rt_tracepoint_sync(void)
 {

@@ -45,13 +45,17 @@ void rt_flush_work_init(void (*fn)(void *ctx), void *ctx);
 void rt_flush_work_start(unsigned int ms);
 void rt_flush_work_cancel(void);
 
-void rt_preempt_disable(void);
-void rt_preempt_enable(void);
 unsigned int rt_smp_processor_id(void);
 unsigned long rt_irq_save(void);
 void rt_irq_restore(unsigned long flags);
 bool rt_cpu_possible(unsigned int cpu);
 bool rt_cpu_online(unsigned int cpu);
+#ifdef RUST_TRACE_BENCH
+void rt_preempt_disable(void);
+void rt_preempt_enable(void);
+void rt_cond_resched(void);
+bool rt_fatal_signal_pending(void);
+#endif
 void rt_tracepoint_sync(void);
 
 void rt_task_layout(struct rt_task_layout *l);

@@ -12,7 +12,8 @@
 //! - `probes.rs`: the scheduler tracepoint probes and their registration;
 //! - `session.rs`: start, stop, flush and the blocking reader;
 //! - `chardev.rs`: the misc device and its file operations;
-//! - `bench.rs`: the write path's microbenchmark (`RT_IOC_BENCH`);
+//! - `bench.rs`: the write path's microbenchmark (`RT_IOC_BENCH`), built
+//!   only with `make BENCH=1`;
 //! - `sys.rs` and `rt_helpers.c`: what the 6.12 `kernel` crate lacks.
 //!
 //! Module parameters (`modinfo rust_trace.ko`): `buf_size` (bytes per
@@ -22,6 +23,7 @@
 
 use kernel::prelude::*;
 
+#[cfg(rust_trace_bench)]
 mod bench;
 mod bufpool;
 mod chardev;

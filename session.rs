@@ -662,6 +662,7 @@ impl Tracer {
     }
 
     /// Bytes per buffer.
+    #[cfg(rust_trace_bench)]
     pub(crate) fn buf_size(&self) -> usize {
         self.rec.pool.buf_size()
     }

@@ -77,9 +77,11 @@ extern "C" {
     /// Stops the periodic flush and waits for a running one to finish.
     pub(crate) fn rt_flush_work_cancel();
 
-    /// `preempt_disable()`.
+    /// `preempt_disable()`. Benchmark build only.
+    #[cfg(rust_trace_bench)]
     pub(crate) fn rt_preempt_disable();
-    /// `preempt_enable()`.
+    /// `preempt_enable()`. Benchmark build only.
+    #[cfg(rust_trace_bench)]
     pub(crate) fn rt_preempt_enable();
     /// `smp_processor_id()`: preemption must be off. Any context.
     pub(crate) fn rt_smp_processor_id() -> c_uint;
@@ -91,6 +93,12 @@ extern "C" {
     pub(crate) fn rt_cpu_possible(cpu: c_uint) -> bool;
     /// `cpu_online()`.
     pub(crate) fn rt_cpu_online(cpu: c_uint) -> bool;
+    /// `cond_resched()`. Process context. Benchmark build only.
+    #[cfg(rust_trace_bench)]
+    pub(crate) fn rt_cond_resched();
+    /// `fatal_signal_pending(current)`. Benchmark build only.
+    #[cfg(rust_trace_bench)]
+    pub(crate) fn rt_fatal_signal_pending() -> bool;
     /// `tracepoint_synchronize_unregister()`: waits for running probes. May sleep.
     pub(crate) fn rt_tracepoint_sync();
 

@@ -1,6 +1,7 @@
 # Guest payload of `make check`: runs the rust_trace kselftests (KTAP on the
 # console) and copies what the host wants into /results.
 export RT_MODULE=/lib/modules/rust_trace.ko
+export RT_BENCH_MODULE=/lib/modules/rust_trace-bench.ko
 export PATH=/kselftest/rust_trace:$PATH
 inject=$(sed -n 's/.*rt_inject=\([a-z]*\).*/\1/p' /proc/cmdline)
 cd /kselftest

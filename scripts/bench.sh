@@ -19,7 +19,8 @@ ICOUNT=1 SMP=${SMP:-2} KDIR="$KDIR" GUEST_TIMEOUT=${GUEST_TIMEOUT:-3600} \
   APPEND_EXTRA="rt_bench_reps=${REPS:-5}" scripts/guest.sh "$out" guest/bench.sh \
   build/kselftest:/kselftest build/bench/rt_bench:/bench/rt_bench \
   "$KDIR/kernel/trace/ring_buffer_benchmark.ko:/bench/ring_buffer_benchmark.ko" \
-  build/rust_trace.ko:/lib/modules/rust_trace.ko > "$out.log" 2>&1 || {
+  build/rust_trace.ko:/lib/modules/rust_trace.ko \
+  build/rust_trace-bench.ko:/lib/modules/rust_trace-bench.ko > "$out.log" 2>&1 || {
     tail -20 "$out.log"; exit 1; }
 grep -h '^BENCH\|^bench:\|^MICRO\|^RBBENCH' "$out/results/console.log" > build/bench/raw.txt
 python3 scripts/bench_report.py build/bench/raw.txt bench/results.json

@@ -13,6 +13,14 @@ mkdir -p build
 echo "build: module against $KDIR" >&2
 make -s KDIR="$KDIR" modules >&2
 cp rust_trace.ko build/
+# The benchmark build (make BENCH=1) in a copy of the sources, so that
+# neither build undoes the other's objects.
+echo "build: module with the microbenchmark (BENCH=1)" >&2
+mkdir -p build/module-bench
+rsync -a --include='*.rs' --include='*.c' --include='*.h' --include=Kbuild --include=Makefile \
+  --exclude='*' ./ build/module-bench/
+make -s -C build/module-bench KDIR="$KDIR" BINDGEN="$RT_BINDGEN" BENCH=1 modules >&2
+cp build/module-bench/rust_trace.ko build/rust_trace-bench.ko
 
 echo "build: rtdecode (static)" >&2
 (cd samples/rtdecode &&

@@ -35,6 +35,14 @@ clippy_module() {
   ! grep -E "^(warning|error)" build/clippy.log
 }
 check "module: make CLIPPY=1 has no warning" clippy_module
+clippy_bench() {
+  touch rust_trace.rs
+  make KDIR="$KDIR" CLIPPY=1 BENCH=1 modules 2>&1 | tee build/clippy.log >/dev/null
+  ! grep -E "^(warning|error)" build/clippy.log
+}
+check "module: make CLIPPY=1 BENCH=1 has no warning" clippy_bench
+touch rust_trace.rs
+make -s KDIR="$KDIR" modules
 # The probes run with the runqueue lock held: no panic path may be in them
 # (a panic there is a BUG). The debug kernel's Rust debug assertions add
 # some on purpose, so this is checked on the base build.
@@ -71,6 +79,7 @@ for smp in ${SMP_LIST:-2 4}; do
   APPEND_EXTRA=${RT_INJECT:+rt_inject=$RT_INJECT} SMP=$smp KDIR="$KDIR" \
     GUEST_TIMEOUT=${GUEST_TIMEOUT:-$([ "$RT_FLAVOR" = debug ] && echo 3600 || echo 1200)} scripts/guest.sh "$out" guest/run-tests.sh \
     build/kselftest:/kselftest build/rust_trace.ko:/lib/modules/rust_trace.ko \
+    build/rust_trace-bench.ko:/lib/modules/rust_trace-bench.ko \
     > "$out.log" 2>&1
   grc=$?
   grep -E "^  guest\| (ok|not ok) |^  guest\| # (not ok|ok) " "$out.log" | sed 's/^  guest| /  /' | head -200

@@ -706,8 +706,59 @@ TEST_F(rt, ioctl_rejects_unknown_command_and_bad_cpu)
 	close(w);
 }
 
+/* A production module has no benchmark: RT_IOC_BENCH is not a command. */
+TEST_F(rt, the_production_module_has_no_benchmark_ioctl)
+{
+	struct rt_bench b = { .nevents = 1000 };
+	int w = open(DEV, O_WRONLY);
+
+	ASSERT_GE(w, 0);
+	ASSERT_EQ(ioctl(w, RT_IOC_BENCH, &b), -1);
+	ASSERT_EQ(errno, ENOTTY);
+	close(w);
+}
+
+/*
+ * The microbenchmark is built only on request (`make BENCH=1`); the suite
+ * loads that build from RT_BENCH_MODULE for these tests and puts the
+ * production module back after each.
+ */
+static const char *bench_module_path(void)
+{
+	const char *p = getenv("RT_BENCH_MODULE");
+
+	return p ? p : "/lib/modules/rust_trace-bench.ko";
+}
+
+static int load_module(const char *path)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "rmmod rust_trace 2>/dev/null; insmod %s", path);
+	return system(cmd);
+}
+
+FIXTURE(bench) {
+	int loaded;	/* this fixture loaded the benchmark build */
+};
+
+FIXTURE_SETUP(bench)
+{
+	self->loaded = 0;
+	if (access(bench_module_path(), R_OK))
+		SKIP(return, "no benchmark build at %s (make BENCH=1)", bench_module_path());
+	ASSERT_EQ(load_module(bench_module_path()), 0);
+	self->loaded = 1;
+}
+
+FIXTURE_TEARDOWN(bench)
+{
+	if (self->loaded)
+		load_module(module_path());
+}
+
 /* The write-path microbenchmark: runs on a pool of its own, loses nothing. */
-TEST_F_TIMEOUT(rt, write_path_microbenchmark_runs_and_loses_nothing, 600)
+TEST_F_TIMEOUT(bench, write_path_microbenchmark_runs_and_loses_nothing, 600)
 {
 	struct rt_bench b = { .nevents = 200000 };
 	int w = open(DEV, O_WRONLY);
@@ -723,7 +774,39 @@ TEST_F_TIMEOUT(rt, write_path_microbenchmark_runs_and_loses_nothing, 600)
 	b.nevents = 0;
 	ASSERT_EQ(ioctl(w, RT_IOC_BENCH, &b), -1);
 	ASSERT_EQ(errno, EINVAL);
+	/* At most ten million events a call. */
+	b.nevents = 10000001;
+	ASSERT_EQ(ioctl(w, RT_IOC_BENCH, &b), -1);
+	ASSERT_EQ(errno, EINVAL);
 	close(w);
+}
+
+/* A benchmark killed one second in returns within two seconds. */
+TEST_F_TIMEOUT(bench, a_killed_benchmark_returns_within_2_seconds, 600)
+{
+	struct timespec t0, t1;
+	int status;
+	pid_t p;
+
+	p = fork();
+	ASSERT_GE(p, 0);
+	if (p == 0) {
+		struct rt_bench b = { .nevents = 10000000 };
+		int w = open(DEV, O_WRONLY);
+
+		ioctl(w, RT_IOC_BENCH, &b);
+		_exit(0);
+	}
+	sleep(1);
+	/* Still running: ten million events take far longer than a second. */
+	ASSERT_EQ(waitpid(p, &status, WNOHANG), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ASSERT_EQ(kill(p, SIGKILL), 0);
+	ASSERT_EQ(waitpid(p, &status, 0), p);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	TH_LOG("the killed benchmark returned after %.3f s", secs(t1) - secs(t0));
+	ASSERT_TRUE(WIFSIGNALED(status));
+	ASSERT_LT(secs(t1) - secs(t0), 2.0);
 }
 
 /* rmmod while the device is open is refused, and the module stays. */

@@ -37,7 +37,9 @@ struct rt_stats {
 /*
  * RT_IOC_BENCH: times the sched_switch probe called back to back by the
  * caller on a pool of its own (no session needed, none disturbed), and two
- * baselines timed the same way. Costs nevents events of work; 1..1e8.
+ * baselines timed the same way. Costs nevents events of work; 1..1e7.
+ * Only in a module built with `make BENCH=1` (ENOTTY otherwise); one run at
+ * a time (EBUSY); a fatal signal ends it (EINTR).
  */
 struct rt_bench {
 	__u64 nevents;		/* in: events to write */
