@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # scripts/check.sh (`make check`): every test of rust_trace.
 #
-#   host: rustfmt and clippy on the module (CLIPPY=1), cargo fmt, clippy and
-#         tests of the decoder, the KTAP/dmesg checker's own tests;
-#   guest: the kselftests in a QEMU guest with SMP=2 and SMP=4 CPUs (the
-#         list in $SMP_LIST), each boot's dmesg checked for BUG/WARNING/
-#         lockdep/atomic-sleep reports.
+#   host: rustfmt and clippy on the module (CLIPPY=1, with and without the
+#         microbenchmark), no panic path in the probes, cargo fmt, clippy
+#         and tests of the decoder, the KTAP/dmesg checker's own tests;
+#   guest: the kselftests in QEMU guests, each boot's dmesg checked for
+#         BUG/WARNING/lockdep/atomic-sleep/KASAN reports: first on the base
+#         kernel with 2 and 4 CPUs, then on the debug kernel (lockdep,
+#         atomic-sleep checks, DEBUG_PREEMPT, KASAN, kmemleak, allocation
+#         profiling) with 2 CPUs.
 #
-# env: DEBUG=1 runs on the debug kernel (lockdep, atomic-sleep checks,
-#      KASAN); SMP_LIST="2 4"; RT_INJECT=fail|warn|hang shows that a
-#      failing test, a kernel WARNING and a hung guest each fail the run.
+# env: FLAVORS="base debug" (the kernels to test on, in order; DEBUG=1 is
+#      FLAVORS=debug); SMP_LIST="2 4" (base guests), DEBUG_SMP_LIST="2"
+#      (debug guests); RT_INJECT=fail|warn|hang shows that a failing test, a
+#      kernel WARNING and a hung guest each fail the run.
 # Ends with "N passed, N failed" and exits non-zero on any failure.
 set -uo pipefail
 source "$(dirname "$0")/env.sh"
@@ -22,91 +26,111 @@ check() { local what=$1; shift; if "$@" > build/last.log 2>&1; then ok "$what"; 
 
 validate_all() { local c; for c in "$@"; do build/rtdecode validate "$c" || return 1; done; }
 
+if [ "${DEBUG:-0}" = 1 ]; then FLAVORS=${FLAVORS:-debug}; fi
+FLAVORS=${FLAVORS:-base debug}
 mkdir -p build
-if ! KDIR=$(scripts/build-all.sh | tail -1) || [ ! -d "$KDIR" ]; then
-  echo "FAIL [host] build failed"; echo "0 passed, 1 failed"; exit 1
-fi
 
-# --- host checks
-check "module: rustfmt clean" make -s KDIR="$KDIR" rustfmt-check
-clippy_module() {
+# host_checks KDIR: the checks that need no guest (once, on the first kernel).
+host_checks() {
+  local KDIR=$1
+  check "module: rustfmt clean" make -s KDIR="$KDIR" rustfmt-check
+  clippy_module() {
+    touch rust_trace.rs
+    make KDIR="$KDIR" CLIPPY=1 "$@" modules 2>&1 | tee build/clippy.log >/dev/null
+    ! grep -E "^(warning|error)" build/clippy.log
+  }
+  check "module: make CLIPPY=1 has no warning" clippy_module
+  check "module: make CLIPPY=1 BENCH=1 has no warning" clippy_module BENCH=1
   touch rust_trace.rs
-  make KDIR="$KDIR" CLIPPY=1 modules 2>&1 | tee build/clippy.log >/dev/null
-  ! grep -E "^(warning|error)" build/clippy.log
-}
-check "module: make CLIPPY=1 has no warning" clippy_module
-clippy_bench() {
-  touch rust_trace.rs
-  make KDIR="$KDIR" CLIPPY=1 BENCH=1 modules 2>&1 | tee build/clippy.log >/dev/null
-  ! grep -E "^(warning|error)" build/clippy.log
-}
-check "module: make CLIPPY=1 BENCH=1 has no warning" clippy_bench
-touch rust_trace.rs
-make -s KDIR="$KDIR" modules
-# The probes run with the runqueue lock held: no panic path may be in them
-# (a panic there is a BUG). The debug kernel's Rust debug assertions add
-# some on purpose, so this is checked on the base build.
-no_panic_in_probes() {
-  local f bad=0
-  for f in probe_switch probe_wakeup probe_wakeup_new probe_fork probe_exit probe_exec probe_migrate probe_rename; do
-    n=$(objdump -dr --no-show-raw-insn build/rust_trace.ko |
-      awk -v f="$f" '$0 ~ f"E?>:$" {p=1} p {print} /^$/ {if (p) exit}' | grep -c 'core9panicking' || true)
-    [ "$n" = 0 ] || { echo "$f calls a panic in $n places"; bad=1; }
-  done
-  return $bad
-}
-if [ "$RT_FLAVOR" = base ]; then
-  check "module: no panic path in the probes (objdump)" no_panic_in_probes
-fi
-check "decoder: cargo fmt clean" sh -c "cd samples/rtdecode && cargo fmt --check"
-check "decoder: cargo clippy -D warnings" sh -c "cd samples/rtdecode && cargo clippy -q --locked --all-targets -- -D warnings"
-cargo_tests() {
-  (cd samples/rtdecode && cargo test -q --locked 2>&1) | tee build/cargo-test.log
-}
-cargo_tests > /dev/null
-if grep -q "^test result: ok" build/cargo-test.log && ! grep -q "^test result: FAILED\|error" build/cargo-test.log; then
-  n=$(grep "^test result:" build/cargo-test.log | sed 's/.* \([0-9]*\) passed.*/\1/' | paste -sd+ | bc)
-  PASS=$((PASS + n)); echo "PASS [host] decoder: cargo test ($n tests)"
-else
-  bad "decoder: cargo test"; tail -40 build/cargo-test.log
-fi
-check "ktap checker: its own tests" python3 scripts/test_ktap.py
-
-# --- guest
-for smp in ${SMP_LIST:-2 4}; do
-  out="build/guest-$RT_FLAVOR-smp$smp"
-  echo "guest: booting $RT_FLAVOR kernel with $smp CPUs (log: $out/serial.log)"
-  APPEND_EXTRA=${RT_INJECT:+rt_inject=$RT_INJECT} SMP=$smp KDIR="$KDIR" \
-    GUEST_TIMEOUT=${GUEST_TIMEOUT:-$([ "$RT_FLAVOR" = debug ] && echo 3600 || echo 1200)} scripts/guest.sh "$out" guest/run-tests.sh \
-    build/kselftest:/kselftest build/rust_trace.ko:/lib/modules/rust_trace.ko \
-    build/rust_trace-bench.ko:/lib/modules/rust_trace-bench.ko \
-    > "$out.log" 2>&1
-  grc=$?
-  grep -E "^  guest\| (ok|not ok) |^  guest\| # (not ok|ok) " "$out.log" | sed 's/^  guest| /  /' | head -200
-  if [ "$grc" != 0 ]; then
-    FAIL=$((FAIL + 1)); echo "FAIL [guest smp=$smp] $(tail -1 "$out.log")"
-    continue
+  make -s KDIR="$KDIR" modules
+  # The probes run with the runqueue lock held: no panic path may be in them
+  # (a panic there is a BUG). The debug kernel's Rust debug assertions add
+  # some on purpose, so this is checked on the base build.
+  no_panic_in_probes() {
+    local f bad=0
+    for f in probe_switch probe_wakeup probe_wakeup_new probe_fork probe_exit probe_exec probe_migrate probe_rename; do
+      n=$(objdump -dr --no-show-raw-insn build/rust_trace.ko |
+        awk -v f="$f" '$0 ~ f"E?>:$" {p=1} p {print} /^$/ {if (p) exit}' | grep -c 'core9panicking' || true)
+      [ "$n" = 0 ] || { echo "$f calls a panic in $n places"; bad=1; }
+    done
+    return $bad
+  }
+  if [ "$RT_FLAVOR" = base ]; then
+    check "module: no panic path in the probes (objdump)" no_panic_in_probes
   fi
-  res=$(python3 scripts/ktap.py "$out/results/console.log" "$out/results/dmesg.txt" "guest smp=$smp")
-  echo "$res" | grep -v '^ktap:'
-  line=$(echo "$res" | tail -1)
-  p=$(echo "$line" | sed 's/ktap: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped/\1/')
-  f=$(echo "$line" | sed 's/ktap: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped/\2/')
-  s=$(echo "$line" | sed 's/ktap: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped/\3/')
-  echo "guest smp=$smp: $p passed, $f failed, $s skipped (dmesg: $out/results/dmesg.txt)"
-  PASS=$((PASS + p)); FAIL=$((FAIL + f)); SKIP=$((SKIP + s))
-  # The captures the guest took, decoded again on the host.
-  caps=$(ls "$out"/results/*.rtt 2>/dev/null)
-  if [ -n "$caps" ]; then
-    # shellcheck disable=SC2086
-    check "guest smp=$smp captures validate on the host" validate_all $caps
-    # shellcheck disable=SC2086
-    check "guest smp=$smp captures: Perfetto's schema decodes the export" "$RT_VENV/bin/python" scripts/test_perfetto.py build/rtdecode $caps
+  check "decoder: cargo fmt clean" sh -c "cd samples/rtdecode && cargo fmt --check"
+  check "decoder: cargo clippy -D warnings" sh -c "cd samples/rtdecode && cargo clippy -q --locked --all-targets -- -D warnings"
+  cargo_tests() {
+    (cd samples/rtdecode && cargo test -q --locked 2>&1) | tee build/cargo-test.log
+  }
+  cargo_tests > /dev/null
+  if grep -q "^test result: ok" build/cargo-test.log && ! grep -q "^test result: FAILED\|error" build/cargo-test.log; then
+    n=$(grep "^test result:" build/cargo-test.log | sed 's/.* \([0-9]*\) passed.*/\1/' | paste -sd+ | bc)
+    PASS=$((PASS + n)); echo "PASS [host] decoder: cargo test ($n tests)"
   else
-    bad "guest smp=$smp returned no capture"
+    bad "decoder: cargo test"; tail -40 build/cargo-test.log
   fi
+  check "ktap checker: its own tests" python3 scripts/test_ktap.py
+}
+
+# guests KDIR SMP...: the kselftests in one guest per CPU count.
+guests() {
+  local KDIR=$1 smp; shift
+  for smp in "$@"; do
+    out="build/guest-$RT_FLAVOR-smp$smp"
+    echo "guest: booting $RT_FLAVOR kernel with $smp CPUs (log: $out/serial.log)"
+    APPEND_EXTRA=${RT_INJECT:+rt_inject=$RT_INJECT} SMP=$smp KDIR="$KDIR" \
+      GUEST_TIMEOUT=${GUEST_TIMEOUT:-$([ "$RT_FLAVOR" = debug ] && echo 3600 || echo 1200)} scripts/guest.sh "$out" guest/run-tests.sh \
+      build/kselftest:/kselftest build/rust_trace.ko:/lib/modules/rust_trace.ko \
+      build/rust_trace-bench.ko:/lib/modules/rust_trace-bench.ko \
+      > "$out.log" 2>&1
+    grc=$?
+    grep -E "^  guest\| (ok|not ok) |^  guest\| # (not ok|ok) " "$out.log" | sed 's/^  guest| /  /' | head -200
+    if [ "$grc" != 0 ]; then
+      FAIL=$((FAIL + 1)); echo "FAIL [guest $RT_FLAVOR smp=$smp] $(tail -1 "$out.log")"
+      continue
+    fi
+    res=$(python3 scripts/ktap.py "$out/results/console.log" "$out/results/dmesg.txt" "guest $RT_FLAVOR smp=$smp")
+    echo "$res" | grep -v '^ktap:'
+    line=$(echo "$res" | tail -1)
+    p=$(echo "$line" | sed 's/ktap: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped/\1/')
+    f=$(echo "$line" | sed 's/ktap: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped/\2/')
+    s=$(echo "$line" | sed 's/ktap: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped/\3/')
+    echo "guest $RT_FLAVOR smp=$smp: $p passed, $f failed, $s skipped (dmesg: $out/results/dmesg.txt)"
+    PASS=$((PASS + p)); FAIL=$((FAIL + f)); SKIP=$((SKIP + s))
+    # The captures the guest took, decoded again on the host.
+    caps=$(ls "$out"/results/*.rtt 2>/dev/null)
+    if [ -n "$caps" ]; then
+      # shellcheck disable=SC2086
+      check "guest $RT_FLAVOR smp=$smp captures validate on the host" validate_all $caps
+      # shellcheck disable=SC2086
+      check "guest $RT_FLAVOR smp=$smp captures: Perfetto's schema decodes the export" "$RT_VENV/bin/python" scripts/test_perfetto.py build/rtdecode $caps
+    else
+      bad "guest $RT_FLAVOR smp=$smp returned no capture"
+    fi
+  done
+}
+
+first=1
+for flavor in $FLAVORS; do
+  export DEBUG=$([ "$flavor" = debug ] && echo 1 || echo 0)
+  RT_FLAVOR=$flavor
+  fstart=$(date +%s)
+  echo "check: $flavor kernel"
+  if ! KDIR=$(scripts/build-all.sh | tail -1) || [ ! -d "$KDIR" ]; then
+    bad "$flavor: build failed"; continue
+  fi
+  if [ "$first" = 1 ]; then host_checks "$KDIR"; first=0; fi
+  if [ "$flavor" = debug ]; then
+    # shellcheck disable=SC2086
+    guests "$KDIR" ${DEBUG_SMP_LIST:-2}
+  else
+    # shellcheck disable=SC2086
+    guests "$KDIR" ${SMP_LIST:-2 4}
+  fi
+  echo "check: $flavor kernel done in $(( $(date +%s) - fstart )) s"
 done
 
-echo "check: $RT_FLAVOR kernel, $(( $(date +%s) - start )) s"
+echo "check: $FLAVORS, $(( $(date +%s) - start )) s"
 echo "$PASS passed, $FAIL failed, $SKIP skipped"
 [ "$FAIL" = 0 ]
