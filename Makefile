@@ -11,14 +11,14 @@
 #   make bench           the benchmark against ftrace (when present)
 
 SHELL := /bin/bash
-KDIR ?= $(shell scripts/kdir.sh 2>/dev/null || echo /lib/modules/$$(uname -r)/build)
-BINDGEN ?= $(shell . scripts/env.sh && echo $$RT_BINDGEN)
+KDIR ?= $(shell tools/kdir.sh 2>/dev/null || echo /lib/modules/$$(uname -r)/build)
+BINDGEN ?= $(shell . tools/env.sh && echo $$RUST_TRACE_BINDGEN)
 RUST_MAKEVARS := LLVM=1 RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc \
 	HOSTRUSTC=/usr/bin/rustc BINDGEN=$(BINDGEN)
 ifeq ($(CLIPPY),1)
 RUST_MAKEVARS += CLIPPY=1 CLIPPY_DRIVER=/usr/bin/clippy-driver
 endif
-MODULE_RS := rust_trace.rs bench.rs bufpool.rs chardev.rs format.rs probes.rs session.rs sys.rs
+MODULE_RS := rust_trace.rs bufpool.rs chardev.rs format.rs helpers.rs microbench.rs probes.rs session.rs
 
 .PHONY: modules clean rustfmt-check rustfmt demo check bench setup kernel
 
@@ -36,16 +36,16 @@ rustfmt:
 	/usr/bin/rustfmt --edition 2021 --config-path $(KDIR)/source/.rustfmt.toml $(MODULE_RS)
 
 setup:
-	scripts/setup.sh
+	tools/setup.sh
 
 kernel: setup
-	scripts/build-kernel.sh >/dev/null
+	tools/build-kernel.sh >/dev/null
 
 demo:
-	scripts/demo.sh
+	tools/demo.sh
 
 check:
-	scripts/check.sh
+	tools/check.sh
 
 bench:
-	scripts/bench.sh
+	tools/bench.sh

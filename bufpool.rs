@@ -73,7 +73,7 @@ use kernel::bindings;
 use kernel::prelude::*;
 
 use crate::format::{BatchHeader, Encoder, BATCH_HDR_LEN};
-use crate::sys;
+use crate::helpers;
 
 /// In-memory header at the start of every trace buffer; not part of the
 /// stream. The batch (stream record) follows it.
@@ -346,7 +346,7 @@ impl BufPool {
         let mut cpus = KVec::with_capacity(nr_cpus, GFP_KERNEL)?;
         for cpu in 0..nr_cpus {
             // SAFETY: plain cpumask query.
-            let possible = unsafe { sys::rt_cpu_possible(cpu as u32) };
+            let possible = unsafe { helpers::rust_trace_cpu_possible(cpu as u32) };
             let area = if possible {
                 Some(VmallocArea::new(area_len)?)
             } else {
@@ -500,9 +500,9 @@ impl BufPool {
         encode: impl FnOnce(&mut Encoder<'_>, u64),
     ) -> bool {
         // SAFETY: saving and disabling IRQs on this CPU is always allowed.
-        let flags = unsafe { sys::rt_irq_save() };
+        let flags = unsafe { helpers::rust_trace_irq_save() };
         // SAFETY: IRQs are off, so the CPU cannot change under us.
-        let cpu = unsafe { sys::rt_smp_processor_id() } as usize;
+        let cpu = unsafe { helpers::rust_trace_smp_processor_id() } as usize;
         let (mut stored, mut wake) = (false, false);
         if let Some(pool) = self.cpus.get(cpu) {
             // SAFETY: we run on `cpu` with IRQs off: the `CpuPool` invariant
@@ -511,12 +511,12 @@ impl BufPool {
             (stored, wake) = self.record_locked(pool, w, max_len, nevents, encode);
         }
         // SAFETY: restores the state saved above.
-        unsafe { sys::rt_irq_restore(flags) };
+        unsafe { helpers::rust_trace_irq_restore(flags) };
         if wake {
             // Never wake the reader here (the runqueue lock may be held):
             // the irq_work does it.
             // SAFETY: irq_work_queue() is callable from any context.
-            unsafe { sys::rt_irq_work_queue() };
+            unsafe { helpers::rust_trace_irq_work_queue() };
         }
         stored
     }
@@ -538,7 +538,7 @@ impl BufPool {
         let n = u64::from(nevents);
         bump(&pool.counters.written, n);
         // SAFETY: local_clock() may be called from any context.
-        let now = unsafe { sys::local_clock() };
+        let now = unsafe { helpers::local_clock() };
         let cap = self.buf_size.wrapping_sub(BUF_HDR_LEN);
         let mut wake = false;
         if !w.cur.is_null() {

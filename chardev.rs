@@ -4,9 +4,9 @@
 //!
 //! 6.12 has no Rust misc device abstraction, so this file builds a
 //! `struct file_operations` whose entries are the `extern "C"` functions
-//! below, and registers it through `rt_misc_register()` (the `struct
+//! below, and registers it through `rust_trace_misc_register()` (the `struct
 //! miscdevice` and the `file_operations` table naming these functions live
-//! in `rt_helpers.c`: dynamic minor, mode 0600).
+//! in `helpers.c`: dynamic minor, mode 0600).
 //!
 //! | operation        | who               | what                                     |
 //! |------------------|-------------------|------------------------------------------|
@@ -15,8 +15,8 @@
 //! | read             | the reader        | the stream; blocks; `EAGAIN` if O_NONBLOCK |
 //! | write            | any writer        | `stop`, `flush`; anything else `EINVAL`   |
 //! | poll             | any               | `EPOLLIN` when a read would not block     |
-//! | ioctl RT_IOC_STATS | any             | per-CPU or total counters                |
-//! | ioctl RT_IOC_BENCH | any             | times the write path (`bench.rs`; built only with `make BENCH=1`) |
+//! | ioctl RUST_TRACE_IOC_STATS | any             | per-CPU or total counters                |
+//! | ioctl RUST_TRACE_IOC_MICROBENCH | any             | times the write path (`microbench.rs`; built only with `make MICROBENCH=1`) |
 //! | release (reader) |                   | ends the session                         |
 //!
 //! Opening needs `CAP_PERFMON` or `CAP_SYS_ADMIN` (as `perf_event_open` does
@@ -35,8 +35,8 @@ use kernel::prelude::*;
 use kernel::types::{AsBytes, FromBytes};
 use kernel::uaccess::UserSlice;
 
+use crate::helpers;
 use crate::session::{Stats, Tracer, UserBuf};
-use crate::sys;
 
 /// `EPOLLIN | EPOLLRDNORM`.
 const POLL_IN: u32 = 0x0001 | 0x0040;
@@ -45,12 +45,12 @@ const POLL_OUT: u32 = 0x0004 | 0x0100;
 /// Longest command accepted by `write`.
 const CMD_MAX: usize = 64;
 
-/// Argument of `RT_IOC_STATS` (`uapi/rust_trace.h`, `struct rt_stats`).
+/// Argument of `RUST_TRACE_IOC_STATS` (`uapi/rust_trace.h`, `struct rust_trace_stats`).
 #[repr(C)]
 #[derive(Default, Clone, Copy)]
-struct RtStats {
-    cpu: u32,         // in: CPU id, or RT_STATS_ALL for the totals
-    flags: u32,       // out: RT_STATS_F_*
+struct RustTraceStats {
+    cpu: u32,         // in: CPU id, or RUST_TRACE_STATS_ALL for the totals
+    flags: u32,       // out: RUST_TRACE_STATS_F_*
     nr_cpus: u32,     // out: number of CPU ids
     _pad: u32,        // zero
     written: u64,     // out: events the probes tried to record
@@ -61,20 +61,20 @@ struct RtStats {
 }
 
 // SAFETY: only integers, no padding (4 * 4 + 5 * 8 bytes, all aligned).
-unsafe impl FromBytes for RtStats {}
+unsafe impl FromBytes for RustTraceStats {}
 // SAFETY: as above.
-unsafe impl AsBytes for RtStats {}
+unsafe impl AsBytes for RustTraceStats {}
 
 /// `cpu` value asking for the totals.
-const RT_STATS_ALL: u32 = u32::MAX;
+const RUST_TRACE_STATS_ALL: u32 = u32::MAX;
 /// The CPU has buffers (it is possible).
-const RT_STATS_F_CPU: u32 = 1 << 0;
+const RUST_TRACE_STATS_F_CPU: u32 = 1 << 0;
 /// A session is tracing.
-const RT_STATS_F_RUNNING: u32 = 1 << 1;
+const RUST_TRACE_STATS_F_RUNNING: u32 = 1 << 1;
 /// A reader is open.
-const RT_STATS_F_READER: u32 = 1 << 2;
-/// `_IOWR('R', 1, struct rt_stats)`.
-const RT_IOC_STATS: u32 = _IOWR::<RtStats>(b'R' as u32, 1);
+const RUST_TRACE_STATS_F_READER: u32 = 1 << 2;
+/// `_IOWR('R', 1, struct rust_trace_stats)`.
+const RUST_TRACE_IOC_STATS: u32 = _IOWR::<RustTraceStats>(b'R' as u32, 1);
 
 /// The tracer the file operations serve; set while the device is registered.
 static TRACER: AtomicPtr<Tracer> = AtomicPtr::new(core::ptr::null_mut());
@@ -96,7 +96,7 @@ impl Registration {
     pub(crate) unsafe fn new(tracer: &Tracer) -> Result<Self> {
         TRACER.store(core::ptr::from_ref(tracer).cast_mut(), Ordering::Release);
         // SAFETY: plain registration of the C-side misc device.
-        let ret = unsafe { sys::rt_misc_register() };
+        let ret = unsafe { helpers::rust_trace_misc_register() };
         if ret != 0 {
             TRACER.store(core::ptr::null_mut(), Ordering::Release);
             return Err(Error::from_errno(ret));
@@ -110,7 +110,7 @@ impl Drop for Registration {
     fn drop(&mut self) {
         // SAFETY: registered (type invariant); no file is open, since each
         // holds a module reference.
-        unsafe { sys::rt_misc_deregister() };
+        unsafe { helpers::rust_trace_misc_deregister() };
         TRACER.store(core::ptr::null_mut(), Ordering::Release);
     }
 }
@@ -123,7 +123,7 @@ impl Drop for Registration {
 unsafe fn tracer_of<'a>(file: *mut bindings::file) -> &'a Tracer {
     // SAFETY: rust_trace_open() stored the tracer, which outlives every open
     // file (each holds a module reference).
-    unsafe { &*sys::rt_file_private(file).cast::<Tracer>() }
+    unsafe { &*helpers::rust_trace_file_private(file).cast::<Tracer>() }
 }
 
 /// Whether `file` was opened for reading (is the session's reader).
@@ -133,7 +133,7 @@ unsafe fn tracer_of<'a>(file: *mut bindings::file) -> &'a Tracer {
 /// `file` is a valid file.
 unsafe fn is_reader(file: *mut bindings::file) -> bool {
     // SAFETY: valid file.
-    unsafe { sys::rt_file_readable(file) }
+    unsafe { helpers::rust_trace_file_readable(file) }
 }
 
 /// `open`: a reader starts a session; needs CAP_PERFMON or CAP_SYS_ADMIN.
@@ -171,7 +171,7 @@ unsafe extern "C" fn rust_trace_open(
         }
     }
     // SAFETY: `file` is valid; `private_data` is ours after misc_open().
-    unsafe { sys::rt_file_set_private(file, tracer.cast::<c_void>()) };
+    unsafe { helpers::rust_trace_file_set_private(file, tracer.cast::<c_void>()) };
     0
 }
 
@@ -210,7 +210,7 @@ unsafe extern "C" fn rust_trace_read(
     // SAFETY: a file of this device (the VFS checked FMODE_READ).
     let t = unsafe { tracer_of(file) };
     // SAFETY: valid file.
-    let nonblock = unsafe { sys::rt_file_nonblock(file) };
+    let nonblock = unsafe { helpers::rust_trace_file_nonblock(file) };
     let mut out = UserBuf::new(buf as usize, count);
     match t.read(&mut out, nonblock) {
         Ok(n) => n as isize,
@@ -285,7 +285,7 @@ unsafe extern "C" fn rust_trace_poll(
     // SAFETY: a file of this device.
     let t = unsafe { tracer_of(file) };
     // SAFETY: valid file, table and wait queue (alive as long as the tracer).
-    unsafe { sys::rt_poll_wait(file, t.waitq().as_ptr(), pt) };
+    unsafe { helpers::rust_trace_poll_wait(file, t.waitq().as_ptr(), pt) };
     let mut mask = POLL_OUT;
     // SAFETY: valid file.
     if unsafe { is_reader(file) } && t.readable() {
@@ -294,7 +294,7 @@ unsafe extern "C" fn rust_trace_poll(
     mask
 }
 
-/// `unlocked_ioctl`: `RT_IOC_STATS`.
+/// `unlocked_ioctl`: `RUST_TRACE_IOC_STATS`.
 ///
 /// # Safety
 ///
@@ -315,38 +315,38 @@ unsafe extern "C" fn rust_trace_ioctl(
 
 fn ioctl(t: &Tracer, cmd: u32, arg: usize) -> Result {
     match cmd {
-        RT_IOC_STATS => ioctl_stats(t, arg),
-        #[cfg(rust_trace_bench)]
-        crate::bench::RT_IOC_BENCH => crate::bench::ioctl(t, arg),
+        RUST_TRACE_IOC_STATS => ioctl_stats(t, arg),
+        #[cfg(rust_trace_microbench)]
+        crate::microbench::RUST_TRACE_IOC_MICROBENCH => crate::microbench::ioctl(t, arg),
         _ => Err(ENOTTY),
     }
 }
 
 fn ioctl_stats(t: &Tracer, arg: usize) -> Result {
     let (mut reader, mut writer) =
-        UserSlice::new(arg, core::mem::size_of::<RtStats>()).reader_writer();
-    let req: RtStats = reader.read()?;
+        UserSlice::new(arg, core::mem::size_of::<RustTraceStats>()).reader_writer();
+    let req: RustTraceStats = reader.read()?;
     let (running, reader_open) = t.state();
-    let mut out = RtStats {
+    let mut out = RustTraceStats {
         cpu: req.cpu,
         nr_cpus: t.nr_cpus() as u32,
-        ..RtStats::default()
+        ..RustTraceStats::default()
     };
-    let st: Stats = if req.cpu == RT_STATS_ALL {
+    let st: Stats = if req.cpu == RUST_TRACE_STATS_ALL {
         t.total_stats()
     } else if (req.cpu as usize) < t.nr_cpus() {
         if t.has_cpu(req.cpu as usize) {
-            out.flags |= RT_STATS_F_CPU;
+            out.flags |= RUST_TRACE_STATS_F_CPU;
         }
         t.cpu_stats(req.cpu as usize)
     } else {
         return Err(EINVAL);
     };
     if running {
-        out.flags |= RT_STATS_F_RUNNING;
+        out.flags |= RUST_TRACE_STATS_F_RUNNING;
     }
     if reader_open {
-        out.flags |= RT_STATS_F_READER;
+        out.flags |= RUST_TRACE_STATS_F_READER;
     }
     out.written = st.written;
     out.lost = st.lost;

@@ -57,7 +57,7 @@ use kernel::prelude::*;
 
 use crate::bufpool::BufPool;
 use crate::format::{Encoder, COMM_MAX, EVENT_MAX, STATE_PREEMPTED, VARINT32_MAX, VARINT64_MAX};
-use crate::sys;
+use crate::helpers;
 
 /// Largest PID the bitmap covers (the kernel's `PID_MAX_LIMIT` on 64-bit).
 const PID_LIMIT: usize = 4 * 1024 * 1024;
@@ -138,23 +138,23 @@ pub(crate) struct Recorder {
 const SWITCH_MAX: usize = 1 + VARINT64_MAX + 3 * VARINT32_MAX;
 
 /// Reads the task fields the probes need at the offsets the C compiler
-/// gave (see [`sys::TaskLayout`]: bindgen's `task_struct` is unreliable here).
+/// gave (see [`helpers::TaskLayout`]: bindgen's `task_struct` is unreliable here).
 ///
 /// # Invariants
 ///
-/// `layout` holds the offsets `rt_task_layout()` reported.
+/// `layout` holds the offsets `rust_trace_task_layout()` reported.
 #[derive(Clone, Copy)]
 pub(crate) struct TaskFields {
-    layout: sys::TaskLayout, // field offsets in `struct task_struct`
+    layout: helpers::TaskLayout, // field offsets in `struct task_struct`
 }
 
 impl TaskFields {
     /// Asks the C side for the offsets.
     pub(crate) fn new() -> Self {
-        let mut layout = sys::TaskLayout::default();
+        let mut layout = helpers::TaskLayout::default();
         // SAFETY: `layout` is valid for writing.
-        unsafe { sys::rt_task_layout(&mut layout) };
-        // INVARIANT: filled in by rt_task_layout().
+        unsafe { helpers::rust_trace_task_layout(&mut layout) };
+        // INVARIANT: filled in by rust_trace_task_layout().
         TaskFields { layout }
     }
 
@@ -311,7 +311,7 @@ unsafe extern "C" fn probe_switch(
 
 /// The `sched_switch` probe as the microbenchmark calls it: `p` switches
 /// to itself, leaving in state S.
-#[cfg(rust_trace_bench)]
+#[cfg(rust_trace_microbench)]
 ///
 /// # Safety
 ///
@@ -527,7 +527,7 @@ unsafe extern "C" fn find_one(tp: *mut bindings::tracepoint, data: *mut c_void) 
     let tps = unsafe { &mut *data.cast::<[*mut bindings::tracepoint; NR_PROBES]>() };
     for (slot, (name, _)) in tps.iter_mut().zip(PROBES.iter()) {
         // SAFETY: `tp` is a live tracepoint with a NUL-terminated name.
-        if unsafe { sys::cstr_eq((*tp).name, name) } {
+        if unsafe { helpers::cstr_eq((*tp).name, name) } {
             *slot = tp;
         }
     }
@@ -538,7 +538,7 @@ impl Tracepoints {
     pub(crate) fn find() -> Result<Self> {
         let mut tps: [*mut bindings::tracepoint; NR_PROBES] = [ptr::null_mut(); NR_PROBES];
         // SAFETY: `find_one` matches the callback type; `tps` outlives the call.
-        unsafe { sys::for_each_kernel_tracepoint(find_one, ptr::addr_of_mut!(tps).cast()) };
+        unsafe { helpers::for_each_kernel_tracepoint(find_one, ptr::addr_of_mut!(tps).cast()) };
         for (tp, (name, _)) in tps.iter().zip(PROBES.iter()) {
             if tp.is_null() {
                 pr_err!(
@@ -566,7 +566,7 @@ impl Tracepoints {
             // `PROBES[i].1` has its TP_PROTO; `data` outlives the
             // registration by the caller's contract.
             let ret = unsafe {
-                sys::tracepoint_probe_register(self.tps[i], PROBES[i].1.cast_mut(), data)
+                helpers::tracepoint_probe_register(self.tps[i], PROBES[i].1.cast_mut(), data)
             };
             if ret != 0 {
                 // SAFETY: detaching exactly what was attached, same `rec`.
@@ -594,13 +594,13 @@ impl Tracepoints {
             let i = self.attached;
             // SAFETY: this (tracepoint, probe, data) triple was registered.
             let ret = unsafe {
-                sys::tracepoint_probe_unregister(self.tps[i], PROBES[i].1.cast_mut(), data)
+                helpers::tracepoint_probe_unregister(self.tps[i], PROBES[i].1.cast_mut(), data)
             };
             if ret != 0 {
                 pr_warn!("unregistering probe {} failed: {}\n", i, ret);
             }
         }
         // SAFETY: process context; waits for probes still running.
-        unsafe { sys::rt_tracepoint_sync() };
+        unsafe { helpers::rust_trace_tracepoint_sync() };
     }
 }

@@ -12,9 +12,9 @@
 //! - `probes.rs`: the scheduler tracepoint probes and their registration;
 //! - `session.rs`: start, stop, flush and the blocking reader;
 //! - `chardev.rs`: the misc device and its file operations;
-//! - `bench.rs`: the write path's microbenchmark (`RT_IOC_BENCH`), built
-//!   only with `make BENCH=1`;
-//! - `sys.rs` and `rt_helpers.c`: what the 6.12 `kernel` crate lacks.
+//! - `microbench.rs`: the write path's microbenchmark
+//!   (`RUST_TRACE_IOC_MICROBENCH`), built only with `make MICROBENCH=1`;
+//! - `helpers.rs` and `helpers.c`: what the 6.12 `kernel` crate lacks.
 //!
 //! Module parameters (`modinfo rust_trace.ko`): `buf_size` (bytes per
 //! buffer, power of two, 4 KiB..4 MiB, default 64 KiB), `nr_bufs` (buffers
@@ -23,8 +23,6 @@
 
 use kernel::prelude::*;
 
-#[cfg(rust_trace_bench)]
-mod bench;
 mod bufpool;
 mod chardev;
 #[expect(
@@ -33,9 +31,11 @@ mod chardev;
     reason = "shared with the userspace decoder, which uses every item as a public API"
 )]
 mod format;
+mod helpers;
+#[cfg(rust_trace_microbench)]
+mod microbench;
 mod probes;
 mod session;
-mod sys;
 
 module! {
     type: RustTrace,
@@ -75,11 +75,16 @@ struct RustTrace {
 impl kernel::Module for RustTrace {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         // SAFETY: module parameters are set before init() and read-only (0444).
-        let (bs, nb) = unsafe { (sys::rt_param_buf_size, sys::rt_param_nr_bufs) };
+        let (bs, nb) = unsafe {
+            (
+                helpers::rust_trace_param_buf_size,
+                helpers::rust_trace_param_nr_bufs,
+            )
+        };
         let buf_size = check_param("buf_size", bs, 4096, 4 << 20, true)?;
         let nr_bufs = check_param("nr_bufs", nb, 2, 1024, false)?;
         // SAFETY: `flush_ms` is writable at run time; this is one plain read.
-        let flush_ms = unsafe { sys::rt_param_flush_ms };
+        let flush_ms = unsafe { helpers::rust_trace_param_flush_ms };
         check_param("flush_ms", flush_ms, 0, 60_000, false)?;
         // SAFETY: `nr_cpu_ids` is set at boot and never changes after.
         let nr_cpus = unsafe { kernel::bindings::nr_cpu_ids } as usize;

@@ -74,8 +74,8 @@ use kernel::{new_mutex, try_pin_init};
 
 use crate::bufpool::{BufPool, TraceBufPtr};
 use crate::format::{CpuTotals, FooterFixed, Header, CLOCK_LOCAL, HEADER_LEN};
+use crate::helpers;
 use crate::probes::{PidSet, Recorder, TaskFields, Tracepoints};
-use crate::sys;
 
 /// A wait queue readers and pollers sleep on.
 ///
@@ -98,7 +98,7 @@ impl WaitQueue {
         pin_init!(WaitQueue {
             // SAFETY: `slot` is valid for writing a wait queue head.
             // INVARIANT: initialised here.
-            wq <- Opaque::ffi_init(|slot| unsafe { sys::rt_init_waitqueue_head(slot) }),
+            wq <- Opaque::ffi_init(|slot| unsafe { helpers::rust_trace_init_waitqueue_head(slot) }),
         })
     }
 
@@ -256,7 +256,7 @@ impl UserBuf {
 // SAFETY: the raw handles are only used under the `reader` mutex.
 unsafe impl Send for Reader {}
 
-/// Counters of one CPU or of all, for the `RT_IOC_STATS` ioctl.
+/// Counters of one CPU or of all, for the `RUST_TRACE_IOC_STATS` ioctl.
 #[derive(Default, Clone, Copy)]
 pub(crate) struct Stats {
     /// Events the probes tried to record.
@@ -327,8 +327,8 @@ impl Tracer {
         // SAFETY: the tracer is pinned and outlives both works: its drop
         // waits for them (PinnedDrop).
         unsafe {
-            sys::rt_irq_work_init(irq_work_wake, ctx);
-            sys::rt_flush_work_init(flush_work, ctx);
+            helpers::rust_trace_irq_work_init(irq_work_wake, ctx);
+            helpers::rust_trace_flush_work_init(flush_work, ctx);
         }
         Ok(tracer)
     }
@@ -361,7 +361,7 @@ impl Tracer {
         self.reader_waiting.store(false, Ordering::Relaxed);
         s.footer = KVec::new();
         // SAFETY: local_clock() has no precondition.
-        let start_ns = unsafe { sys::local_clock() };
+        let start_ns = unsafe { helpers::local_clock() };
         *r = Reader {
             header: Header {
                 buf_size: self.rec.pool.buf_size() as u32,
@@ -384,10 +384,10 @@ impl Tracer {
         s.phase = Phase::Running;
         s.sessions += 1;
         // SAFETY: reads a module parameter.
-        let flush_ms = unsafe { sys::rt_param_flush_ms }.min(60_000);
+        let flush_ms = unsafe { helpers::rust_trace_param_flush_ms }.min(60_000);
         if flush_ms > 0 {
             // SAFETY: initialised in new().
-            unsafe { sys::rt_flush_work_start(flush_ms) };
+            unsafe { helpers::rust_trace_flush_work_start(flush_ms) };
             s.flush_armed = true;
         }
         pr_info!("session {} started\n", s.sessions);
@@ -406,13 +406,13 @@ impl Tracer {
         }
         if s.flush_armed {
             // SAFETY: process context; the work takes no lock we hold.
-            unsafe { sys::rt_flush_work_cancel() };
+            unsafe { helpers::rust_trace_flush_work_cancel() };
             s.flush_armed = false;
         }
         // SAFETY: `self.rec` is the recorder the probes were attached with.
         unsafe { s.tps.detach(&self.rec) };
         // SAFETY: local_clock() has no precondition.
-        let end_ns = unsafe { sys::local_clock() };
+        let end_ns = unsafe { helpers::local_clock() };
         // SAFETY: the probes are detached and synchronised: quiescent.
         unsafe { self.rec.pool.flush_quiescent(end_ns) };
 
@@ -500,7 +500,7 @@ impl Tracer {
                 continue;
             }
             // SAFETY: plain cpumask query.
-            if unsafe { sys::rt_cpu_online(cpu as u32) } {
+            if unsafe { helpers::rust_trace_cpu_online(cpu as u32) } {
                 // SAFETY: `flush_ipi` gets the pool, which outlives the call
                 // (it waits); `cpu` is online and stays so.
                 unsafe { bindings::smp_call_function_single(cpu as _, Some(flush_ipi), info, 1) };
@@ -662,7 +662,7 @@ impl Tracer {
     }
 
     /// Bytes per buffer.
-    #[cfg(rust_trace_bench)]
+    #[cfg(rust_trace_microbench)]
     pub(crate) fn buf_size(&self) -> usize {
         self.rec.pool.buf_size()
     }
@@ -693,8 +693,8 @@ impl PinnedDrop for Tracer {
         // SAFETY: process context; after this neither work runs again (the
         // flush work was cancelled by stop() and is only armed by start()).
         unsafe {
-            sys::rt_flush_work_cancel();
-            sys::rt_irq_work_sync();
+            helpers::rust_trace_flush_work_cancel();
+            helpers::rust_trace_irq_work_sync();
         }
     }
 }
@@ -703,10 +703,10 @@ impl PinnedDrop for Tracer {
 ///
 /// # Safety
 ///
-/// `ctx` is the pinned tracer given to `rt_irq_work_init`, alive until
-/// `rt_irq_work_sync()` returns.
+/// `ctx` is the pinned tracer given to `rust_trace_irq_work_init`, alive until
+/// `rust_trace_irq_work_sync()` returns.
 unsafe extern "C" fn irq_work_wake(ctx: *mut c_void) {
-    // SAFETY: `ctx` is the pinned tracer, alive until rt_irq_work_sync().
+    // SAFETY: `ctx` is the pinned tracer, alive until rust_trace_irq_work_sync().
     let t = unsafe { &*ctx.cast::<Tracer>() };
     t.waitq.wake_all();
 }
@@ -715,7 +715,7 @@ unsafe extern "C" fn irq_work_wake(ctx: *mut c_void) {
 ///
 /// # Safety
 ///
-/// `ctx` is the pinned tracer given to `rt_flush_work_init`; the work is
+/// `ctx` is the pinned tracer given to `rust_trace_flush_work_init`; the work is
 /// cancelled before the tracer is dropped.
 unsafe extern "C" fn flush_work(ctx: *mut c_void) {
     // SAFETY: `ctx` is the pinned tracer; the work is cancelled before the
@@ -735,7 +735,7 @@ unsafe extern "C" fn flush_ipi(info: *mut c_void) {
     // SAFETY: `info` is the pool, alive while on_each_cpu() waits.
     let pool = unsafe { &*info.cast::<BufPool>() };
     // SAFETY: IPI context: IRQs off on this CPU.
-    let cpu = unsafe { sys::rt_smp_processor_id() } as usize;
+    let cpu = unsafe { helpers::rust_trace_smp_processor_id() } as usize;
     // SAFETY: we run on `cpu` with IRQs off. The caller wakes the reader
     // once on_each_cpu() has returned.
     unsafe { pool.flush_local(cpu) };

@@ -5,36 +5,36 @@
 # lost only when more was recorded than the pool holds); `flush` reaches
 # the partial buffer of a CPU that went offline.
 . "$(dirname "$0")/lib.sh"
-rt_require rtdecode rt_workload rt_stats
+rust_trace_require rtdecode rust_trace_workload rust_trace_counters
 
-T=/tmp/rt_flush.$$
+T=/tmp/rust_trace_flush.$$
 mkdir -p "$T"
 ncpu=$(grep -c ^processor /proc/cpuinfo)
 
 # flush_ms=100 and two 64 KiB buffers a CPU: a reader that starts 2 s late
 # (20 flush periods) after a light workload loses nothing.
 paused_reader_loses_nothing() {
-	rt_load flush_ms=100 nr_bufs=2 || return 1
+	rust_trace_load flush_ms=100 nr_bufs=2 || return 1
 	{ sleep 2; cat; } < "$DEV" > "$T/paused" &
 	r=$!
-	rt_wait_session || return 1
-	rt_workload pingpong 2000 > /dev/null
+	rust_trace_wait_session || return 1
+	rust_trace_workload pingpong 2000 > /dev/null
 	sleep 1
 	echo stop > "$DEV"
 	wait "$r" || return 1
-	echo "# written $(rt_stat written) lost $(rt_stat lost) batches $(rt_stat batches)"
+	echo "# written $(rust_trace_counter written) lost $(rust_trace_counter lost) batches $(rust_trace_counter batches)"
 	rtdecode validate "$T/paused" > "$T/v" || { sed 's/^/# /' "$T/v"; return 1; }
-	[ "$(rt_stat lost)" -eq 0 ] && [ "$(rt_stat written)" -gt 4000 ]
+	[ "$(rust_trace_counter lost)" -eq 0 ] && [ "$(rust_trace_counter written)" -gt 4000 ]
 }
 
 # A reader blocked in read() gets a light workload's events from the
 # periodic flush alone, within a few periods.
 waiting_reader_gets_partial_buffers() {
-	rt_load flush_ms=100 || return 1
+	rust_trace_load flush_ms=100 || return 1
 	cat "$DEV" > "$T/live" &
 	r=$!
-	rt_wait_session || return 1
-	rt_workload pingpong 100 > /dev/null
+	rust_trace_wait_session || return 1
+	rust_trace_workload pingpong 100 > /dev/null
 	size=0
 	for _ in $(seq 50); do
 		size=$(stat -c %s "$T/live")
@@ -52,11 +52,11 @@ waiting_reader_gets_partial_buffers() {
 flush_reaches_an_offline_cpu() {
 	cpu=$((ncpu - 1))
 	online=/sys/devices/system/cpu/cpu$cpu/online
-	rt_load flush_ms=0 || return 1
+	rust_trace_load flush_ms=0 || return 1
 	cat "$DEV" > "$T/off" &
 	r=$!
-	rt_wait_session || return 1
-	rt_workload oncpu "$cpu" 200
+	rust_trace_wait_session || return 1
+	rust_trace_workload oncpu "$cpu" 200
 	echo 0 > "$online" || return 1
 	echo flush > "$DEV"
 	sleep 0.5
@@ -77,6 +77,6 @@ if [ "$ncpu" -ge 2 ] && [ -w "/sys/devices/system/cpu/cpu$((ncpu - 1))/online" ]
 else
 	ktap_test_skip "flush reaches an offline CPU (no CPU hotplug here)"
 fi
-rt_load
+rust_trace_load
 rm -rf "$T"
 ktap_finished

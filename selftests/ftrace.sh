@@ -8,7 +8,7 @@
 # task name in the capture is the comm ftrace read from the task at that
 # event. The window is marked by two tasks renaming themselves.
 . "$(dirname "$0")/lib.sh"
-rt_require rtdecode rt_workload rt_stats
+rust_trace_require rtdecode rust_trace_workload rust_trace_counters
 
 TR=/sys/kernel/tracing
 EVENTS="sched/sched_switch sched/sched_wakeup sched/sched_wakeup_new
@@ -22,7 +22,7 @@ for e in $EVENTS; do
 	fi
 done
 
-T=/tmp/rt_ftrace.$$
+T=/tmp/rust_trace_ftrace.$$
 mkdir -p "$T"
 ncpu=$(grep -c ^processor /proc/cpuinfo)
 pid_max=$(cat /proc/sys/kernel/pid_max)
@@ -61,21 +61,21 @@ total() { sed -n '/"total"/,/}/p' "$2" | sed -n "s/.*\"$1\": \\([0-9]*\\).*/\\1/
 top() { sed -n "s/^  \"$1\": \\([0-9]*\\).*/\\1/p" "$2"; }
 
 mixed_load() {
-	rt_workload mark rtmark-begin
-	rt_workload pairs "$ncpu" 2000 &
+	rust_trace_workload mark rtmark-begin
+	rust_trace_workload pairs "$ncpu" 2000 &
 	p1=$!
-	rt_workload threads 8 300 &
+	rust_trace_workload threads 8 300 &
 	p2=$!
-	rt_workload forkstorm 100
-	rt_workload spawn > /dev/null
-	rt_workload renamers 100
+	rust_trace_workload forkstorm 100
+	rust_trace_workload spawn > /dev/null
+	rust_trace_workload renamers 100
 	wait "$p1" "$p2"
-	rt_workload mark rtmark-end
+	rust_trace_workload mark rtmark-end
 }
 capture_mixed() {
-	rt_load || return 1
+	rust_trace_load || return 1
 	ftrace_start 16384
-	rt_capture "$T/mixed" mixed_load
+	rust_trace_capture "$T/mixed" mixed_load
 	rc=$?
 	ftrace_stop "$T/mixed.ftrace"
 	return $rc
@@ -93,22 +93,22 @@ one_for_one() {
 # workload: events are lost and kept in turn all along (whatever the
 # kernel's speed), and names must not go stale.
 renames_under_loss() {
-	rt_workload mark rtmark-begin
+	rust_trace_workload mark rtmark-begin
 	for round in 1 2 3 4 5 6 7 8; do
 		[ $((round % 2)) = 1 ] && kill -STOP "$reader"
-		rt_workload renamers 250
+		rust_trace_workload renamers 250
 		[ $((round % 2)) = 1 ] && kill -CONT "$reader"
 		sleep 0.2
 	done
-	rt_workload mark rtmark-end
+	rust_trace_workload mark rtmark-end
 }
 capture_lossy() {
 	echo 400 > /proc/sys/kernel/pid_max
-	rt_load buf_size=4096 nr_bufs=2 || return 1
+	rust_trace_load buf_size=4096 nr_bufs=2 || return 1
 	ftrace_start 16384
 	cat "$DEV" > "$T/lossy" &
 	reader=$!
-	rt_wait_session || return 1
+	rust_trace_wait_session || return 1
 	renames_under_loss
 	echo stop > "$DEV"
 	wait "$reader"
@@ -142,6 +142,6 @@ if [ -d /results ]; then
 	mkdir -p /results/ftrace
 	cp "$T/mixed" "$T/mixed.ftrace" "$T/lossy.ftrace" /results/ftrace/ 2>/dev/null
 fi
-rt_load
+rust_trace_load
 rm -rf "$T"
 ktap_finished

@@ -5,19 +5,19 @@ DIR=$(cd "$(dirname "$0")" && pwd)
 . "$DIR/../kselftest/ktap_helpers.sh"
 export PATH="$DIR:$PATH"
 
-RT_MODULE=${RT_MODULE:-/lib/modules/rust_trace.ko}
+RUST_TRACE_MODULE=${RUST_TRACE_MODULE:-/lib/modules/rust_trace.ko}
 DEV=/dev/rust_trace
 
-rt_loaded() { grep -q '^rust_trace ' /proc/modules; }
-rt_unload() { ! rt_loaded || rmmod rust_trace; }
-# rt_load [param=value ...]: (re)loads the module with these parameters.
-rt_load() { rt_unload && insmod "$RT_MODULE" "$@"; }
+rust_trace_loaded() { grep -q '^rust_trace ' /proc/modules; }
+rust_trace_unload() { ! rust_trace_loaded || rmmod rust_trace; }
+# rust_trace_load [param=value ...]: (re)loads the module with these parameters.
+rust_trace_load() { rust_trace_unload && insmod "$RUST_TRACE_MODULE" "$@"; }
 
 # Skips the whole test (exit 4) when the module or a tool is absent.
-rt_require() {
-	if [ ! -r "$RT_MODULE" ]; then
+rust_trace_require() {
+	if [ ! -r "$RUST_TRACE_MODULE" ]; then
 		ktap_print_header
-		ktap_skip_all "rust_trace module not found at $RT_MODULE"
+		ktap_skip_all "rust_trace module not found at $RUST_TRACE_MODULE"
 		exit "$KSFT_SKIP"
 	fi
 	for tool in "$@"; do
@@ -29,27 +29,27 @@ rt_require() {
 	done
 }
 
-# rt_stat KEY: a total from rt_stats (the module's counters).
-rt_stat() { rt_stats | head -1 | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+# rust_trace_counter KEY: a total from rust_trace_counters (the module's counters).
+rust_trace_counter() { rust_trace_counters | head -1 | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 
 # Waits until a reader's session is tracing (a `stop` sent before that
 # would find nothing to stop, and the reader would wait for ever).
-rt_wait_session() {
+rust_trace_wait_session() {
 	for _ in $(seq 300); do
-		rt_stats 2>/dev/null | head -1 | grep -q 'running=1 reader=1' && return 0
+		rust_trace_counters 2>/dev/null | head -1 | grep -q 'running=1 reader=1' && return 0
 		sleep 0.05
 	done
 	echo "# no session started within 15 s"
 	return 1
 }
 
-# rt_capture OUT CMD...: cat /dev/rust_trace > OUT around CMD, then stop.
+# rust_trace_capture OUT CMD...: cat /dev/rust_trace > OUT around CMD, then stop.
 # Returns cat's exit status: cat must end by itself after `stop`.
-rt_capture() {
+rust_trace_capture() {
 	out=$1; shift
 	cat "$DEV" > "$out" &
 	cat_pid=$!
-	rt_wait_session || { kill "$cat_pid"; return 1; }
+	rust_trace_wait_session || { kill "$cat_pid"; return 1; }
 	"$@"
 	echo stop > "$DEV"
 	wait "$cat_pid"

@@ -4,20 +4,20 @@
 # with a reader attached, CPU hotplug during a capture, and nothing left
 # behind (vmalloc areas, kmemleak where the kernel has it).
 . "$(dirname "$0")/lib.sh"
-rt_require rtdecode rt_workload rt_stats
+rust_trace_require rtdecode rust_trace_workload rust_trace_counters
 
-T=/tmp/rt_life.$$
+T=/tmp/rust_trace_life.$$
 mkdir -p "$T"
 ncpu=$(grep -c ^processor /proc/cpuinfo)
 
 # A background stress on every CPU for the duration of a test.
-stress_start() { rt_workload pairs "$ncpu" 100000000 & stress=$!; }
-# The pairs run as rt_ping/rt_pong processes under the rt_workload parent.
+stress_start() { rust_trace_workload pairs "$ncpu" 100000000 & stress=$!; }
+# The pairs run as rust_trace_ping/rust_trace_pong processes under the rust_trace_workload parent.
 stress_stop() {
 	kill "$stress" 2>/dev/null
 	for _ in 1 2 3; do
-		killall -q rt_ping rt_pong rt_workload 2>/dev/null
-		pkill -f 'rt_workload pairs' 2>/dev/null
+		killall -q rust_trace_ping rust_trace_pong rust_trace_workload 2>/dev/null
+		pkill -f 'rust_trace_workload pairs' 2>/dev/null
 		sleep 0.1
 	done
 	wait "$stress" 2>/dev/null
@@ -28,7 +28,7 @@ sessions_100() {
 	while [ $i -lt 100 ]; do
 		cat "$DEV" > "$T/s" &
 		r=$!
-		rt_wait_session || return 1
+		rust_trace_wait_session || return 1
 		echo stop > "$DEV" || return 1
 		wait "$r" || { echo "# session $i: cat failed"; return 1; }
 		rtdecode validate "$T/s" > "$T/v" || { echo "# session $i:"; sed 's/^/# /' "$T/v"; return 1; }
@@ -39,17 +39,17 @@ sessions_100() {
 reload_20() {
 	i=0
 	while [ $i -lt 20 ]; do
-		rt_load || return 1
+		rust_trace_load || return 1
 		cat "$DEV" > "$T/r" &
 		r=$!
-		rt_wait_session || return 1
+		rust_trace_wait_session || return 1
 		echo stop > "$DEV" || return 1
 		wait "$r" || return 1
 		rtdecode validate "$T/r" > "$T/v" || { sed 's/^/# /' "$T/v"; return 1; }
-		rt_unload || return 1
+		rust_trace_unload || return 1
 		i=$((i + 1))
 	done
-	rt_load
+	rust_trace_load
 }
 
 # Bytes in vmalloc areas (the buffers, the PID bitmap and the module
@@ -57,17 +57,17 @@ reload_20() {
 # stacks per CPU, which would show as noise of 20 KiB a stack.
 vmalloc_bytes() { awk '!/alloc_thread_stack_node/ { s += $2 } END { print s }' /proc/vmallocinfo; }
 nothing_left_after_unload() {
-	rt_load && rt_unload || return 1 # warm up caches (stacks, modules)
+	rust_trace_load && rust_trace_unload || return 1 # warm up caches (stacks, modules)
 	before=$(vmalloc_bytes)
 	awk '{ print $2, $3 }' /proc/vmallocinfo | sort > "$T/vm.before"
-	rt_load || return 1
+	rust_trace_load || return 1
 	cat "$DEV" > "$T/m" &
 	r=$!
-	rt_wait_session || return 1
-	rt_workload pingpong 2000 > /dev/null
+	rust_trace_wait_session || return 1
+	rust_trace_workload pingpong 2000 > /dev/null
 	echo stop > "$DEV"
 	wait "$r"
-	rt_unload || return 1
+	rust_trace_unload || return 1
 	after=$(vmalloc_bytes)
 	echo "# vmalloc bytes: $before before insmod, $after after rmmod"
 	# The module holds over 2 MiB in vmalloc areas; allow 64 KiB of noise,
@@ -91,8 +91,8 @@ hotplug_capture() {
 	online=/sys/devices/system/cpu/cpu$cpu/online
 	cat "$DEV" > "$T/h" &
 	r=$!
-	rt_wait_session || return 1
-	rt_workload pairs 2 3000 &
+	rust_trace_wait_session || return 1
+	rust_trace_workload pairs 2 3000 &
 	w=$!
 	sleep 0.5
 	echo 0 > "$online" || return 1
@@ -111,23 +111,23 @@ hotplug_capture() {
 killed_reader_then_a_clean_session() {
 	cat "$DEV" > "$T/k1" &
 	r=$!
-	rt_wait_session || return 1
-	rt_workload pairs "$ncpu" 3000 &
+	rust_trace_wait_session || return 1
+	rust_trace_workload pairs "$ncpu" 3000 &
 	w=$!
 	sleep 1
 	kill -9 "$r"
 	wait "$r" 2>/dev/null
 	wait "$w"
 	rtdecode report "$T/k1" > /dev/null || return 1
-	rt_capture "$T/k2" rt_workload pingpong 500 > /dev/null || return 1
+	rust_trace_capture "$T/k2" rust_trace_workload pingpong 500 > /dev/null || return 1
 	rtdecode validate "$T/k2" > "$T/v" || { sed 's/^/# /' "$T/v"; return 1; }
-	echo "# written $(rt_stat written) read $(rt_stat read_events) lost $(rt_stat lost)"
-	[ $(( $(rt_stat read_events) + $(rt_stat lost) )) -eq "$(rt_stat written)" ]
+	echo "# written $(rust_trace_counter written) read $(rust_trace_counter read_events) lost $(rust_trace_counter lost)"
+	[ $(( $(rust_trace_counter read_events) + $(rust_trace_counter lost) )) -eq "$(rust_trace_counter written)" ]
 }
 
 ktap_print_header
 ktap_set_plan 6
-rt_load
+rust_trace_load
 
 stress_start
 ktap_test_result "100 start/stop sessions in a row under stress, each valid" sessions_100
@@ -142,7 +142,7 @@ else
 	ktap_test_skip "CPU hotplug during a capture (not supported here)"
 fi
 ktap_test_result "no vmalloc memory is left behind after a session and rmmod" nothing_left_after_unload
-rt_load
+rust_trace_load
 if [ -e /sys/kernel/debug/kmemleak ]; then
 	ktap_test_result "kmemleak finds no leak from rust_trace" kmemleak_clean
 else

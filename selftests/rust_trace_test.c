@@ -5,7 +5,7 @@
  * Each test is one behaviour a user relies on. Streams are checked with the
  * decoder (`rtdecode validate`, which checks every rule of docs/FORMAT.md,
  * the accounting identity included) and with the module's own counters
- * (RT_IOC_STATS). The module is loaded if it is not (RT_MODULE names the
+ * (RUST_TRACE_IOC_STATS). The module is loaded if it is not (RUST_TRACE_MODULE names the
  * .ko); without it every test skips.
  */
 #define _GNU_SOURCE
@@ -38,7 +38,7 @@
 
 static const char *module_path(void)
 {
-	const char *p = getenv("RT_MODULE");
+	const char *p = getenv("RUST_TRACE_MODULE");
 
 	return p ? p : "/lib/modules/rust_trace.ko";
 }
@@ -70,7 +70,7 @@ static int write_cmd(const char *cmd)
 	return ret;
 }
 
-static int stats(struct rt_stats *st, uint32_t cpu)
+static int stats(struct rust_trace_stats *st, uint32_t cpu)
 {
 	int fd = open(DEV, O_WRONLY);
 	int ret;
@@ -79,7 +79,7 @@ static int stats(struct rt_stats *st, uint32_t cpu)
 	st->cpu = cpu;
 	if (fd < 0)
 		return -errno;
-	ret = ioctl(fd, RT_IOC_STATS, st) ? -errno : 0;
+	ret = ioctl(fd, RUST_TRACE_IOC_STATS, st) ? -errno : 0;
 	close(fd);
 	return ret;
 }
@@ -171,8 +171,8 @@ FIXTURE(rt) {
 FIXTURE_SETUP(rt)
 {
 	if (ensure_module())
-		SKIP(return, "rust_trace module not available (RT_MODULE=%s)", module_path());
-	snprintf(self->path, sizeof(self->path), "/tmp/rt_test.%d", getpid());
+		SKIP(return, "rust_trace module not available (RUST_TRACE_MODULE=%s)", module_path());
+	snprintf(self->path, sizeof(self->path), "/tmp/rust_trace_test.%d", getpid());
 }
 
 FIXTURE_TEARDOWN(rt)
@@ -188,7 +188,7 @@ TEST_F_TIMEOUT(rt, stream_is_header_batches_footer_then_eof, 600)
 	long size;
 	int fd;
 
-	ASSERT_GT(capture(65536, "rt_workload pingpong 2000 >/dev/null", self->path), HEADER_LEN);
+	ASSERT_GT(capture(65536, "rust_trace_workload pingpong 2000 >/dev/null", self->path), HEADER_LEN);
 	fd = open(self->path, O_RDONLY);
 	ASSERT_GE(fd, 0);
 	ASSERT_EQ(read(fd, hdr, HEADER_LEN), HEADER_LEN);
@@ -253,7 +253,7 @@ TEST_F_TIMEOUT(rt, poll_wakes_on_flush_and_at_eof, 600)
 	ASSERT_EQ(poll(&p, 1, 0), 1); /* the header */
 	ASSERT_EQ(read(fd, buf, sizeof(buf)), HEADER_LEN);
 	ASSERT_EQ(poll(&p, 1, 0), 0);
-	run("rt_workload pingpong 100 >/dev/null");
+	run("rust_trace_workload pingpong 100 >/dev/null");
 	ASSERT_EQ(write_cmd("flush"), 0);
 	ASSERT_EQ(poll(&p, 1, 2000), 1);
 	ASSERT_TRUE(p.revents & POLLIN);
@@ -275,7 +275,7 @@ TEST_F_TIMEOUT(rt, poll_wakes_on_flush_and_at_eof, 600)
 TEST_F(rt, unknown_and_oversized_commands_get_einval_and_change_nothing)
 {
 	char big[200];
-	struct rt_stats st;
+	struct rust_trace_stats st;
 	int w, r = open(DEV, O_RDONLY | O_NONBLOCK);
 
 	ASSERT_GE(r, 0);
@@ -289,13 +289,13 @@ TEST_F(rt, unknown_and_oversized_commands_get_einval_and_change_nothing)
 	memset(big, 's', sizeof(big));
 	ASSERT_EQ(write(w, big, sizeof(big)), -1);
 	ASSERT_EQ(errno, EINVAL);
-	ASSERT_EQ(stats(&st, RT_STATS_ALL), 0);
-	ASSERT_TRUE(st.flags & RT_STATS_F_RUNNING);
-	ASSERT_TRUE(st.flags & RT_STATS_F_READER);
+	ASSERT_EQ(stats(&st, RUST_TRACE_STATS_ALL), 0);
+	ASSERT_TRUE(st.flags & RUST_TRACE_STATS_F_RUNNING);
+	ASSERT_TRUE(st.flags & RUST_TRACE_STATS_F_READER);
 	/* A command may end with a newline, as `echo` writes it. */
 	ASSERT_EQ(write(w, "stop\n", 5), 5);
-	ASSERT_EQ(stats(&st, RT_STATS_ALL), 0);
-	ASSERT_FALSE(st.flags & RT_STATS_F_RUNNING);
+	ASSERT_EQ(stats(&st, RUST_TRACE_STATS_ALL), 0);
+	ASSERT_FALSE(st.flags & RUST_TRACE_STATS_F_RUNNING);
 	close(w);
 	close(r);
 }
@@ -307,18 +307,18 @@ TEST_F(rt, unknown_and_oversized_commands_get_einval_and_change_nothing)
  */
 TEST_F(rt, stop_and_flush_without_a_session_get_esrch)
 {
-	struct rt_stats st;
+	struct rust_trace_stats st;
 	int r;
 
 	ASSERT_EQ(write_cmd("stop"), -ESRCH);
 	ASSERT_EQ(write_cmd("flush"), -ESRCH);
-	ASSERT_EQ(stats(&st, RT_STATS_ALL), 0);
-	ASSERT_FALSE(st.flags & (RT_STATS_F_RUNNING | RT_STATS_F_READER));
+	ASSERT_EQ(stats(&st, RUST_TRACE_STATS_ALL), 0);
+	ASSERT_FALSE(st.flags & (RUST_TRACE_STATS_F_RUNNING | RUST_TRACE_STATS_F_READER));
 	/* Nothing was left pending: a new session runs until its own stop. */
 	r = open(DEV, O_RDONLY | O_NONBLOCK);
 	ASSERT_GE(r, 0);
-	ASSERT_EQ(stats(&st, RT_STATS_ALL), 0);
-	ASSERT_TRUE(st.flags & RT_STATS_F_RUNNING);
+	ASSERT_EQ(stats(&st, RUST_TRACE_STATS_ALL), 0);
+	ASSERT_TRUE(st.flags & RUST_TRACE_STATS_F_RUNNING);
 	close(r);
 	ASSERT_EQ(write_cmd("stop"), -ESRCH);
 }
@@ -383,7 +383,7 @@ TEST_F_TIMEOUT(rt, a_late_stop_does_not_end_the_next_session, 600)
 	ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
 	ASSERT_EQ(set_policy(SCHED_FIFO, 10), 0);
 	for (int i = 0; i < 10; i++) {
-		struct rt_stats st;
+		struct rust_trace_stats st;
 		int r1, r2, status;
 		ssize_t n;
 		pid_t stopper;
@@ -423,8 +423,8 @@ TEST_F_TIMEOUT(rt, a_late_stop_does_not_end_the_next_session, 600)
 		ASSERT_NE(n, 0);
 		if (n < 0)
 			ASSERT_EQ(errno, EAGAIN);
-		ASSERT_EQ(stats(&st, RT_STATS_ALL), 0);
-		ASSERT_TRUE(st.flags & RT_STATS_F_RUNNING);
+		ASSERT_EQ(stats(&st, RUST_TRACE_STATS_ALL), 0);
+		ASSERT_TRUE(st.flags & RUST_TRACE_STATS_F_RUNNING);
 		/* Its own stop ends it, with the footer. */
 		ASSERT_EQ(write_cmd("stop"), 0);
 		do {
@@ -442,15 +442,15 @@ TEST_F_TIMEOUT(rt, a_late_stop_does_not_end_the_next_session, 600)
 /* `flush` then `stop`: the flushed and the remaining events both arrive. */
 TEST_F_TIMEOUT(rt, flush_then_stop_delivers_everything, 600)
 {
-	struct rt_stats st;
+	struct rust_trace_stats st;
 	int r = open(DEV, O_RDONLY);
 
 	ASSERT_GE(r, 0);
-	run("rt_workload pingpong 500 >/dev/null");
+	run("rust_trace_workload pingpong 500 >/dev/null");
 	ASSERT_EQ(write_cmd("flush"), 0);
 	unlink(self->path);
-	ASSERT_GT(capture_fd(r, 4096, "rt_workload pingpong 500 >/dev/null", self->path), 0);
-	ASSERT_EQ(stats(&st, RT_STATS_ALL), 0);
+	ASSERT_GT(capture_fd(r, 4096, "rust_trace_workload pingpong 500 >/dev/null", self->path), 0);
+	ASSERT_EQ(stats(&st, RUST_TRACE_STATS_ALL), 0);
 	EXPECT_GT(st.written, 2000);
 	EXPECT_EQ(st.read_events + st.lost, st.written);
 	close(r);
@@ -466,7 +466,7 @@ TEST_F_TIMEOUT(rt, signal_interrupts_blocked_read_without_loss, 600)
 {
 	struct sigaction sa = { .sa_handler = on_usr1 };
 	char buf[65536];
-	struct rt_stats st;
+	struct rust_trace_stats st;
 	pid_t parent = getpid(), child;
 	int out, r;
 
@@ -487,8 +487,8 @@ TEST_F_TIMEOUT(rt, signal_interrupts_blocked_read_without_loss, 600)
 	ASSERT_EQ(errno, EINTR);
 	waitpid(child, NULL, 0);
 	/* The same stream goes on after the interruption. */
-	ASSERT_GT(capture_fd(r, sizeof(buf), "rt_workload pingpong 1000 >/dev/null", self->path), 0);
-	ASSERT_EQ(stats(&st, RT_STATS_ALL), 0);
+	ASSERT_GT(capture_fd(r, sizeof(buf), "rust_trace_workload pingpong 1000 >/dev/null", self->path), 0);
+	ASSERT_EQ(stats(&st, RUST_TRACE_STATS_ALL), 0);
 	EXPECT_EQ(st.read_events + st.lost, st.written);
 	close(r);
 	ASSERT_EQ(validate(self->path), 0);
@@ -503,8 +503,8 @@ TEST_F_TIMEOUT(rt, any_read_size_gives_a_valid_stream, 600)
 	static const size_t sizes[] = { 1, 7, 4093, 65536, 1 << 20 };
 
 	for (unsigned int i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		const char *w = sizes[i] == 1 ? "rt_workload pingpong 300 >/dev/null"
-					      : "rt_workload pingpong 3000 >/dev/null";
+		const char *w = sizes[i] == 1 ? "rust_trace_workload pingpong 300 >/dev/null"
+					      : "rust_trace_workload pingpong 3000 >/dev/null";
 
 		TH_LOG("read size %zu", sizes[i]);
 		ASSERT_GT(capture(sizes[i], w, self->path), HEADER_LEN);
@@ -539,7 +539,7 @@ TEST_F_TIMEOUT(rt, a_fault_part_way_through_a_read_gives_a_short_read, 600)
 	ASSERT_GE(out, 0);
 	ASSERT_EQ(write(out, hdr, HEADER_LEN), HEADER_LEN);
 	/* Batches ready: 100 bytes of room before the unmapped page. */
-	run("rt_workload pingpong 300 >/dev/null");
+	run("rust_trace_workload pingpong 300 >/dev/null");
 	ASSERT_EQ(write_cmd("flush"), 0);
 	n = read(r, map + page - 100, 4096);
 	ASSERT_EQ(n, 100);
@@ -568,7 +568,7 @@ static void *read_footer(void *arg)
 	return NULL;
 }
 
-/* An RT_IOC_STATS call run beside, with the time it returned. */
+/* An RUST_TRACE_IOC_STATS call run beside, with the time it returned. */
 struct stats_call {
 	struct timespec done;	/* when it returned */
 	int ret;		/* its result */
@@ -577,9 +577,9 @@ struct stats_call {
 static void *call_stats(void *arg)
 {
 	struct stats_call *c = arg;
-	struct rt_stats st;
+	struct rust_trace_stats st;
 
-	c->ret = stats(&st, RT_STATS_ALL);
+	c->ret = stats(&st, RUST_TRACE_STATS_ALL);
 	clock_gettime(CLOCK_MONOTONIC, &c->done);
 	return NULL;
 }
@@ -591,7 +591,7 @@ static double secs(struct timespec t)
 
 /*
  * A reader stuck copying the footer (its page fault waits on userfaultfd)
- * holds up nobody else: the device's other operations (here RT_IOC_STATS,
+ * holds up nobody else: the device's other operations (here RUST_TRACE_IOC_STATS,
  * which takes the session lock) go on.
  */
 TEST_F_TIMEOUT(rt, a_reader_stuck_on_a_fault_in_the_footer_blocks_no_one, 600)
@@ -654,7 +654,7 @@ TEST_F_TIMEOUT(rt, a_reader_stuck_on_a_fault_in_the_footer_blocks_no_one, 600)
 	pthread_join(caller, NULL);
 	pthread_join(reader, NULL);
 	ASSERT_EQ(sc.ret, 0);
-	TH_LOG("RT_IOC_STATS returned %.3f s %s the stuck reader was let go",
+	TH_LOG("RUST_TRACE_IOC_STATS returned %.3f s %s the stuck reader was let go",
 	       secs(sc.done) > secs(resolved) ? secs(sc.done) - secs(resolved)
 					      : secs(resolved) - secs(sc.done),
 	       secs(sc.done) > secs(resolved) ? "after" : "before");
@@ -668,18 +668,18 @@ TEST_F_TIMEOUT(rt, a_reader_stuck_on_a_fault_in_the_footer_blocks_no_one, 600)
 /* The module's counters: events read + events lost == events written. */
 TEST_F_TIMEOUT(rt, counters_read_plus_lost_equal_written, 600)
 {
-	struct rt_stats st, cpu;
+	struct rust_trace_stats st, cpu;
 	uint64_t w = 0, l = 0, rd = 0;
 
-	ASSERT_GT(capture(1 << 20, "rt_workload pairs 2 5000", self->path), 0);
-	ASSERT_EQ(stats(&st, RT_STATS_ALL), 0);
+	ASSERT_GT(capture(1 << 20, "rust_trace_workload pairs 2 5000", self->path), 0);
+	ASSERT_EQ(stats(&st, RUST_TRACE_STATS_ALL), 0);
 	TH_LOG("written %llu lost %llu read %llu", (unsigned long long)st.written,
 	       (unsigned long long)st.lost, (unsigned long long)st.read_events);
 	ASSERT_GT(st.written, 20000);
 	ASSERT_EQ(st.read_events + st.lost, st.written);
 	for (uint32_t c = 0; c < st.nr_cpus; c++) {
 		ASSERT_EQ(stats(&cpu, c), 0);
-		if (!(cpu.flags & RT_STATS_F_CPU))
+		if (!(cpu.flags & RUST_TRACE_STATS_F_CPU))
 			continue;
 		EXPECT_EQ(cpu.read_events + cpu.lost, cpu.written);
 		w += cpu.written;
@@ -695,39 +695,39 @@ TEST_F_TIMEOUT(rt, counters_read_plus_lost_equal_written, 600)
 /* The ioctl: unknown commands ENOTTY, a CPU id out of range EINVAL. */
 TEST_F(rt, ioctl_rejects_unknown_command_and_bad_cpu)
 {
-	struct rt_stats st;
+	struct rust_trace_stats st;
 	int w = open(DEV, O_WRONLY);
 
 	ASSERT_GE(w, 0);
 	ASSERT_EQ(ioctl(w, _IO('R', 99), 0), -1);
 	ASSERT_EQ(errno, ENOTTY);
-	ASSERT_EQ(stats(&st, RT_STATS_ALL), 0);
+	ASSERT_EQ(stats(&st, RUST_TRACE_STATS_ALL), 0);
 	ASSERT_EQ(stats(&st, st.nr_cpus), -EINVAL);
 	close(w);
 }
 
-/* A production module has no benchmark: RT_IOC_BENCH is not a command. */
+/* A production module has no benchmark: RUST_TRACE_IOC_MICROBENCH is not a command. */
 TEST_F(rt, the_production_module_has_no_benchmark_ioctl)
 {
-	struct rt_bench b = { .nevents = 1000 };
+	struct rust_trace_microbench b = { .nevents = 1000 };
 	int w = open(DEV, O_WRONLY);
 
 	ASSERT_GE(w, 0);
-	ASSERT_EQ(ioctl(w, RT_IOC_BENCH, &b), -1);
+	ASSERT_EQ(ioctl(w, RUST_TRACE_IOC_MICROBENCH, &b), -1);
 	ASSERT_EQ(errno, ENOTTY);
 	close(w);
 }
 
 /*
- * The microbenchmark is built only on request (`make BENCH=1`); the suite
- * loads that build from RT_BENCH_MODULE for these tests and puts the
+ * The microbenchmark is built only on request (`make MICROBENCH=1`); the suite
+ * loads that build from RUST_TRACE_MICROBENCH_MODULE for these tests and puts the
  * production module back after each.
  */
 static const char *bench_module_path(void)
 {
-	const char *p = getenv("RT_BENCH_MODULE");
+	const char *p = getenv("RUST_TRACE_MICROBENCH_MODULE");
 
-	return p ? p : "/lib/modules/rust_trace-bench.ko";
+	return p ? p : "/lib/modules/rust_trace-microbench.ko";
 }
 
 static int load_module(const char *path)
@@ -746,7 +746,7 @@ FIXTURE_SETUP(bench)
 {
 	self->loaded = 0;
 	if (access(bench_module_path(), R_OK))
-		SKIP(return, "no benchmark build at %s (make BENCH=1)", bench_module_path());
+		SKIP(return, "no benchmark build at %s (make MICROBENCH=1)", bench_module_path());
 	ASSERT_EQ(load_module(bench_module_path()), 0);
 	self->loaded = 1;
 }
@@ -760,11 +760,11 @@ FIXTURE_TEARDOWN(bench)
 /* The write-path microbenchmark: runs on a pool of its own, loses nothing. */
 TEST_F_TIMEOUT(bench, write_path_microbenchmark_runs_and_loses_nothing, 600)
 {
-	struct rt_bench b = { .nevents = 200000 };
+	struct rust_trace_microbench b = { .nevents = 200000 };
 	int w = open(DEV, O_WRONLY);
 
 	ASSERT_GE(w, 0);
-	ASSERT_EQ(ioctl(w, RT_IOC_BENCH, &b), 0);
+	ASSERT_EQ(ioctl(w, RUST_TRACE_IOC_MICROBENCH, &b), 0);
 	TH_LOG("%llu events: %.1f ns each in the probe, clock %.1f ns, irq save/restore %.1f ns",
 	       (unsigned long long)b.nevents, (double)b.ns_probe / b.nevents,
 	       (double)b.ns_clock / b.nevents, (double)b.ns_irq / b.nevents);
@@ -772,11 +772,11 @@ TEST_F_TIMEOUT(bench, write_path_microbenchmark_runs_and_loses_nothing, 600)
 	EXPECT_GT(b.batches, 0);
 	EXPECT_GT(b.ns_probe, b.ns_clock);
 	b.nevents = 0;
-	ASSERT_EQ(ioctl(w, RT_IOC_BENCH, &b), -1);
+	ASSERT_EQ(ioctl(w, RUST_TRACE_IOC_MICROBENCH, &b), -1);
 	ASSERT_EQ(errno, EINVAL);
 	/* At most ten million events a call. */
 	b.nevents = 10000001;
-	ASSERT_EQ(ioctl(w, RT_IOC_BENCH, &b), -1);
+	ASSERT_EQ(ioctl(w, RUST_TRACE_IOC_MICROBENCH, &b), -1);
 	ASSERT_EQ(errno, EINVAL);
 	close(w);
 }
@@ -791,10 +791,10 @@ TEST_F_TIMEOUT(bench, a_killed_benchmark_returns_within_2_seconds, 600)
 	p = fork();
 	ASSERT_GE(p, 0);
 	if (p == 0) {
-		struct rt_bench b = { .nevents = 10000000 };
+		struct rust_trace_microbench b = { .nevents = 10000000 };
 		int w = open(DEV, O_WRONLY);
 
-		ioctl(w, RT_IOC_BENCH, &b);
+		ioctl(w, RUST_TRACE_IOC_MICROBENCH, &b);
 		_exit(0);
 	}
 	sleep(1);
@@ -851,7 +851,7 @@ int main(int argc, char **argv)
 	if (ensure_module()) {
 		ksft_print_header();
 		ksft_set_plan(0);
-		ksft_exit_skip("rust_trace module not available (RT_MODULE=%s)\n", module_path());
+		ksft_exit_skip("rust_trace module not available (RUST_TRACE_MODULE=%s)\n", module_path());
 	}
 	return test_harness_run(argc, argv);
 }

@@ -2,9 +2,9 @@
 /*
  * rust_trace.h: the ioctl interface of /dev/rust_trace (chardev.rs).
  *
- * RT_IOC_STATS works on any open file of the device, reader or writer, and
+ * RUST_TRACE_IOC_STATS works on any open file of the device, reader or writer, and
  * never disturbs the reader. Set .cpu to a CPU id for that CPU's counters,
- * or to RT_STATS_ALL for the totals.
+ * or to RUST_TRACE_STATS_ALL for the totals.
  *
  * The stream format itself is described in docs/FORMAT.md.
  */
@@ -14,15 +14,15 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-#define RT_STATS_ALL		0xffffffffu
+#define RUST_TRACE_STATS_ALL		0xffffffffu
 
-#define RT_STATS_F_CPU		(1u << 0)	/* the CPU has buffers */
-#define RT_STATS_F_RUNNING	(1u << 1)	/* a session is tracing */
-#define RT_STATS_F_READER	(1u << 2)	/* a reader is open */
+#define RUST_TRACE_STATS_F_CPU		(1u << 0)	/* the CPU has buffers */
+#define RUST_TRACE_STATS_F_RUNNING	(1u << 1)	/* a session is tracing */
+#define RUST_TRACE_STATS_F_READER	(1u << 2)	/* a reader is open */
 
-struct rt_stats {
-	__u32 cpu;		/* in: CPU id or RT_STATS_ALL */
-	__u32 flags;		/* out: RT_STATS_F_* */
+struct rust_trace_stats {
+	__u32 cpu;		/* in: CPU id or RUST_TRACE_STATS_ALL */
+	__u32 flags;		/* out: RUST_TRACE_STATS_F_* */
 	__u32 nr_cpus;		/* out: number of CPU ids */
 	__u32 pad;
 	__u64 written;		/* events the probes tried to record */
@@ -32,16 +32,16 @@ struct rt_stats {
 	__u64 read_bytes;	/* batch bytes copied out to the reader */
 };
 
-#define RT_IOC_STATS		_IOWR('R', 1, struct rt_stats)
+#define RUST_TRACE_IOC_STATS		_IOWR('R', 1, struct rust_trace_stats)
 
 /*
- * RT_IOC_BENCH: times the sched_switch probe called back to back by the
+ * RUST_TRACE_IOC_MICROBENCH: times the sched_switch probe called back to back by the
  * caller on a pool of its own (no session needed, none disturbed), and two
  * baselines timed the same way. Costs nevents events of work; 1..1e7.
- * Only in a module built with `make BENCH=1` (ENOTTY otherwise); one run at
+ * Only in a module built with `make MICROBENCH=1` (ENOTTY otherwise); one run at
  * a time (EBUSY); a fatal signal ends it (EINTR).
  */
-struct rt_bench {
+struct rust_trace_microbench {
 	__u64 nevents;		/* in: events to write */
 	__u64 ns_probe;		/* out: ns in the probe for all of them */
 	__u64 ns_clock;		/* out: ns for as many local_clock() calls */
@@ -50,6 +50,6 @@ struct rt_bench {
 	__u64 batches;		/* out: buffers filled */
 };
 
-#define RT_IOC_BENCH		_IOWR('R', 2, struct rt_bench)
+#define RUST_TRACE_IOC_MICROBENCH		_IOWR('R', 2, struct rust_trace_microbench)
 
 #endif /* _UAPI_RUST_TRACE_H */

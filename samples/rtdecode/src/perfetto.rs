@@ -6,7 +6,7 @@
 //! so ui.perfetto.dev shows CPU tracks and thread states as for a trace it
 //! recorded itself, plus a `ProcessTree` naming every task. The messages
 //! below are the subset of Perfetto's `perfetto_trace.proto` this needs,
-//! with its field numbers; `scripts/test_perfetto.py` decodes the output with
+//! with its field numbers; `tools/testing/test_perfetto.py` decodes the output with
 //! the compiled schema of the `perfetto` Python package to keep them honest.
 //!
 //! Output is streamed: a `Trace` is a sequence of `packet` fields, written

@@ -340,8 +340,9 @@ fn regression_inputs_never_panic() {
     }
 }
 
-/// A real capture from the guest (`rt_workload spawn` under capture.sh):
-/// it validates, and holds the child's fork, exec and exit.
+/// A real capture from the guest (`rt_workload spawn` under capture.sh,
+/// the workload program's name then): it validates, and holds the child's
+/// fork, exec and exit.
 #[test]
 fn real_guest_capture_validates_and_holds_the_child() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/guest-spawn.rtt");

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# scripts/demo.sh (`make demo`): set up, build, boot the guest, capture a
+# tools/demo.sh (`make demo`): set up, build, boot the guest, capture a
 # real workload with `cat /dev/rust_trace > out`, bring `out` back to
 # build/demo/out and show what it holds.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
-cd "$RT_ROOT"
-KDIR=$(scripts/build-all.sh | tail -1)
+cd "$RUST_TRACE_ROOT"
+KDIR=$(tools/build.sh | tail -1)
 out=build/demo
 echo "demo: booting the guest (${SMP:-2} CPUs)"
-KDIR="$KDIR" scripts/guest.sh "$out" guest/demo.sh \
+KDIR="$KDIR" tools/boot-guest.sh "$out" tools/guest/demo-payload.sh \
   build/kselftest:/kselftest build/rust_trace.ko:/lib/modules/rust_trace.ko \
   | grep -E "guest\| (demo|written|cpu=|-rw)" || true
 cp "$out/results/out" "$out/out"
@@ -18,7 +18,7 @@ echo "== $out/out: validation"
 "$dec" validate "$out/out"
 echo
 echo "== first events (rtdecode report $out/out | head)"
-"$dec" report "$out/out" | grep -m 12 rt_p || true
+"$dec" report "$out/out" | grep -m 12 rust_trace_p || true
 echo
 echo "== statistics (rtdecode stats $out/out)"
 "$dec" stats --top 10 "$out/out"

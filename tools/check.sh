@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/check.sh (`make check`): every test of rust_trace.
+# tools/check.sh (`make check`): every test of rust_trace.
 #
 #   host: rustfmt and clippy on the module (CLIPPY=1, with and without the
 #         microbenchmark), no panic path in the probes, cargo fmt, clippy
@@ -12,12 +12,12 @@
 #
 # env: FLAVORS="base debug" (the kernels to test on, in order; DEBUG=1 is
 #      FLAVORS=debug); SMP_LIST="2 4" (base guests), DEBUG_SMP_LIST="2"
-#      (debug guests); RT_INJECT=fail|warn|hang shows that a failing test, a
+#      (debug guests); RUST_TRACE_INJECT=fail|warn|hang shows that a failing test, a
 #      kernel WARNING and a hung guest each fail the run.
 # Ends with "N passed, N failed" and exits non-zero on any failure.
 set -uo pipefail
 source "$(dirname "$0")/env.sh"
-cd "$RT_ROOT"
+cd "$RUST_TRACE_ROOT"
 start=$(date +%s)
 PASS=0; FAIL=0; SKIP=0
 ok()   { PASS=$((PASS + 1)); echo "PASS [host] $*"; }
@@ -40,7 +40,7 @@ host_checks() {
     ! grep -E "^(warning|error)" build/clippy.log
   }
   check "module: make CLIPPY=1 has no warning" clippy_module
-  check "module: make CLIPPY=1 BENCH=1 has no warning" clippy_module BENCH=1
+  check "module: make CLIPPY=1 MICROBENCH=1 has no warning" clippy_module MICROBENCH=1
   touch rust_trace.rs
   make -s KDIR="$KDIR" modules
   # The probes run with the runqueue lock held: no panic path may be in them
@@ -55,7 +55,7 @@ host_checks() {
     done
     return $bad
   }
-  if [ "$RT_FLAVOR" = base ]; then
+  if [ "$RUST_TRACE_FLAVOR" = base ]; then
     check "module: no panic path in the probes (objdump)" no_panic_in_probes
   fi
   check "decoder: cargo fmt clean" sh -c "cd samples/rtdecode && cargo fmt --check"
@@ -70,43 +70,43 @@ host_checks() {
   else
     bad "decoder: cargo test"; tail -40 build/cargo-test.log
   fi
-  check "ktap checker: its own tests" python3 scripts/test_ktap.py
+  check "ktap checker: its own tests" python3 tools/testing/test_ktap.py
 }
 
 # guests KDIR SMP...: the kselftests in one guest per CPU count.
 guests() {
   local KDIR=$1 smp; shift
   for smp in "$@"; do
-    out="build/guest-$RT_FLAVOR-smp$smp"
-    echo "guest: booting $RT_FLAVOR kernel with $smp CPUs (log: $out/serial.log)"
-    APPEND_EXTRA=${RT_INJECT:+rt_inject=$RT_INJECT} SMP=$smp KDIR="$KDIR" \
-      GUEST_TIMEOUT=${GUEST_TIMEOUT:-$([ "$RT_FLAVOR" = debug ] && echo 3600 || echo 1200)} scripts/guest.sh "$out" guest/run-tests.sh \
+    out="build/guest-$RUST_TRACE_FLAVOR-smp$smp"
+    echo "guest: booting $RUST_TRACE_FLAVOR kernel with $smp CPUs (log: $out/serial.log)"
+    APPEND_EXTRA=${RUST_TRACE_INJECT:+rust_trace_inject=$RUST_TRACE_INJECT} SMP=$smp KDIR="$KDIR" \
+      GUEST_TIMEOUT=${GUEST_TIMEOUT:-$([ "$RUST_TRACE_FLAVOR" = debug ] && echo 3600 || echo 1200)} tools/boot-guest.sh "$out" tools/guest/check-payload.sh \
       build/kselftest:/kselftest build/rust_trace.ko:/lib/modules/rust_trace.ko \
-      build/rust_trace-bench.ko:/lib/modules/rust_trace-bench.ko \
+      build/rust_trace-microbench.ko:/lib/modules/rust_trace-microbench.ko \
       > "$out.log" 2>&1
     grc=$?
     grep -E "^  guest\| (ok|not ok) |^  guest\| # (not ok|ok) " "$out.log" | sed 's/^  guest| /  /' | head -200
     if [ "$grc" != 0 ]; then
-      FAIL=$((FAIL + 1)); echo "FAIL [guest $RT_FLAVOR smp=$smp] $(tail -1 "$out.log")"
+      FAIL=$((FAIL + 1)); echo "FAIL [guest $RUST_TRACE_FLAVOR smp=$smp] $(tail -1 "$out.log")"
       continue
     fi
-    res=$(python3 scripts/ktap.py "$out/results/console.log" "$out/results/dmesg.txt" "guest $RT_FLAVOR smp=$smp")
+    res=$(python3 tools/testing/ktap.py "$out/results/console.log" "$out/results/dmesg.txt" "guest $RUST_TRACE_FLAVOR smp=$smp")
     echo "$res" | grep -v '^ktap:'
     line=$(echo "$res" | tail -1)
     p=$(echo "$line" | sed 's/ktap: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped/\1/')
     f=$(echo "$line" | sed 's/ktap: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped/\2/')
     s=$(echo "$line" | sed 's/ktap: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped/\3/')
-    echo "guest $RT_FLAVOR smp=$smp: $p passed, $f failed, $s skipped (dmesg: $out/results/dmesg.txt)"
+    echo "guest $RUST_TRACE_FLAVOR smp=$smp: $p passed, $f failed, $s skipped (dmesg: $out/results/dmesg.txt)"
     PASS=$((PASS + p)); FAIL=$((FAIL + f)); SKIP=$((SKIP + s))
     # The captures the guest took, decoded again on the host.
     caps=$(ls "$out"/results/*.rtt 2>/dev/null)
     if [ -n "$caps" ]; then
       # shellcheck disable=SC2086
-      check "guest $RT_FLAVOR smp=$smp captures validate on the host" validate_all $caps
+      check "guest $RUST_TRACE_FLAVOR smp=$smp captures validate on the host" validate_all $caps
       # shellcheck disable=SC2086
-      check "guest $RT_FLAVOR smp=$smp captures: Perfetto's schema decodes the export" "$RT_VENV/bin/python" scripts/test_perfetto.py build/rtdecode $caps
+      check "guest $RUST_TRACE_FLAVOR smp=$smp captures: Perfetto's schema decodes the export" "$RUST_TRACE_VENV/bin/python" tools/testing/test_perfetto.py build/rtdecode $caps
     else
-      bad "guest $RT_FLAVOR smp=$smp returned no capture"
+      bad "guest $RUST_TRACE_FLAVOR smp=$smp returned no capture"
     fi
   done
 }
@@ -114,10 +114,10 @@ guests() {
 first=1
 for flavor in $FLAVORS; do
   export DEBUG=$([ "$flavor" = debug ] && echo 1 || echo 0)
-  RT_FLAVOR=$flavor
+  RUST_TRACE_FLAVOR=$flavor
   fstart=$(date +%s)
   echo "check: $flavor kernel"
-  if ! KDIR=$(scripts/build-all.sh | tail -1) || [ ! -d "$KDIR" ]; then
+  if ! KDIR=$(tools/build.sh | tail -1) || [ ! -d "$KDIR" ]; then
     bad "$flavor: build failed"; continue
   fi
   if [ "$first" = 1 ]; then host_checks "$KDIR"; first=0; fi

@@ -1,28 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * rt_workload: workloads the rust_trace selftests trace.
+ * rust_trace_workload: workloads the rust_trace selftests trace.
  *
- *   rt_workload pingpong N      two processes, "rt_ping" pinned to CPU 0 and
- *                               "rt_pong" to CPU 1 (when there is one),
+ *   rust_trace_workload pingpong N      two processes, "rust_trace_ping" pinned to CPU 0 and
+ *                               "rust_trace_pong" to CPU 1 (when there is one),
  *                               bounce a byte through two pipes N times;
  *                               prints "ping=PID pong=PID switches>=2N"
- *   rt_workload pairs P N       P ping-pong pairs at once, pair i pinned to
+ *   rust_trace_workload pairs P N       P ping-pong pairs at once, pair i pinned to
  *                               CPUs (2i, 2i+1) modulo the CPU count
- *   rt_workload forkstorm N     forks N children that exit at once
- *   rt_workload threads T N     T threads pass a token around a ring of
+ *   rust_trace_workload forkstorm N     forks N children that exit at once
+ *   rust_trace_workload threads T N     T threads pass a token around a ring of
  *                               pipes N times (T * N context switches)
- *   rt_workload spawn           forks a child that execs "rt_workload noop";
+ *   rust_trace_workload spawn           forks a child that execs "rust_trace_workload noop";
  *                               prints "child=PID"
- *   rt_workload renamers N      N children, four at a time; each renames
+ *   rust_trace_workload renamers N      N children, four at a time; each renames
  *                               itself "rnI-a", sleeps, renames itself
  *                               "rnI-b", sleeps and exits
- *   rt_workload oncpu CPU N     sleeps 50 us N times pinned to CPU
- *   rt_workload mark NAME       renames itself NAME and exits (a time mark
+ *   rust_trace_workload oncpu CPU N     sleeps 50 us N times pinned to CPU
+ *   rust_trace_workload mark NAME       renames itself NAME and exits (a time mark
  *                               both tracers see, for rtdecode ftrace-diff)
- *   rt_workload sigdfl CMD ...  runs CMD with SIGINT and SIGQUIT at their
+ *   rust_trace_workload sigdfl CMD ...  runs CMD with SIGINT and SIGQUIT at their
  *                               default (a shell's background jobs ignore
  *                               them)
- *   rt_workload noop            exits 0
+ *   rust_trace_workload noop            exits 0
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -36,7 +36,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "rt_common.h"
+#include "rust_trace_workload.h"
 
 /* One ping-pong pair; returns after n round trips. Forks the pong side. */
 static void pingpong(long n, int cpu0, int cpu1, int verbose)
@@ -47,13 +47,13 @@ static void pingpong(long n, int cpu0, int cpu1, int verbose)
 
 	if (pipe(ab) || pipe(ba))
 		die("pipe");
-	prctl(PR_SET_NAME, "rt_ping");
+	prctl(PR_SET_NAME, "rust_trace_ping");
 	pin(cpu0);
 	child = fork();
 	if (child < 0)
 		die("fork");
 	if (child == 0) {
-		prctl(PR_SET_NAME, "rt_pong");
+		prctl(PR_SET_NAME, "rust_trace_pong");
 		pin(cpu1);
 		for (long i = 0; i < n; i++) {
 			if (read(ab[0], &c, 1) != 1 || write(ba[1], &c, 1) != 1)
@@ -105,7 +105,7 @@ static void threads(int t, long laps)
 	pthread_t *th = calloc(t, sizeof(*th));
 	char c = 't';
 
-	prctl(PR_SET_NAME, "rt_ring");
+	prctl(PR_SET_NAME, "rust_trace_ring");
 	for (int i = 0; i < t; i++)
 		if (pipe(r.pipes[i]))
 			die("pipe");
@@ -187,8 +187,8 @@ int main(int argc, char **argv)
 		if (p < 0)
 			die("fork");
 		if (p == 0) {
-			/* By its real path, so that its name (comm) is "rt_workload". */
-			execl(self, "rt_workload", "noop", (char *)NULL);
+			/* By its real path, so that its name (comm) is "rust_trace_workload". */
+			execl(self, "rust_trace_workload", "noop", (char *)NULL);
 			_exit(127);
 		}
 		printf("child=%d\n", p);
@@ -212,7 +212,7 @@ int main(int argc, char **argv)
 	} else if (argc >= 2 && !strcmp(argv[1], "noop")) {
 		return 0;
 	} else {
-		fprintf(stderr, "usage: rt_workload pingpong N | pairs P N | threads T N | forkstorm N |\n"
+		fprintf(stderr, "usage: rust_trace_workload pingpong N | pairs P N | threads T N | forkstorm N |\n"
 				"       spawn | renamers N | oncpu CPU N | mark NAME | sigdfl CMD... |\n"
 				"       noop\n");
 		return 2;

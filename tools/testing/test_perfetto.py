@@ -2,7 +2,7 @@
 """Checks rtdecode's Perfetto export with Perfetto's own schema.
 
 usage: test_perfetto.py RTDECODE CAPTURE...
-Run with the Python of the venv scripts/setup.sh makes (it has the `perfetto`
+Run with the Python of the venv tools/setup.sh makes (it has the `perfetto`
 package, whose perfetto_trace_pb2 is the compiled trace proto).
 
 For each capture: `rtdecode perfetto` writes a protobuf trace, which must

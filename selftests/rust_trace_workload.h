@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * rt_common.h: helpers shared by the guest programs (selftests/rt_workload.c
- * and bench/rt_bench.c): fatal errors, CPU pinning, the fork/exit storm.
+ * rust_trace_workload.h: helpers shared by the guest programs (selftests/rust_trace_workload.c
+ * and tools/bench/rust_trace_bench.c): fatal errors, CPU pinning, the fork/exit storm.
  */
-#ifndef RT_COMMON_H
-#define RT_COMMON_H
+#ifndef RUST_TRACE_WORKLOAD_H
+#define RUST_TRACE_WORKLOAD_H
 
 /* Includers define _GNU_SOURCE before any header (cpu_set_t, CPU_SET). */
 #include <sched.h>
@@ -45,4 +45,4 @@ static inline void forkstorm(long n)
 	}
 }
 
-#endif /* RT_COMMON_H */
+#endif /* RUST_TRACE_WORKLOAD_H */

@@ -1,9 +1,9 @@
 # Guest payload of `make check`: runs the rust_trace kselftests (KTAP on the
 # console) and copies what the host wants into /results.
-export RT_MODULE=/lib/modules/rust_trace.ko
-export RT_BENCH_MODULE=/lib/modules/rust_trace-bench.ko
+export RUST_TRACE_MODULE=/lib/modules/rust_trace.ko
+export RUST_TRACE_MICROBENCH_MODULE=/lib/modules/rust_trace-microbench.ko
 export PATH=/kselftest/rust_trace:$PATH
-inject=$(sed -n 's/.*rt_inject=\([a-z]*\).*/\1/p' /proc/cmdline)
+inject=$(sed -n 's/.*rust_trace_inject=\([a-z]*\).*/\1/p' /proc/cmdline)
 cd /kselftest
 ./run_kselftest.sh -c rust_trace
 # On the debug kernel: lockdep turns itself off at its first report; check
@@ -21,7 +21,7 @@ case "$inject" in
 fail)	# a deliberately failing test, to show the harness catches it
 	echo "TAP version 13"; echo "1..1"; echo "not ok 1 selftests: inject: deliberate_failure" ;;
 warn)	# a WARNING line in the kernel log, to show the dmesg check catches it
-	echo "WARNING: CPU: 0 PID: 1 at injected by rt_inject=warn" > /dev/kmsg ;;
+	echo "WARNING: CPU: 0 PID: 1 at injected by rust_trace_inject=warn" > /dev/kmsg ;;
 hang)	# a guest that never shuts down, to show the timeout catches it
-	echo "hanging on purpose (rt_inject=hang)"; while :; do sleep 1000; done ;;
+	echo "hanging on purpose (rust_trace_inject=hang)"; while :; do sleep 1000; done ;;
 esac

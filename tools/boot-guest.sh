@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# scripts/guest.sh: boot the guest kernel under QEMU (TCG) with an initramfs
+# tools/boot-guest.sh: boot the guest kernel under QEMU (TCG) with an initramfs
 # holding busybox, rust_trace.ko, the kselftests, the decoder and a payload
 # script; bring /results back to the host.
 #
-# usage: guest.sh OUTDIR PAYLOAD [FILE:GUESTPATH ...]
+# usage: boot-guest.sh OUTDIR PAYLOAD [FILE:GUESTPATH ...]
 #   env: KDIR (kernel build), SMP (CPUs, default 2), MEM (MiB, default 1024),
 #        GUEST_TIMEOUT (seconds, default 900; the guest's own watchdog
 #        dumps tasks and ends the payload 60 s before), ICOUNT=1 (deterministic
@@ -14,13 +14,13 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 out=$1; payload=$2; shift 2
-KDIR=${KDIR:-$(rt_kdir)}
+KDIR=${KDIR:-$(rust_trace_kdir)}
 SMP=${SMP:-2}; MEM=${MEM:-1024}; GUEST_TIMEOUT=${GUEST_TIMEOUT:-900}
 
 root="$out/initramfs"
 rm -rf "$root" "$out/results"; mkdir -p "$root"/{bin,sbin,usr/bin,usr/local/bin,proc,sys,dev,tmp,etc,lib/modules} "$out/results"
 cp /bin/busybox "$root/bin/busybox"
-cp "$RT_ROOT/guest/init" "$root/init"; chmod +x "$root/init"
+cp "$RUST_TRACE_ROOT/tools/guest/init" "$root/init"; chmod +x "$root/init"
 cp "$payload" "$root/payload.sh"
 # busybox timeout has no --foreground (kselftest's runner uses it).
 cat > "$root/usr/bin/timeout" <<'T'
@@ -47,7 +47,7 @@ extra=()
 set +e
 timeout --foreground -k 10 "$GUEST_TIMEOUT" qemu-system-x86_64 \
   -kernel "$KDIR/arch/x86/boot/bzImage" -initrd "$out/initramfs.cpio.gz" \
-  -append "console=ttyS0 panic=-1 ${GUEST_LOG:-quiet loglevel=4} rt_watchdog=$((GUEST_TIMEOUT - 60)) ${APPEND_EXTRA:-}" \
+  -append "console=ttyS0 panic=-1 ${GUEST_LOG:-quiet loglevel=4} rust_trace_watchdog=$((GUEST_TIMEOUT - 60)) ${APPEND_EXTRA:-}" \
   -nographic -no-reboot -m "$MEM" -smp "$SMP" \
   -drive "file=$out/results.img,format=raw,if=virtio" "${extra[@]}" \
   </dev/null 2>&1 | tee "$out/serial.log" | sed -u 's/^/  guest| /'
@@ -58,7 +58,7 @@ if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
   exit 1
 fi
 tar -xf "$out/results.img" -C "$out/results" 2>/dev/null || true
-if ! grep -q "RT-GUEST-DONE" "$out/serial.log"; then
+if ! grep -q "RUST-TRACE-GUEST-DONE" "$out/serial.log"; then
   echo "guest: did not finish (qemu exit $rc); see $out/serial.log" >&2
   exit 1
 fi

@@ -1,7 +1,7 @@
 # Guest payload of `make bench`: the same workloads, interleaved, with no
 # tracer, with ftrace and with rust_trace, REPS times each. Prints BENCH lines.
 export PATH=/bench:/kselftest/rust_trace:$PATH
-reps=$(sed -n 's/.*rt_bench_reps=\([0-9]*\).*/\1/p' /proc/cmdline)
+reps=$(sed -n 's/.*rust_trace_bench_reps=\([0-9]*\).*/\1/p' /proc/cmdline)
 reps=${reps:-5}
 insmod /lib/modules/rust_trace.ko
 echo "bench: $reps repetitions, $(grep -c ^processor /proc/cpuinfo) CPUs, clock: $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
@@ -10,19 +10,19 @@ while [ "$i" -lt "$reps" ]; do
 	for w in "pingpong 20000" "forkstorm 1500"; do
 		for t in none ftrace rust_trace; do
 			# shellcheck disable=SC2086
-			rt_bench $w $t 512
+			rust_trace_bench $w $t 512
 		done
 	done
 	i=$((i + 1))
 done
 # The write path alone: rust_trace's microbenchmark (in the module built
-# with make BENCH=1: a production module has none), then the kernel's own
+# with make MICROBENCH=1: a production module has none), then the kernel's own
 # ring buffer benchmark (ring_buffer_benchmark.ko: a producer writing
 # entries as fast as it can for 10 s of guest time, a consumer reading).
 rmmod rust_trace
-insmod /lib/modules/rust_trace-bench.ko
+insmod /lib/modules/rust_trace-microbench.ko
 for _ in 1 2 3; do
-	rt_bench micro 1000000
+	rust_trace_bench microbench 1000000
 done
 rmmod rust_trace
 if [ -f /bench/ring_buffer_benchmark.ko ]; then

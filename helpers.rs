@@ -4,9 +4,9 @@
 //!
 //! Two kinds: GPL exports of the kernel that bindgen did not pick up for the
 //! 6.12 `kernel` crate (`local_clock`, the tracepoint registry), and the
-//! wrappers of `rt_helpers.c` (macros, static inlines and C-only objects;
+//! wrappers of `helpers.c` (macros, static inlines and C-only objects;
 //! see that file). The signatures are copied from the 6.12
-//! headers named beside each group; `rt_helpers.h` declares the C side.
+//! headers named beside each group; `helpers.h` declares the C side.
 //!
 //! Context: everything here is callable from process context; the functions
 //! marked "any context" are the ones the probes use.
@@ -43,7 +43,7 @@ extern "C" {
     ) -> c_int;
 }
 
-// rt_helpers.c
+// helpers.c
 // `allow`, not `expect`: whether a structure trips the lint depends on the
 // kernel configuration (the debug kernel's `struct module` does not).
 #[allow(
@@ -52,71 +52,77 @@ extern "C" {
 )]
 extern "C" {
     /// `buf_size=` module parameter.
-    pub(crate) static rt_param_buf_size: c_uint;
+    pub(crate) static rust_trace_param_buf_size: c_uint;
     /// `nr_bufs=` module parameter.
-    pub(crate) static rt_param_nr_bufs: c_uint;
+    pub(crate) static rust_trace_param_nr_bufs: c_uint;
     /// `flush_ms=` module parameter (writable at run time: read it once).
-    pub(crate) static rt_param_flush_ms: c_uint;
+    pub(crate) static rust_trace_param_flush_ms: c_uint;
 
     /// Registers /dev/rust_trace (its operations are chardev.rs's functions).
-    pub(crate) fn rt_misc_register() -> c_int;
+    pub(crate) fn rust_trace_misc_register() -> c_int;
     /// Removes /dev/rust_trace.
-    pub(crate) fn rt_misc_deregister();
+    pub(crate) fn rust_trace_misc_deregister();
 
     /// Sets the function the reader-wake irq_work calls, with `ctx`.
-    pub(crate) fn rt_irq_work_init(f: unsafe extern "C" fn(ctx: *mut c_void), ctx: *mut c_void);
+    pub(crate) fn rust_trace_irq_work_init(
+        f: unsafe extern "C" fn(ctx: *mut c_void),
+        ctx: *mut c_void,
+    );
     /// Queues the irq_work on this CPU. Any context, NMI included.
-    pub(crate) fn rt_irq_work_queue();
+    pub(crate) fn rust_trace_irq_work_queue();
     /// Waits until the irq_work is not running anywhere.
-    pub(crate) fn rt_irq_work_sync();
+    pub(crate) fn rust_trace_irq_work_sync();
 
     /// Sets the function the periodic flush work calls, with `ctx`.
-    pub(crate) fn rt_flush_work_init(f: unsafe extern "C" fn(ctx: *mut c_void), ctx: *mut c_void);
+    pub(crate) fn rust_trace_flush_work_init(
+        f: unsafe extern "C" fn(ctx: *mut c_void),
+        ctx: *mut c_void,
+    );
     /// Starts the periodic flush every `ms` milliseconds.
-    pub(crate) fn rt_flush_work_start(ms: c_uint);
+    pub(crate) fn rust_trace_flush_work_start(ms: c_uint);
     /// Stops the periodic flush and waits for a running one to finish.
-    pub(crate) fn rt_flush_work_cancel();
+    pub(crate) fn rust_trace_flush_work_cancel();
 
     /// `preempt_disable()`. Benchmark build only.
-    #[cfg(rust_trace_bench)]
-    pub(crate) fn rt_preempt_disable();
+    #[cfg(rust_trace_microbench)]
+    pub(crate) fn rust_trace_preempt_disable();
     /// `preempt_enable()`. Benchmark build only.
-    #[cfg(rust_trace_bench)]
-    pub(crate) fn rt_preempt_enable();
+    #[cfg(rust_trace_microbench)]
+    pub(crate) fn rust_trace_preempt_enable();
     /// `smp_processor_id()`: preemption must be off. Any context.
-    pub(crate) fn rt_smp_processor_id() -> c_uint;
+    pub(crate) fn rust_trace_smp_processor_id() -> c_uint;
     /// `local_irq_save()`. Any context.
-    pub(crate) fn rt_irq_save() -> c_ulong;
+    pub(crate) fn rust_trace_irq_save() -> c_ulong;
     /// `local_irq_restore()`. Any context.
-    pub(crate) fn rt_irq_restore(flags: c_ulong);
+    pub(crate) fn rust_trace_irq_restore(flags: c_ulong);
     /// `cpu_possible()`.
-    pub(crate) fn rt_cpu_possible(cpu: c_uint) -> bool;
+    pub(crate) fn rust_trace_cpu_possible(cpu: c_uint) -> bool;
     /// `cpu_online()`.
-    pub(crate) fn rt_cpu_online(cpu: c_uint) -> bool;
+    pub(crate) fn rust_trace_cpu_online(cpu: c_uint) -> bool;
     /// `cond_resched()`. Process context. Benchmark build only.
-    #[cfg(rust_trace_bench)]
-    pub(crate) fn rt_cond_resched();
+    #[cfg(rust_trace_microbench)]
+    pub(crate) fn rust_trace_cond_resched();
     /// `fatal_signal_pending(current)`. Benchmark build only.
-    #[cfg(rust_trace_bench)]
-    pub(crate) fn rt_fatal_signal_pending() -> bool;
+    #[cfg(rust_trace_microbench)]
+    pub(crate) fn rust_trace_fatal_signal_pending() -> bool;
     /// `tracepoint_synchronize_unregister()`: waits for running probes. May sleep.
-    pub(crate) fn rt_tracepoint_sync();
+    pub(crate) fn rust_trace_tracepoint_sync();
 
     /// Fills in the offsets of the task fields the probes read.
-    pub(crate) fn rt_task_layout(l: *mut TaskLayout);
+    pub(crate) fn rust_trace_task_layout(l: *mut TaskLayout);
     /// `file->f_mode & FMODE_READ`.
-    pub(crate) fn rt_file_readable(file: *const bindings::file) -> bool;
+    pub(crate) fn rust_trace_file_readable(file: *const bindings::file) -> bool;
     /// `file->f_flags & O_NONBLOCK`.
-    pub(crate) fn rt_file_nonblock(file: *const bindings::file) -> bool;
+    pub(crate) fn rust_trace_file_nonblock(file: *const bindings::file) -> bool;
     /// `file->private_data`.
-    pub(crate) fn rt_file_private(file: *const bindings::file) -> *mut c_void;
+    pub(crate) fn rust_trace_file_private(file: *const bindings::file) -> *mut c_void;
     /// `file->private_data = data`.
-    pub(crate) fn rt_file_set_private(file: *mut bindings::file, data: *mut c_void);
+    pub(crate) fn rust_trace_file_set_private(file: *mut bindings::file, data: *mut c_void);
 
     /// `init_waitqueue_head()`.
-    pub(crate) fn rt_init_waitqueue_head(wq: *mut bindings::wait_queue_head);
+    pub(crate) fn rust_trace_init_waitqueue_head(wq: *mut bindings::wait_queue_head);
     /// `poll_wait()`.
-    pub(crate) fn rt_poll_wait(
+    pub(crate) fn rust_trace_poll_wait(
         file: *mut bindings::file,
         wq: *mut bindings::wait_queue_head,
         pt: *mut bindings::poll_table_struct,
@@ -124,7 +130,7 @@ extern "C" {
 }
 
 /// Offsets of `struct task_struct` fields, from the C compiler
-/// (`struct rt_task_layout`). bindgen's layout of `task_struct` is wrong on
+/// (`struct rust_trace_task_layout`). bindgen's layout of `task_struct` is wrong on
 /// this toolchain (16 bytes off at `pid`), so the probes use these.
 #[repr(C)]
 #[derive(Clone, Copy, Default)]

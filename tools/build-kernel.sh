@@ -1,35 +1,35 @@
 #!/usr/bin/env bash
-# scripts/build-kernel.sh: build (or reuse) the Rust-enabled guest kernel.
+# tools/build-kernel.sh: build (or reuse) the Rust-enabled guest kernel.
 #
 # Unpacks Debian's linux-source-6.12 once into the cache, then builds into
-# $RT_CACHE/build-<flavour>-<key> with O=, where <key> hashes the source
+# $RUST_TRACE_CACHE/build-<flavour>-<key> with O=, where <key> hashes the source
 # version, the config fragments and the toolchain versions. A finished build
 # leaves a stamp file; with the stamp present this prints one line and exits.
 # Prints the KDIR on the last line of stdout.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
-KDIR=$(rt_kdir)
+KDIR=$(rust_trace_kdir)
 if [ -f "$KDIR/.rt-built" ]; then
   echo "kernel: cached $KDIR" >&2
   echo "$KDIR"; exit 0
 fi
 
 ver=$(dpkg-query -W -f='${Version}' linux-source-6.12)
-SRC="$RT_CACHE/linux-source-$ver"
+SRC="$RUST_TRACE_CACHE/linux-source-$ver"
 if [ ! -f "$SRC/.rt-unpacked" ]; then
   echo "kernel: unpacking linux-source $ver" >&2
   rm -rf "$SRC"; mkdir -p "$SRC"
-  tar -xf "$RT_KSRC_TARBALL" -C "$SRC" --strip-components=1
+  tar -xf "$RUST_TRACE_KSRC_TARBALL" -C "$SRC" --strip-components=1
   touch "$SRC/.rt-unpacked"
 fi
 
 mkdir -p "$KDIR"
-mk() { make -s -C "$SRC" O="$KDIR" "${RT_MAKEVARS[@]}" "$@"; }
+mk() { make -s -C "$SRC" O="$KDIR" "${RUST_TRACE_MAKEVARS[@]}" "$@"; }
 
 # The guest's needs, then what the selftests need (kselftest's `config`).
-frags=("$RT_ROOT/kconfig/base.config" "$RT_ROOT/selftests/config")
-[ "$RT_FLAVOR" = debug ] && frags+=("$RT_ROOT/kconfig/debug.config")
+frags=("$RUST_TRACE_ROOT/tools/kconfig/base.config" "$RUST_TRACE_ROOT/selftests/config")
+[ "$RUST_TRACE_FLAVOR" = debug ] && frags+=("$RUST_TRACE_ROOT/tools/kconfig/debug.config")
 
 apply_fragments() {
   local f line opt val
@@ -47,7 +47,7 @@ apply_fragments() {
   done
 }
 
-echo "kernel: configuring $RT_FLAVOR in $KDIR" >&2
+echo "kernel: configuring $RUST_TRACE_FLAVOR in $KDIR" >&2
 mk rustavailable >&2
 mk tinyconfig >/dev/null
 # Two passes: some options only appear once their parents are on.

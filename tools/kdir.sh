@@ -2,5 +2,5 @@
 # Prints the KDIR of the cached guest kernel of the current flavour (DEBUG=1
 # for the debug one); fails if it is not built.
 source "$(dirname "$0")/env.sh"
-k=$(rt_kdir)
+k=$(rust_trace_kdir)
 [ -f "$k/.rt-built" ] && echo "$k"

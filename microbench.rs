@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The write path's microbenchmark (`RT_IOC_BENCH`), built only on request
-//! (`make BENCH=1`, which compiles the crate with `--cfg rust_trace_bench`),
+//! The write path's microbenchmark (`RUST_TRACE_IOC_MICROBENCH`), built only on request
+//! (`make MICROBENCH=1`, which compiles the crate with `--cfg rust_trace_microbench`),
 //! as the kernel keeps `ring_buffer_benchmark` behind its own config: a
 //! production `rust_trace.ko` has no benchmark ioctl.
 //!
@@ -32,19 +32,19 @@ use kernel::types::{AsBytes, FromBytes};
 use kernel::uaccess::UserSlice;
 
 use crate::bufpool::BufPool;
+use crate::helpers;
 use crate::probes::{self, PidSet, Recorder, TaskFields};
 use crate::session::Tracer;
-use crate::sys;
 
 /// Events timed per chunk: fewer than two 4 KiB-minimum buffers hold.
 const CHUNK: u64 = 256;
 /// Most events one call may ask for.
 pub(crate) const MAX_EVENTS: u64 = 10_000_000;
 
-/// Argument of `RT_IOC_BENCH` (`uapi/rust_trace.h`, `struct rt_bench`).
+/// Argument of `RUST_TRACE_IOC_MICROBENCH` (`uapi/rust_trace.h`, `struct rust_trace_microbench`).
 #[repr(C)]
 #[derive(Default, Clone, Copy)]
-struct RtBench {
+struct RustTraceMicrobench {
     nevents: u64,  // in: events to write (1..=MAX_EVENTS)
     ns_probe: u64, // out: ns in the sched_switch probe for all of them
     ns_clock: u64, // out: ns for as many local_clock() calls
@@ -54,12 +54,12 @@ struct RtBench {
 }
 
 // SAFETY: only u64 fields, no padding.
-unsafe impl FromBytes for RtBench {}
+unsafe impl FromBytes for RustTraceMicrobench {}
 // SAFETY: as above.
-unsafe impl AsBytes for RtBench {}
+unsafe impl AsBytes for RustTraceMicrobench {}
 
-/// `_IOWR('R', 2, struct rt_bench)`.
-pub(crate) const RT_IOC_BENCH: u32 = _IOWR::<RtBench>(b'R' as u32, 2);
+/// `_IOWR('R', 2, struct rust_trace_microbench)`.
+pub(crate) const RUST_TRACE_IOC_MICROBENCH: u32 = _IOWR::<RustTraceMicrobench>(b'R' as u32, 2);
 
 /// A run is in progress.
 static RUNNING: AtomicBool = AtomicBool::new(false);
@@ -75,18 +75,18 @@ struct BenchResult {
     batches: u64,  // buffers filled (buffer switches)
 }
 
-/// The `RT_IOC_BENCH` ioctl. Must not be called from atomic context.
+/// The `RUST_TRACE_IOC_MICROBENCH` ioctl. Must not be called from atomic context.
 pub(crate) fn ioctl(t: &Tracer, arg: usize) -> Result {
     let (mut reader, mut writer) =
-        UserSlice::new(arg, core::mem::size_of::<RtBench>()).reader_writer();
-    let req: RtBench = reader.read()?;
+        UserSlice::new(arg, core::mem::size_of::<RustTraceMicrobench>()).reader_writer();
+    let req: RustTraceMicrobench = reader.read()?;
     if RUNNING.swap(true, Ordering::Acquire) {
         return Err(EBUSY);
     }
     let res = run(t.nr_cpus(), t.buf_size(), req.nevents);
     RUNNING.store(false, Ordering::Release);
     let r = res?;
-    writer.write(&RtBench {
+    writer.write(&RustTraceMicrobench {
         nevents: r.events,
         ns_probe: r.ns_probe,
         ns_clock: r.ns_clock,
@@ -103,24 +103,24 @@ fn timed(n: u64, mut between: impl FnMut(), mut f: impl FnMut()) -> Result<u64> 
     let mut done = 0;
     while done < n {
         let k = CHUNK.min(n - done);
-        // SAFETY: balanced by rt_preempt_enable() below; nothing sleeps between.
-        unsafe { sys::rt_preempt_disable() };
+        // SAFETY: balanced by rust_trace_preempt_enable() below; nothing sleeps between.
+        unsafe { helpers::rust_trace_preempt_disable() };
         // SAFETY: local_clock() has no precondition.
-        let t0 = unsafe { sys::local_clock() };
+        let t0 = unsafe { helpers::local_clock() };
         for _ in 0..k {
             f();
         }
         // SAFETY: as above.
-        let t1 = unsafe { sys::local_clock() };
-        // SAFETY: balances rt_preempt_disable() above.
-        unsafe { sys::rt_preempt_enable() };
+        let t1 = unsafe { helpers::local_clock() };
+        // SAFETY: balances rust_trace_preempt_disable() above.
+        unsafe { helpers::rust_trace_preempt_enable() };
         total += t1.saturating_sub(t0);
         done += k;
         between();
         // SAFETY: process context, preemption enabled.
-        unsafe { sys::rt_cond_resched() };
+        unsafe { helpers::rust_trace_cond_resched() };
         // SAFETY: plain check on the current task.
-        if unsafe { sys::rt_fatal_signal_pending() } {
+        if unsafe { helpers::rust_trace_fatal_signal_pending() } {
             return Err(EINTR);
         }
     }
@@ -161,14 +161,16 @@ fn run(nr_cpus: usize, buf_size: usize, n: u64) -> Result<BenchResult> {
         || {},
         || {
             // SAFETY: local_clock() has no precondition.
-            core::hint::black_box(unsafe { sys::local_clock() });
+            core::hint::black_box(unsafe { helpers::local_clock() });
         },
     )?;
     r.ns_irq = timed(
         n,
         || {},
         // SAFETY: a balanced save/restore pair.
-        || unsafe { sys::rt_irq_restore(core::hint::black_box(sys::rt_irq_save())) },
+        || unsafe {
+            helpers::rust_trace_irq_restore(core::hint::black_box(helpers::rust_trace_irq_save()))
+        },
     )?;
     for cpu in 0..rec.pool.nr_cpus() {
         if let Some(c) = rec.pool.counters(cpu) {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/setup.sh: install everything rust_trace needs on Debian 12, idempotently.
+# tools/setup.sh: install everything rust_trace needs on Debian 12, idempotently.
 #
 # - Debian packages: the 6.12 kernel source, Debian's rustc 1.96 with its
 #   library source (the kernel needs `core` source; rustup toolchains here have
@@ -13,11 +13,11 @@ set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
 RUST_VER_PREFIX="1.96."            # rustc-web / rust-web-src series the kernel is built with
-CACHE=$RT_CACHE
-BINDGEN_VER=$RT_BINDGEN_VER
-BINDGEN=$RT_BINDGEN
-PERFETTO_VER=$RT_PERFETTO_VER
-VENV=$RT_VENV
+CACHE=$RUST_TRACE_CACHE
+BINDGEN_VER=$RUST_TRACE_BINDGEN_VER
+BINDGEN=$RUST_TRACE_BINDGEN
+PERFETTO_VER=$RUST_TRACE_PERFETTO_VER
+VENV=$RUST_TRACE_VENV
 
 PKGS=(linux-source-6.12 clang lld llvm libclang-dev bc flex bison libelf-dev
       libssl-dev cpio xz-utils qemu-system-x86 busybox-static kmod

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Tests of scripts/ktap.py: the guest-result checker must catch failures."""
+"""Tests of tools/testing/ktap.py: the guest-result checker must catch failures."""
 import os
 import subprocess
 import sys

@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * rt_bench: one timed run of a workload under a tracer, in the guest.
+ * rust_trace_bench: one timed run of a workload under a tracer, in the guest.
  *
- *   rt_bench WORKLOAD N TRACER
+ *   rust_trace_bench WORKLOAD N TRACER
  *     WORKLOAD  pingpong (two processes pinned to CPUs 0 and 1 bounce a byte
  *               N times) | forkstorm (fork N children that exit at once)
  *     TRACER    none | ftrace | rust_trace
- *   rt_bench micro N
+ *   rust_trace_bench microbench N
  *     the module's write-path microbenchmark: N synthetic sched_switch
- *     events through the probe (RT_IOC_BENCH); prints a MICRO line
+ *     events through the probe (RUST_TRACE_IOC_MICROBENCH); prints a MICRO line
  *
  * Prints one line:
  *   BENCH workload=W tracer=T ns=... events=... lost=... bytes=...
@@ -38,7 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "rt_common.h"
+#include "rust_trace_workload.h"
 #include "rust_trace.h"
 
 #define TRACEFS "/sys/kernel/tracing"
@@ -258,7 +258,7 @@ static void bench_ftrace(const char *w, long n, int ncpu, unsigned int buf_kb)
 static void bench_rust_trace(const char *w, long n)
 {
 	struct workload wl = spawn_workload(w, n);
-	struct rt_stats st = { .cpu = RT_STATS_ALL };
+	struct rust_trace_stats st = { .cpu = RUST_TRACE_STATS_ALL };
 	struct reader r;
 	uint64_t ns, bytes;
 	int fd = open("/dev/rust_trace", O_RDONLY), wfd;
@@ -271,22 +271,22 @@ static void bench_rust_trace(const char *w, long n)
 	if (wfd < 0 || write(wfd, "stop", 4) != 4)
 		die("stop");
 	bytes = reader_join(&r);
-	if (ioctl(wfd, RT_IOC_STATS, &st))
-		die("RT_IOC_STATS");
+	if (ioctl(wfd, RUST_TRACE_IOC_STATS, &st))
+		die("RUST_TRACE_IOC_STATS");
 	close(wfd);
 	printf("BENCH workload=%s tracer=rust_trace ns=%llu events=%llu lost=%llu bytes=%llu\n",
 	       w, (unsigned long long)ns, (unsigned long long)(st.written - st.lost),
 	       (unsigned long long)st.lost, (unsigned long long)bytes);
 }
 
-/* The module's write-path microbenchmark (RT_IOC_BENCH). */
-static int bench_micro(long n)
+/* The module's write-path microbenchmark (RUST_TRACE_IOC_MICROBENCH). */
+static int microbench(long n)
 {
-	struct rt_bench b = { .nevents = n };
+	struct rust_trace_microbench b = { .nevents = n };
 	int fd = open("/dev/rust_trace", O_WRONLY);
 
-	if (fd < 0 || ioctl(fd, RT_IOC_BENCH, &b))
-		die("RT_IOC_BENCH");
+	if (fd < 0 || ioctl(fd, RUST_TRACE_IOC_MICROBENCH, &b))
+		die("RUST_TRACE_IOC_MICROBENCH");
 	close(fd);
 	printf("MICRO events=%llu ns_probe=%llu ns_clock=%llu ns_irq=%llu lost=%llu batches=%llu\n",
 	       (unsigned long long)b.nevents, (unsigned long long)b.ns_probe,
@@ -299,11 +299,11 @@ int main(int argc, char **argv)
 {
 	int ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
-	if (argc >= 3 && !strcmp(argv[1], "micro"))
-		return bench_micro(atol(argv[2]));
+	if (argc >= 3 && !strcmp(argv[1], "microbench"))
+		return microbench(atol(argv[2]));
 
 	if (argc < 4 || (strcmp(argv[1], "pingpong") && strcmp(argv[1], "forkstorm"))) {
-		fprintf(stderr, "usage: rt_bench pingpong|forkstorm N none|ftrace|rust_trace [buf_kb]\n");
+		fprintf(stderr, "usage: rust_trace_bench pingpong|forkstorm N none|ftrace|rust_trace [buf_kb]\n");
 		return 2;
 	}
 	if (!strcmp(argv[3], "none"))

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Aggregates the BENCH lines of a guest run into a table and JSON.
 
-usage: bench_report.py RAW.txt OUT.json
+usage: report.py RAW.txt OUT.json
 
 Per workload and tracer: median (min-max) of time, events, lost, bytes;
 overhead per event = (median traced time - median untraced time) / median
@@ -86,7 +86,7 @@ def main():
                                 "rest_ns (field reads, name check, encoding, reserve, buffer switch)":
                                     probe - clock - irq,
                                 "lost": sum(m["lost"] for m in micro)}
-        print(f"write path (RT_IOC_BENCH, median of {len(micro)} x {micro[0]['events']} events): "
+        print(f"write path (RUST_TRACE_IOC_MICROBENCH, median of {len(micro)} x {micro[0]['events']} events): "
               f"{probe:.1f} ns per sched_switch in the probe = local_clock {clock:.1f} "
               f"+ IRQ save/restore {irq:.1f} + the rest {probe - clock - irq:.1f} "
               f"(field reads, name check, encoding, reserve, buffer switch)")
