@@ -1,36 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * helpers.c: what a 6.12 Rust module cannot reach by itself.
+ * helpers.c: the C half of helpers.rs, what a 6.12 Rust module cannot
+ * reach by itself.
  *
- * rust_trace is written in Rust; this file holds only the pieces that are C
- * macros, static inlines, or C structures the 6.12 `kernel` crate has no
- * binding for (see ../shared/KERNEL-NOTES.md, "What 6.12.117 gives a Rust
- * module"):
+ * rust_trace is written in Rust; this file holds only what must be C:
+ * macros and static inlines that bindgen cannot turn into functions, and
+ * C objects the 6.12 `kernel` crate has no binding for. Its sections serve
+ * the Rust files named in their titles, in the order helpers.rs declares
+ * them. No logic lives here.
  *
- *  - the module parameters (module_param has no Rust form in 6.12);
- *  - the misc device, its file_operations table (whose entries are the
- *    Rust functions of chardev.rs), the irq_work and the delayed work
- *    objects; the works call back into Rust with the context pointer Rust
- *    registered;
- *  - the layout of the task_struct and file fields Rust reads: on this
- *    toolchain bindgen's task_struct layout differs from the C compiler's
- *    (pid at 1104 instead of 1120), so Rust takes offsets from here instead
- *    of trusting kernel::bindings for these structures;
- *  - one-line wrappers of macros and static inlines: smp_processor_id,
- *    preempt_disable/enable, local_irq_save/restore, cpu_possible, cpu_online,
- *    tracepoint_synchronize_unregister, init_waitqueue_head, poll_wait.
- *
- * No logic lives here. Context: rust_trace_irq_work_queue() is safe in any context
- * (it is called from scheduler tracepoint probes); everything else is called
- * from process context.
+ * Context: rust_trace_smp_processor_id(), rust_trace_irq_save(),
+ * rust_trace_irq_restore() and rust_trace_irq_work_queue() are called from
+ * scheduler tracepoint probes (any context); everything else from process
+ * context.
  */
 #include <linux/cpumask.h>
+#include <linux/fs.h>
 #include <linux/irq_work.h>
 #include <linux/irqflags.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
-#include <linux/fs.h>
 #include <linux/poll.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
@@ -41,6 +31,10 @@
 
 #include "helpers.h"
 
+/*
+ * rust_trace.rs: the module parameters, which module_param() declares and
+ * 6.12 has no Rust form of.
+ */
 unsigned int rust_trace_param_buf_size = 64 * 1024;
 module_param_named(buf_size, rust_trace_param_buf_size, uint, 0444);
 MODULE_PARM_DESC(buf_size,
@@ -55,94 +49,11 @@ module_param_named(flush_ms, rust_trace_param_flush_ms, uint, 0644);
 MODULE_PARM_DESC(flush_ms,
 		 "period of the flush of partial buffers to the reader, ms; 0 = off, max 60000 (default 1000)");
 
-/* The device's operations: all in Rust. .owner pins the module while open. */
-static const struct file_operations rust_trace_fops = {
-	.owner = THIS_MODULE,
-	.open = rust_trace_open,
-	.release = rust_trace_release,
-	.read = rust_trace_read,
-	.write = rust_trace_write,
-	.poll = rust_trace_poll,
-	.unlocked_ioctl = rust_trace_ioctl,
-};
-
-/* The misc device: /dev/rust_trace, dynamic minor, mode 0600. */
-static struct miscdevice rust_trace_misc = {
-	.minor = MISC_DYNAMIC_MINOR,
-	.name = "rust_trace",
-	.mode = 0600,
-	.fops = &rust_trace_fops,
-};
-
-int rust_trace_misc_register(void)
-{
-	return misc_register(&rust_trace_misc);
-}
-
-void rust_trace_misc_deregister(void)
-{
-	misc_deregister(&rust_trace_misc);
-}
-
-/* Deferred reader wake-up: queued from probes, runs in hard IRQ context. */
-static struct irq_work rust_trace_irq_work;
-static void (*rust_trace_irq_work_fn)(void *ctx);
-static void *rust_trace_irq_work_ctx;
-
-static void rust_trace_irq_work_call(struct irq_work *work)
-{
-	rust_trace_irq_work_fn(rust_trace_irq_work_ctx);
-}
-
-void rust_trace_irq_work_init(void (*fn)(void *ctx), void *ctx)
-{
-	rust_trace_irq_work_fn = fn;
-	rust_trace_irq_work_ctx = ctx;
-	init_irq_work(&rust_trace_irq_work, rust_trace_irq_work_call);
-}
-
-void rust_trace_irq_work_queue(void)
-{
-	irq_work_queue(&rust_trace_irq_work);
-}
-
-void rust_trace_irq_work_sync(void)
-{
-	irq_work_sync(&rust_trace_irq_work);
-}
-
-/* Periodic flush: a self-rearming delayed work, process context. */
-static struct delayed_work rust_trace_flush_work;
-static void (*rust_trace_flush_fn)(void *ctx);
-static void *rust_trace_flush_ctx;
-static unsigned int rust_trace_flush_period_ms;
-
-static void rust_trace_flush_work_call(struct work_struct *work)
-{
-	rust_trace_flush_fn(rust_trace_flush_ctx);
-	schedule_delayed_work(&rust_trace_flush_work, msecs_to_jiffies(rust_trace_flush_period_ms));
-}
-
-void rust_trace_flush_work_init(void (*fn)(void *ctx), void *ctx)
-{
-	rust_trace_flush_fn = fn;
-	rust_trace_flush_ctx = ctx;
-	INIT_DELAYED_WORK(&rust_trace_flush_work, rust_trace_flush_work_call);
-}
-
-void rust_trace_flush_work_start(unsigned int ms)
-{
-	rust_trace_flush_period_ms = ms;
-	schedule_delayed_work(&rust_trace_flush_work, msecs_to_jiffies(ms));
-}
-
-void rust_trace_flush_work_cancel(void)
-{
-	/* Handles the self-rearming work: it is not requeued once this starts. */
-	cancel_delayed_work_sync(&rust_trace_flush_work);
-}
-
-
+/*
+ * bufpool.rs: the CPU and IRQ state of the write path (macros and static
+ * inlines), and the queueing of the reader's wake-up: `struct irq_work`
+ * has no binding, so the irq_work object lives here.
+ */
 unsigned int rust_trace_smp_processor_id(void)
 {
 	return smp_processor_id();
@@ -166,45 +77,129 @@ bool rust_trace_cpu_possible(unsigned int cpu)
 	return cpu_possible(cpu);
 }
 
-bool rust_trace_cpu_online(unsigned int cpu)
+static struct irq_work rust_trace_irq_work;
+static void (*rust_trace_irq_work_fn)(void *ctx);
+static void *rust_trace_irq_work_ctx;
+
+void rust_trace_irq_work_queue(void)
 {
-	return cpu_online(cpu);
+	irq_work_queue(&rust_trace_irq_work);
 }
 
-#ifdef RUST_TRACE_MICROBENCH
-/* microbench.rs (make MICROBENCH=1 only). */
-void rust_trace_preempt_disable(void)
-{
-	preempt_disable();
-}
-
-void rust_trace_preempt_enable(void)
-{
-	preempt_enable();
-}
-
-void rust_trace_cond_resched(void)
-{
-	cond_resched();
-}
-
-bool rust_trace_fatal_signal_pending(void)
-{
-	return fatal_signal_pending(current);
-}
-#endif
-
-void rust_trace_tracepoint_sync(void)
-{
-	tracepoint_synchronize_unregister();
-}
-
+/*
+ * probes.rs: the task_struct fields the probes read, at the offsets the C
+ * compiler gives (bindgen's task_struct is 16 bytes off at `pid` on this
+ * toolchain), and tracepoint_synchronize_unregister() (static inline).
+ */
 void rust_trace_task_layout(struct rust_trace_task_layout *l)
 {
 	l->pid = offsetof(struct task_struct, pid);
 	l->comm = offsetof(struct task_struct, comm);
 	l->exit_state = offsetof(struct task_struct, exit_state);
 	l->cpu = offsetof(struct task_struct, thread_info.cpu);
+}
+
+void rust_trace_tracepoint_sync(void)
+{
+	tracepoint_synchronize_unregister();
+}
+
+/*
+ * session.rs: the irq_work's handler setup and sync, the periodic flush (a
+ * self-rearming delayed work: INIT_DELAYED_WORK is a macro), and the
+ * cpu_online() and init_waitqueue_head() macros. The works call back into
+ * Rust with the context pointer Rust registered.
+ */
+static void rust_trace_irq_work_call(struct irq_work *work)
+{
+	rust_trace_irq_work_fn(rust_trace_irq_work_ctx);
+}
+
+void rust_trace_irq_work_init(void (*fn)(void *ctx), void *ctx)
+{
+	rust_trace_irq_work_fn = fn;
+	rust_trace_irq_work_ctx = ctx;
+	init_irq_work(&rust_trace_irq_work, rust_trace_irq_work_call);
+}
+
+void rust_trace_irq_work_sync(void)
+{
+	irq_work_sync(&rust_trace_irq_work);
+}
+
+static struct delayed_work rust_trace_flush_work;
+static void (*rust_trace_flush_fn)(void *ctx);
+static void *rust_trace_flush_ctx;
+static unsigned int rust_trace_flush_period_ms;
+
+static void rust_trace_flush_work_call(struct work_struct *work)
+{
+	rust_trace_flush_fn(rust_trace_flush_ctx);
+	schedule_delayed_work(&rust_trace_flush_work,
+			      msecs_to_jiffies(rust_trace_flush_period_ms));
+}
+
+void rust_trace_flush_work_init(void (*fn)(void *ctx), void *ctx)
+{
+	rust_trace_flush_fn = fn;
+	rust_trace_flush_ctx = ctx;
+	INIT_DELAYED_WORK(&rust_trace_flush_work, rust_trace_flush_work_call);
+}
+
+void rust_trace_flush_work_start(unsigned int ms)
+{
+	rust_trace_flush_period_ms = ms;
+	schedule_delayed_work(&rust_trace_flush_work, msecs_to_jiffies(ms));
+}
+
+void rust_trace_flush_work_cancel(void)
+{
+	/* Handles the self-rearming work: it is not requeued once this starts. */
+	cancel_delayed_work_sync(&rust_trace_flush_work);
+}
+
+bool rust_trace_cpu_online(unsigned int cpu)
+{
+	return cpu_online(cpu);
+}
+
+void rust_trace_init_waitqueue_head(struct wait_queue_head *wq)
+{
+	init_waitqueue_head(wq);
+}
+
+/*
+ * chardev.rs: the misc device (`struct miscdevice` has no binding in 6.12)
+ * and its file operations table, whose entries are chardev.rs's functions;
+ * the file fields those read (FMODE_READ and O_NONBLOCK are cast macros)
+ * and poll_wait() (static inline). .owner pins the module while a file is
+ * open.
+ */
+static const struct file_operations rust_trace_fops = {
+	.owner = THIS_MODULE,
+	.open = rust_trace_open,
+	.release = rust_trace_release,
+	.read = rust_trace_read,
+	.write = rust_trace_write,
+	.poll = rust_trace_poll,
+	.unlocked_ioctl = rust_trace_ioctl,
+};
+
+static struct miscdevice rust_trace_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "rust_trace",
+	.mode = 0600,
+	.fops = &rust_trace_fops,
+};
+
+int rust_trace_misc_register(void)
+{
+	return misc_register(&rust_trace_misc);
+}
+
+void rust_trace_misc_deregister(void)
+{
+	misc_deregister(&rust_trace_misc);
 }
 
 bool rust_trace_file_readable(const struct file *file)
@@ -227,13 +222,34 @@ void rust_trace_file_set_private(struct file *file, void *data)
 	file->private_data = data;
 }
 
-void rust_trace_init_waitqueue_head(struct wait_queue_head *wq)
-{
-	init_waitqueue_head(wq);
-}
-
 void rust_trace_poll_wait(struct file *file, struct wait_queue_head *wq,
-		  struct poll_table_struct *pt)
+			  struct poll_table_struct *pt)
 {
 	poll_wait(file, wq, pt);
 }
+
+/*
+ * microbench.rs (make MICROBENCH=1 only): static inlines.
+ */
+#ifdef RUST_TRACE_MICROBENCH
+
+void rust_trace_preempt_disable(void)
+{
+	preempt_disable();
+}
+
+void rust_trace_preempt_enable(void)
+{
+	preempt_enable();
+}
+
+void rust_trace_cond_resched(void)
+{
+	cond_resched();
+}
+
+bool rust_trace_fatal_signal_pending(void)
+{
+	return fatal_signal_pending(current);
+}
+#endif

@@ -1,20 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Foreign functions rust_trace calls that `kernel::bindings` lacks.
+//! What the 6.12 `kernel` crate lacks, reached from Rust: the Rust half of
+//! the C glue, whose other half is `helpers.c` (declared in `helpers.h`).
 //!
-//! Two kinds: GPL exports of the kernel that bindgen did not pick up for the
-//! 6.12 `kernel` crate (`local_clock`, the tracepoint registry), and the
-//! wrappers of `helpers.c` (macros, static inlines and C-only objects;
-//! see that file). The signatures are copied from the 6.12
-//! headers named beside each group; `helpers.h` declares the C side.
+//! Two kinds of foreign functions:
+//!
+//! - GPL exports of the kernel that bindgen did not pick up for the 6.12
+//!   `kernel` crate: `local_clock()` and the tracepoint registry;
+//! - the functions of `helpers.c`: macros, static inlines and C-only
+//!   objects (module parameters, the misc device, the irq_work and the
+//!   delayed work), in sections named after the Rust file they serve, in
+//!   the same order here and there.
 //!
 //! Context: everything here is callable from process context; the functions
 //! marked "any context" are the ones the probes use.
 
 use kernel::bindings;
-use kernel::ffi::{c_char, c_int, c_uint, c_ulong, c_void};
+use kernel::ffi::{c_int, c_uint, c_ulong, c_void};
 
-// include/linux/sched/clock.h, include/linux/tracepoint.h
+// Kernel exports without a binding: include/linux/sched/clock.h,
+// include/linux/tracepoint.h.
 // `allow`, not `expect`: whether a structure trips the lint depends on the
 // kernel configuration (the debug kernel's `struct module` does not).
 #[allow(
@@ -43,14 +48,15 @@ extern "C" {
     ) -> c_int;
 }
 
-// helpers.c
-// `allow`, not `expect`: whether a structure trips the lint depends on the
-// kernel configuration (the debug kernel's `struct module` does not).
+// helpers.c, section by section.
 #[allow(
     improper_ctypes,
     reason = "only pointers to these C structures cross; kernel::bindings allows the same"
 )]
 extern "C" {
+    // rust_trace.rs: the module parameters (module_param() has no Rust
+    // form in 6.12).
+
     /// `buf_size=` module parameter.
     pub(crate) static rust_trace_param_buf_size: c_uint;
     /// `nr_bufs=` module parameter.
@@ -58,21 +64,38 @@ extern "C" {
     /// `flush_ms=` module parameter (writable at run time: read it once).
     pub(crate) static rust_trace_param_flush_ms: c_uint;
 
-    /// Registers /dev/rust_trace (its operations are chardev.rs's functions).
-    pub(crate) fn rust_trace_misc_register() -> c_int;
-    /// Removes /dev/rust_trace.
-    pub(crate) fn rust_trace_misc_deregister();
+    // bufpool.rs: CPU and IRQ state (macros and static inlines), and the
+    // reader's wake-up (`struct irq_work` has no binding).
+
+    /// `smp_processor_id()`: preemption must be off. Any context.
+    pub(crate) fn rust_trace_smp_processor_id() -> c_uint;
+    /// `local_irq_save()`. Any context.
+    pub(crate) fn rust_trace_irq_save() -> c_ulong;
+    /// `local_irq_restore()`. Any context.
+    pub(crate) fn rust_trace_irq_restore(flags: c_ulong);
+    /// `cpu_possible()`.
+    pub(crate) fn rust_trace_cpu_possible(cpu: c_uint) -> bool;
+    /// Queues the reader-wake irq_work on this CPU. Any context, NMI included.
+    pub(crate) fn rust_trace_irq_work_queue();
+
+    // probes.rs: the task fields the probes read (bindgen's task_struct is
+    // wrong here) and tracepoint_synchronize_unregister() (static inline).
+
+    /// Fills in the offsets of the task fields the probes read.
+    pub(crate) fn rust_trace_task_layout(l: *mut TaskLayout);
+    /// `tracepoint_synchronize_unregister()`: waits for running probes. May sleep.
+    pub(crate) fn rust_trace_tracepoint_sync();
+
+    // session.rs: the irq_work's and the periodic flush's C objects,
+    // cpu_online() and init_waitqueue_head() (macros).
 
     /// Sets the function the reader-wake irq_work calls, with `ctx`.
     pub(crate) fn rust_trace_irq_work_init(
         f: unsafe extern "C" fn(ctx: *mut c_void),
         ctx: *mut c_void,
     );
-    /// Queues the irq_work on this CPU. Any context, NMI included.
-    pub(crate) fn rust_trace_irq_work_queue();
     /// Waits until the irq_work is not running anywhere.
     pub(crate) fn rust_trace_irq_work_sync();
-
     /// Sets the function the periodic flush work calls, with `ctx`.
     pub(crate) fn rust_trace_flush_work_init(
         f: unsafe extern "C" fn(ctx: *mut c_void),
@@ -82,34 +105,20 @@ extern "C" {
     pub(crate) fn rust_trace_flush_work_start(ms: c_uint);
     /// Stops the periodic flush and waits for a running one to finish.
     pub(crate) fn rust_trace_flush_work_cancel();
-
-    /// `preempt_disable()`. Benchmark build only.
-    #[cfg(rust_trace_microbench)]
-    pub(crate) fn rust_trace_preempt_disable();
-    /// `preempt_enable()`. Benchmark build only.
-    #[cfg(rust_trace_microbench)]
-    pub(crate) fn rust_trace_preempt_enable();
-    /// `smp_processor_id()`: preemption must be off. Any context.
-    pub(crate) fn rust_trace_smp_processor_id() -> c_uint;
-    /// `local_irq_save()`. Any context.
-    pub(crate) fn rust_trace_irq_save() -> c_ulong;
-    /// `local_irq_restore()`. Any context.
-    pub(crate) fn rust_trace_irq_restore(flags: c_ulong);
-    /// `cpu_possible()`.
-    pub(crate) fn rust_trace_cpu_possible(cpu: c_uint) -> bool;
     /// `cpu_online()`.
     pub(crate) fn rust_trace_cpu_online(cpu: c_uint) -> bool;
-    /// `cond_resched()`. Process context. Benchmark build only.
-    #[cfg(rust_trace_microbench)]
-    pub(crate) fn rust_trace_cond_resched();
-    /// `fatal_signal_pending(current)`. Benchmark build only.
-    #[cfg(rust_trace_microbench)]
-    pub(crate) fn rust_trace_fatal_signal_pending() -> bool;
-    /// `tracepoint_synchronize_unregister()`: waits for running probes. May sleep.
-    pub(crate) fn rust_trace_tracepoint_sync();
+    /// `init_waitqueue_head()`.
+    pub(crate) fn rust_trace_init_waitqueue_head(wq: *mut bindings::wait_queue_head);
 
-    /// Fills in the offsets of the task fields the probes read.
-    pub(crate) fn rust_trace_task_layout(l: *mut TaskLayout);
+    // chardev.rs: the misc device and its file operations table (`struct
+    // miscdevice` has no binding; the table names chardev.rs's functions),
+    // the file fields they read (FMODE_READ and O_NONBLOCK are cast macros)
+    // and poll_wait() (static inline).
+
+    /// Registers /dev/rust_trace (its operations are chardev.rs's functions).
+    pub(crate) fn rust_trace_misc_register() -> c_int;
+    /// Removes /dev/rust_trace.
+    pub(crate) fn rust_trace_misc_deregister();
     /// `file->f_mode & FMODE_READ`.
     pub(crate) fn rust_trace_file_readable(file: *const bindings::file) -> bool;
     /// `file->f_flags & O_NONBLOCK`.
@@ -118,20 +127,32 @@ extern "C" {
     pub(crate) fn rust_trace_file_private(file: *const bindings::file) -> *mut c_void;
     /// `file->private_data = data`.
     pub(crate) fn rust_trace_file_set_private(file: *mut bindings::file, data: *mut c_void);
-
-    /// `init_waitqueue_head()`.
-    pub(crate) fn rust_trace_init_waitqueue_head(wq: *mut bindings::wait_queue_head);
     /// `poll_wait()`.
     pub(crate) fn rust_trace_poll_wait(
         file: *mut bindings::file,
         wq: *mut bindings::wait_queue_head,
         pt: *mut bindings::poll_table_struct,
     );
+
+    // microbench.rs (`make MICROBENCH=1` only): static inlines.
+
+    /// `preempt_disable()`.
+    #[cfg(rust_trace_microbench)]
+    pub(crate) fn rust_trace_preempt_disable();
+    /// `preempt_enable()`.
+    #[cfg(rust_trace_microbench)]
+    pub(crate) fn rust_trace_preempt_enable();
+    /// `cond_resched()`. Process context.
+    #[cfg(rust_trace_microbench)]
+    pub(crate) fn rust_trace_cond_resched();
+    /// `fatal_signal_pending(current)`.
+    #[cfg(rust_trace_microbench)]
+    pub(crate) fn rust_trace_fatal_signal_pending() -> bool;
 }
 
 /// Offsets of `struct task_struct` fields, from the C compiler
-/// (`struct rust_trace_task_layout`). bindgen's layout of `task_struct` is wrong on
-/// this toolchain (16 bytes off at `pid`), so the probes use these.
+/// (`struct rust_trace_task_layout`). bindgen's layout of `task_struct` is
+/// wrong on this toolchain (16 bytes off at `pid`), so the probes use these.
 #[repr(C)]
 #[derive(Clone, Copy, Default)]
 pub(crate) struct TaskLayout {
@@ -143,21 +164,4 @@ pub(crate) struct TaskLayout {
     pub(crate) exit_state: usize,
     /// `thread_info.cpu` (`u32`): `task_cpu()`.
     pub(crate) cpu: usize,
-}
-
-/// Compares a C string with a byte string (no NUL in `want`).
-///
-/// # Safety
-///
-/// `s` must point to a NUL-terminated string.
-pub(crate) unsafe fn cstr_eq(s: *const c_char, want: &[u8]) -> bool {
-    for (i, &w) in want.iter().enumerate() {
-        // SAFETY: the string is NUL-terminated and every byte before index
-        // `i` matched a non-NUL byte of `want`, so index `i` is in bounds.
-        if unsafe { *s.add(i) } != w {
-            return false;
-        }
-    }
-    // SAFETY: as above, index `want.len()` is within the string or its NUL.
-    unsafe { *s.add(want.len()) == 0 }
 }

@@ -54,6 +54,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::bindings;
 use kernel::ffi::{c_char, c_int, c_uint, c_void};
 use kernel::prelude::*;
+use kernel::str::CStr;
 
 use crate::bufpool::BufPool;
 use crate::format::{Encoder, COMM_MAX, EVENT_MAX, STATE_PREEMPTED, VARINT32_MAX, VARINT64_MAX};
@@ -525,9 +526,11 @@ unsafe impl Sync for Tracepoints {}
 unsafe extern "C" fn find_one(tp: *mut bindings::tracepoint, data: *mut c_void) {
     // SAFETY: `data` is the table `find` passed.
     let tps = unsafe { &mut *data.cast::<[*mut bindings::tracepoint; NR_PROBES]>() };
+    // SAFETY: `tp` is a live tracepoint with a NUL-terminated name, static
+    // like the tracepoint.
+    let tp_name = unsafe { CStr::from_char_ptr((*tp).name) }.as_bytes();
     for (slot, (name, _)) in tps.iter_mut().zip(PROBES.iter()) {
-        // SAFETY: `tp` is a live tracepoint with a NUL-terminated name.
-        if unsafe { helpers::cstr_eq((*tp).name, name) } {
+        if tp_name == *name {
             *slot = tp;
         }
     }
