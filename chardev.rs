@@ -2,26 +2,27 @@
 
 //! `/dev/rust_trace`: the misc device and its file operations.
 //!
-//! 6.12 has no Rust misc device abstraction, so this file builds a
-//! `struct file_operations` whose entries are the `extern "C"` functions
-//! below, and registers it through `rust_trace_misc_register()` (the `struct
-//! miscdevice` and the `file_operations` table naming these functions live
-//! in `helpers.c`: dynamic minor, mode 0600).
+//! 6.12 has no Rust misc device abstraction. This file builds the device's
+//! `struct file_operations` ([`FOPS`]) from the `extern "C"` functions
+//! below, so the compiler checks each entry's type, and registers it
+//! through `rust_trace_misc_register()`, which owns the `struct miscdevice`
+//! (dynamic minor, mode 0600) in `helpers.c`. The table's layout is
+//! bindgen's; `helpers.rs` checks it against the C compiler's at load.
 //!
-//! | operation        | who               | what                                     |
-//! |------------------|-------------------|------------------------------------------|
-//! | open, FMODE_READ | one reader        | starts a session (`EBUSY` if one is open) |
-//! | open, write-only | any number        | commands and counters                    |
-//! | read             | the reader        | the stream; blocks; `EAGAIN` if O_NONBLOCK |
-//! | write            | any writer        | `stop`, `flush`; anything else `EINVAL`   |
-//! | poll             | any               | `EPOLLIN` when a read would not block     |
-//! | ioctl RUST_TRACE_IOC_STATS | any             | per-CPU or total counters                |
-//! | ioctl RUST_TRACE_IOC_MICROBENCH | any             | times the write path (`microbench.rs`; built only with `make MICROBENCH=1`) |
-//! | release (reader) |                   | ends the session                         |
+//! | operation              | who        | what                                        |
+//! |------------------------|------------|---------------------------------------------|
+//! | open, FMODE_READ       | one reader | starts a session (`EBUSY` if one is open)   |
+//! | open, write-only       | any number | commands and counters                       |
+//! | read                   | the reader | the stream; blocks; `EAGAIN` if O_NONBLOCK  |
+//! | write                  | any writer | `stop`, `flush`; anything else `EINVAL`     |
+//! | poll                   | any        | `EPOLLIN` when a read would not block       |
+//! | RUST_TRACE_IOC_STATS   | any        | per-CPU or total counters                   |
+//! | RUST_TRACE_IOC_MICROBENCH | any     | times the write path (`microbench.rs`; only with `make MICROBENCH=1`) |
+//! | release (reader)       |            | ends the session                            |
 //!
 //! Opening needs `CAP_PERFMON` or `CAP_SYS_ADMIN` (as `perf_event_open` does
 //! for kernel-wide tracing) on top of the node's 0600 mode. The VFS holds a
-//! reference on this module while a file is open (`fops.owner`), so `rmmod`
+//! reference on this module while a file is open (`FOPS.owner`), so `rmmod`
 //! is refused then.
 //!
 //! Context: every operation runs in process context and may sleep.
@@ -45,10 +46,12 @@ const POLL_OUT: u32 = 0x0004 | 0x0100;
 /// Longest command accepted by `write`.
 const CMD_MAX: usize = 64;
 
-/// Argument of `RUST_TRACE_IOC_STATS` (`uapi/rust_trace.h`, `struct rust_trace_stats`).
+/// Argument of `RUST_TRACE_IOC_STATS` (`uapi/rust_trace.h`, `struct
+/// rust_trace_stats`; its size and command number are checked against C's
+/// at load, `helpers.rs`).
 #[repr(C)]
 #[derive(Default, Clone, Copy)]
-struct RustTraceStats {
+pub(crate) struct RustTraceStats {
     cpu: u32,         // in: CPU id, or RUST_TRACE_STATS_ALL for the totals
     flags: u32,       // out: RUST_TRACE_STATS_F_*
     nr_cpus: u32,     // out: number of CPU ids
@@ -59,6 +62,8 @@ struct RustTraceStats {
     read_events: u64, // out: events copied out to the reader
     read_bytes: u64,  // out: batch bytes copied out to the reader
 }
+
+kernel::static_assert!(core::mem::size_of::<RustTraceStats>() == 56);
 
 // SAFETY: only integers, no padding (4 * 4 + 5 * 8 bytes, all aligned).
 unsafe impl FromBytes for RustTraceStats {}
@@ -74,7 +79,34 @@ const RUST_TRACE_STATS_F_RUNNING: u32 = 1 << 1;
 /// A reader is open.
 const RUST_TRACE_STATS_F_READER: u32 = 1 << 2;
 /// `_IOWR('R', 1, struct rust_trace_stats)`.
-const RUST_TRACE_IOC_STATS: u32 = _IOWR::<RustTraceStats>(b'R' as u32, 1);
+pub(crate) const RUST_TRACE_IOC_STATS: u32 = _IOWR::<RustTraceStats>(b'R' as u32, 1);
+
+/// The device's file operations.
+///
+/// # Invariants
+///
+/// Read-only: built at compile time and only ever read (by the VFS).
+struct FileOps(bindings::file_operations);
+
+// SAFETY: the table is never written (type invariant); its pointers are to
+// functions and to the module, which the VFS may read from any thread.
+unsafe impl Sync for FileOps {}
+
+/// The table the misc device is registered with.
+static FOPS: FileOps = FileOps(bindings::file_operations {
+    // SAFETY: `__this_module` is the module itself, made by modpost, alive
+    // as long as the module; only its address is taken.
+    owner: unsafe { helpers::__this_module.get() },
+    open: Some(rust_trace_open),
+    release: Some(rust_trace_release),
+    read: Some(rust_trace_read),
+    write: Some(rust_trace_write),
+    poll: Some(rust_trace_poll),
+    unlocked_ioctl: Some(rust_trace_ioctl),
+    // SAFETY: all other entries are pointers and flags, for which zero
+    // means none.
+    ..unsafe { core::mem::zeroed() }
+});
 
 /// The tracer the file operations serve; set while the device is registered.
 static TRACER: AtomicPtr<Tracer> = AtomicPtr::new(core::ptr::null_mut());
@@ -95,8 +127,9 @@ impl Registration {
     /// `tracer` must outlive the returned registration.
     pub(crate) unsafe fn new(tracer: &Tracer) -> Result<Self> {
         TRACER.store(core::ptr::from_ref(tracer).cast_mut(), Ordering::Release);
-        // SAFETY: plain registration of the C-side misc device.
-        let ret = unsafe { helpers::rust_trace_misc_register() };
+        // SAFETY: `FOPS` is static and read-only, and its functions expect
+        // the files of this device.
+        let ret = unsafe { helpers::rust_trace_misc_register(&FOPS.0) };
         if ret != 0 {
             TRACER.store(core::ptr::null_mut(), Ordering::Release);
             return Err(Error::from_errno(ret));
@@ -141,7 +174,6 @@ unsafe fn is_reader(file: *mut bindings::file) -> bool {
 /// # Safety
 ///
 /// Called by the VFS with a valid inode and file of this device.
-#[no_mangle]
 unsafe extern "C" fn rust_trace_open(
     inode: *mut bindings::inode,
     file: *mut bindings::file,
@@ -180,7 +212,6 @@ unsafe extern "C" fn rust_trace_open(
 /// # Safety
 ///
 /// Called by the VFS with a file opened by [`rust_trace_open`].
-#[no_mangle]
 unsafe extern "C" fn rust_trace_release(
     _inode: *mut bindings::inode,
     file: *mut bindings::file,
@@ -200,7 +231,6 @@ unsafe extern "C" fn rust_trace_release(
 ///
 /// Called by the VFS with a file opened by [`rust_trace_open`] for reading
 /// and a user buffer of `count` bytes.
-#[no_mangle]
 unsafe extern "C" fn rust_trace_read(
     file: *mut bindings::file,
     buf: *mut c_char,
@@ -241,7 +271,6 @@ fn parse_command(b: &[u8]) -> Result<Command> {
 ///
 /// Called by the VFS with a file opened by [`rust_trace_open`] for writing
 /// and a user buffer of `count` bytes.
-#[no_mangle]
 unsafe extern "C" fn rust_trace_write(
     file: *mut bindings::file,
     buf: *const c_char,
@@ -277,7 +306,6 @@ unsafe extern "C" fn rust_trace_write(
 /// # Safety
 ///
 /// Called by the VFS with a file opened by [`rust_trace_open`].
-#[no_mangle]
 unsafe extern "C" fn rust_trace_poll(
     file: *mut bindings::file,
     pt: *mut bindings::poll_table_struct,
@@ -299,7 +327,6 @@ unsafe extern "C" fn rust_trace_poll(
 /// # Safety
 ///
 /// Called by the VFS with a file opened by [`rust_trace_open`].
-#[no_mangle]
 unsafe extern "C" fn rust_trace_ioctl(
     file: *mut bindings::file,
     cmd: c_uint,

@@ -14,6 +14,7 @@
  * scheduler tracepoint probes (any context); everything else from process
  * context.
  */
+#include <linux/build_bug.h>
 #include <linux/cpumask.h>
 #include <linux/fs.h>
 #include <linux/irq_work.h>
@@ -30,10 +31,12 @@
 #include <linux/workqueue.h>
 
 #include "helpers.h"
+#include "uapi/rust_trace.h"
 
 /*
  * rust_trace.rs: the module parameters, which module_param() declares and
- * 6.12 has no Rust form of.
+ * 6.12 has no Rust form of; and the layouts the C compiler sees, for the
+ * load-time check of the bindgen layouts Rust trusts (helpers.rs).
  */
 unsigned int rust_trace_param_buf_size = 64 * 1024;
 module_param_named(buf_size, rust_trace_param_buf_size, uint, 0444);
@@ -47,7 +50,33 @@ MODULE_PARM_DESC(nr_bufs, "trace buffers per possible CPU: 2..1024 (default 8)")
 unsigned int rust_trace_param_flush_ms = 1000;
 module_param_named(flush_ms, rust_trace_param_flush_ms, uint, 0644);
 MODULE_PARM_DESC(flush_ms,
-		 "period of the flush of partial buffers to the reader, ms; 0 = off, max 60000 (default 1000)");
+		 "period of the flush of partial buffers to a reader waiting for data, ms; 0 = off, max 60000 (default 1000)");
+
+static_assert(sizeof(struct rust_trace_layouts) == 18 * sizeof(size_t));
+
+void rust_trace_layouts(struct rust_trace_layouts *l)
+{
+	*l = (struct rust_trace_layouts){
+		.wait_queue_head_size = sizeof(struct wait_queue_head),
+		.wait_queue_head_align = _Alignof(struct wait_queue_head),
+		.wait_queue_entry_size = sizeof(struct wait_queue_entry),
+		.wait_queue_entry_align = _Alignof(struct wait_queue_entry),
+		.tracepoint_name = offsetof(struct tracepoint, name),
+		.fops_size = sizeof(struct file_operations),
+		.fops_owner = offsetof(struct file_operations, owner),
+		.fops_read = offsetof(struct file_operations, read),
+		.fops_write = offsetof(struct file_operations, write),
+		.fops_poll = offsetof(struct file_operations, poll),
+		.fops_unlocked_ioctl = offsetof(struct file_operations, unlocked_ioctl),
+		.fops_open = offsetof(struct file_operations, open),
+		.fops_release = offsetof(struct file_operations, release),
+		.uapi_header_len = RUST_TRACE_HEADER_LEN,
+		.uapi_footer_fixed_len = RUST_TRACE_FOOTER_FIXED_LEN,
+		.uapi_footer_cpu_len = RUST_TRACE_FOOTER_CPU_LEN,
+		.uapi_stats_size = sizeof(struct rust_trace_stats),
+		.uapi_ioc_stats = RUST_TRACE_IOC_STATS,
+	};
+}
 
 /*
  * bufpool.rs: the CPU and IRQ state of the write path (macros and static
@@ -169,31 +198,20 @@ void rust_trace_init_waitqueue_head(struct wait_queue_head *wq)
 }
 
 /*
- * chardev.rs: the misc device (`struct miscdevice` has no binding in 6.12)
- * and its file operations table, whose entries are chardev.rs's functions;
- * the file fields those read (FMODE_READ and O_NONBLOCK are cast macros)
- * and poll_wait() (static inline). .owner pins the module while a file is
- * open.
+ * chardev.rs: the misc device (`struct miscdevice` has no binding in 6.12;
+ * its file operations are built in Rust), the file fields the operations
+ * read (FMODE_READ and O_NONBLOCK are cast macros) and poll_wait() (static
+ * inline).
  */
-static const struct file_operations rust_trace_fops = {
-	.owner = THIS_MODULE,
-	.open = rust_trace_open,
-	.release = rust_trace_release,
-	.read = rust_trace_read,
-	.write = rust_trace_write,
-	.poll = rust_trace_poll,
-	.unlocked_ioctl = rust_trace_ioctl,
-};
-
 static struct miscdevice rust_trace_misc = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = "rust_trace",
 	.mode = 0600,
-	.fops = &rust_trace_fops,
 };
 
-int rust_trace_misc_register(void)
+int rust_trace_misc_register(const struct file_operations *fops)
 {
+	rust_trace_misc.fops = fops;
 	return misc_register(&rust_trace_misc);
 }
 
@@ -229,9 +247,11 @@ void rust_trace_poll_wait(struct file *file, struct wait_queue_head *wq,
 }
 
 /*
- * microbench.rs (make MICROBENCH=1 only): static inlines.
+ * microbench.rs (make MICROBENCH=1 only): static inlines, and the size of
+ * its ioctl structure, which Rust pins to the same value.
  */
 #ifdef RUST_TRACE_MICROBENCH
+static_assert(sizeof(struct rust_trace_microbench) == 48);
 
 void rust_trace_preempt_disable(void)
 {

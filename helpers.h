@@ -10,7 +10,7 @@
 #include <linux/types.h>
 
 struct file;
-struct inode;
+struct file_operations;
 struct poll_table_struct;
 struct wait_queue_head;
 
@@ -18,6 +18,30 @@ struct wait_queue_head;
 extern unsigned int rust_trace_param_buf_size;
 extern unsigned int rust_trace_param_nr_bufs;
 extern unsigned int rust_trace_param_flush_ms;
+
+/* What the C compiler says of the layouts Rust trusts (helpers.rs). */
+struct rust_trace_layouts {
+	size_t wait_queue_head_size;
+	size_t wait_queue_head_align;
+	size_t wait_queue_entry_size;
+	size_t wait_queue_entry_align;
+	size_t tracepoint_name;
+	size_t fops_size;
+	size_t fops_owner;
+	size_t fops_read;
+	size_t fops_write;
+	size_t fops_poll;
+	size_t fops_unlocked_ioctl;
+	size_t fops_open;
+	size_t fops_release;
+	size_t uapi_header_len;
+	size_t uapi_footer_fixed_len;
+	size_t uapi_footer_cpu_len;
+	size_t uapi_stats_size;
+	size_t uapi_ioc_stats;
+};
+
+void rust_trace_layouts(struct rust_trace_layouts *l);
 
 /* bufpool.rs */
 unsigned int rust_trace_smp_processor_id(void);
@@ -46,15 +70,8 @@ void rust_trace_flush_work_cancel(void);
 bool rust_trace_cpu_online(unsigned int cpu);
 void rust_trace_init_waitqueue_head(struct wait_queue_head *wq);
 
-/* chardev.rs: the file operations, implemented in Rust, and the device. */
-int rust_trace_open(struct inode *inode, struct file *file);
-int rust_trace_release(struct inode *inode, struct file *file);
-ssize_t rust_trace_read(struct file *file, char __user *buf, size_t count, loff_t *pos);
-ssize_t rust_trace_write(struct file *file, const char __user *buf, size_t count,
-			 loff_t *pos);
-__poll_t rust_trace_poll(struct file *file, struct poll_table_struct *pt);
-long rust_trace_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
-int rust_trace_misc_register(void);
+/* chardev.rs */
+int rust_trace_misc_register(const struct file_operations *fops);
 void rust_trace_misc_deregister(void);
 bool rust_trace_file_readable(const struct file *file);
 bool rust_trace_file_nonblock(const struct file *file);

@@ -12,11 +12,35 @@
 //!   delayed work), in sections named after the Rust file they serve, in
 //!   the same order here and there.
 //!
+//! # The bindgen layouts the module trusts
+//!
+//! Rust embeds or reads a few C structures through `kernel::bindings`:
+//!
+//! | structure                | how Rust uses it                              |
+//! |--------------------------|-----------------------------------------------|
+//! | `struct wait_queue_head` | embedded in the tracer (`session::WaitQueue`) |
+//! | `struct wait_queue_entry`| on the stack of a sleeping reader             |
+//! | `struct tracepoint`      | its `name` is read to find the sched events    |
+//! | `struct file_operations` | the device's table is built in Rust (`chardev.rs`) |
+//!
+//! bindgen's idea of a layout can differ from the C compiler's (on this
+//! toolchain it does for `struct task_struct`, which Rust therefore reads
+//! at offsets the C compiler reports, [`TaskLayout`]). [`check_layouts`]
+//! compares each of these with the C compiler's `sizeof`, `_Alignof` and
+//! `offsetof`, and the stream constants and ioctl structures the uapi
+//! header gives C with `format.rs` and `chardev.rs`; the module refuses to
+//! load on any difference.
+//!
 //! Context: everything here is callable from process context; the functions
 //! marked "any context" are the ones the probes use.
 
+use core::mem::{align_of, offset_of, size_of};
+
 use kernel::bindings;
 use kernel::ffi::{c_int, c_uint, c_ulong, c_void};
+use kernel::prelude::*;
+
+use crate::format::{FOOTER_CPU_LEN, FOOTER_FIXED_LEN, HEADER_LEN};
 
 // Kernel exports without a binding: include/linux/sched/clock.h,
 // include/linux/tracepoint.h.
@@ -46,6 +70,9 @@ extern "C" {
         probe: *mut c_void,
         data: *mut c_void,
     ) -> c_int;
+    /// The module itself, made by modpost (the `module!` macro declares it
+    /// the same way); for the `owner` of the device's file operations.
+    pub(crate) static __this_module: kernel::types::Opaque<bindings::module>;
 }
 
 // helpers.c, section by section.
@@ -55,7 +82,7 @@ extern "C" {
 )]
 extern "C" {
     // rust_trace.rs: the module parameters (module_param() has no Rust
-    // form in 6.12).
+    // form in 6.12) and the layouts the C compiler sees.
 
     /// `buf_size=` module parameter.
     pub(crate) static rust_trace_param_buf_size: c_uint;
@@ -63,6 +90,8 @@ extern "C" {
     pub(crate) static rust_trace_param_nr_bufs: c_uint;
     /// `flush_ms=` module parameter (writable at run time: read it once).
     pub(crate) static rust_trace_param_flush_ms: c_uint;
+    /// Fills in the C compiler's sizes and offsets (see [`check_layouts`]).
+    fn rust_trace_layouts(l: *mut Layouts);
 
     // bufpool.rs: CPU and IRQ state (macros and static inlines), and the
     // reader's wake-up (`struct irq_work` has no binding).
@@ -110,13 +139,12 @@ extern "C" {
     /// `init_waitqueue_head()`.
     pub(crate) fn rust_trace_init_waitqueue_head(wq: *mut bindings::wait_queue_head);
 
-    // chardev.rs: the misc device and its file operations table (`struct
-    // miscdevice` has no binding; the table names chardev.rs's functions),
-    // the file fields they read (FMODE_READ and O_NONBLOCK are cast macros)
-    // and poll_wait() (static inline).
+    // chardev.rs: the misc device (`struct miscdevice` has no binding), the
+    // file fields it reads (FMODE_READ and O_NONBLOCK are cast macros) and
+    // poll_wait() (static inline).
 
-    /// Registers /dev/rust_trace (its operations are chardev.rs's functions).
-    pub(crate) fn rust_trace_misc_register() -> c_int;
+    /// Registers /dev/rust_trace with the operations `fops`.
+    pub(crate) fn rust_trace_misc_register(fops: *const bindings::file_operations) -> c_int;
     /// Removes /dev/rust_trace.
     pub(crate) fn rust_trace_misc_deregister();
     /// `file->f_mode & FMODE_READ`.
@@ -164,4 +192,88 @@ pub(crate) struct TaskLayout {
     pub(crate) exit_state: usize,
     /// `thread_info.cpu` (`u32`): `task_cpu()`.
     pub(crate) cpu: usize,
+}
+
+/// What the C compiler says of the layouts Rust trusts, and of the uapi
+/// header (`struct rust_trace_layouts`, filled in by helpers.c), in the
+/// order of [`expected_layouts`].
+#[repr(C)]
+#[derive(Default)]
+struct Layouts {
+    values: [usize; NR_LAYOUTS], // see LAYOUT_NAMES
+}
+
+/// Number of facts compared.
+const NR_LAYOUTS: usize = 18;
+
+/// What each fact of [`Layouts`] is, for the error message.
+const LAYOUT_NAMES: [&str; NR_LAYOUTS] = [
+    "sizeof(struct wait_queue_head)",
+    "_Alignof(struct wait_queue_head)",
+    "sizeof(struct wait_queue_entry)",
+    "_Alignof(struct wait_queue_entry)",
+    "offsetof(struct tracepoint, name)",
+    "sizeof(struct file_operations)",
+    "offsetof(struct file_operations, owner)",
+    "offsetof(struct file_operations, read)",
+    "offsetof(struct file_operations, write)",
+    "offsetof(struct file_operations, poll)",
+    "offsetof(struct file_operations, unlocked_ioctl)",
+    "offsetof(struct file_operations, open)",
+    "offsetof(struct file_operations, release)",
+    "RUST_TRACE_HEADER_LEN",
+    "RUST_TRACE_FOOTER_FIXED_LEN",
+    "RUST_TRACE_FOOTER_CPU_LEN",
+    "sizeof(struct rust_trace_stats)",
+    "RUST_TRACE_IOC_STATS",
+];
+
+/// The same facts as Rust sees them: bindgen's layouts, `format.rs` and the
+/// ioctl of `chardev.rs`. (The microbenchmark's ioctl structure, built on
+/// request only, is pinned by a static assertion on each side.)
+fn expected_layouts() -> [usize; NR_LAYOUTS] {
+    use bindings::{file_operations as Fops, tracepoint, wait_queue_entry, wait_queue_head};
+    [
+        size_of::<wait_queue_head>(),
+        align_of::<wait_queue_head>(),
+        size_of::<wait_queue_entry>(),
+        align_of::<wait_queue_entry>(),
+        offset_of!(tracepoint, name),
+        size_of::<Fops>(),
+        offset_of!(Fops, owner),
+        offset_of!(Fops, read),
+        offset_of!(Fops, write),
+        offset_of!(Fops, poll),
+        offset_of!(Fops, unlocked_ioctl),
+        offset_of!(Fops, open),
+        offset_of!(Fops, release),
+        HEADER_LEN,
+        FOOTER_FIXED_LEN,
+        FOOTER_CPU_LEN,
+        size_of::<crate::chardev::RustTraceStats>(),
+        crate::chardev::RUST_TRACE_IOC_STATS as usize,
+    ]
+}
+
+/// Compares the layouts Rust trusts with the C compiler's, and the uapi
+/// header with `format.rs` and the ioctl structures: `EINVAL`, with a
+/// dmesg line naming each difference, if any differs. May sleep.
+pub(crate) fn check_layouts() -> Result {
+    let mut c = Layouts::default();
+    // SAFETY: `c` is valid for writing a `struct rust_trace_layouts`, which
+    // has the same layout (NR_LAYOUTS size_t values, static_assert in C).
+    unsafe { rust_trace_layouts(&mut c) };
+    let rust = expected_layouts();
+    let mut ok = true;
+    for ((name, &want), &got) in LAYOUT_NAMES.iter().zip(rust.iter()).zip(c.values.iter()) {
+        if want != got {
+            pr_err!("{name}: {got} for the C compiler, {want} for Rust: refusing to load\n");
+            ok = false;
+        }
+    }
+    if ok {
+        Ok(())
+    } else {
+        Err(EINVAL)
+    }
 }

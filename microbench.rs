@@ -53,6 +53,9 @@ struct RustTraceMicrobench {
     batches: u64,  // out: buffers filled
 }
 
+// The uapi header's size, which helpers.c asserts on the C side too.
+kernel::static_assert!(core::mem::size_of::<RustTraceMicrobench>() == 48);
+
 // SAFETY: only u64 fields, no padding.
 unsafe impl FromBytes for RustTraceMicrobench {}
 // SAFETY: as above.

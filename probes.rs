@@ -526,8 +526,8 @@ unsafe impl Sync for Tracepoints {}
 unsafe extern "C" fn find_one(tp: *mut bindings::tracepoint, data: *mut c_void) {
     // SAFETY: `data` is the table `find` passed.
     let tps = unsafe { &mut *data.cast::<[*mut bindings::tracepoint; NR_PROBES]>() };
-    // SAFETY: `tp` is a live tracepoint with a NUL-terminated name, static
-    // like the tracepoint.
+    // SAFETY: `tp` is a live tracepoint (bindgen's offset of `name` was
+    // checked at load) with a NUL-terminated name, static like the tracepoint.
     let tp_name = unsafe { CStr::from_char_ptr((*tp).name) }.as_bytes();
     for (slot, (name, _)) in tps.iter_mut().zip(PROBES.iter()) {
         if tp_name == *name {

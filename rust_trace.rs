@@ -14,7 +14,8 @@
 //! - `chardev.rs`: the misc device and its file operations;
 //! - `microbench.rs`: the write path's microbenchmark
 //!   (`RUST_TRACE_IOC_MICROBENCH`), built only with `make MICROBENCH=1`;
-//! - `helpers.rs` and `helpers.c`: what the 6.12 `kernel` crate lacks.
+//! - `helpers.rs` and `helpers.c`: what the 6.12 `kernel` crate lacks, and
+//!   the check of the bindgen layouts the module trusts.
 //!
 //! Module parameters (`modinfo rust_trace.ko`): `buf_size` (bytes per
 //! buffer, power of two, 4 KiB..4 MiB, default 64 KiB), `nr_bufs` (buffers
@@ -74,6 +75,7 @@ struct RustTrace {
 
 impl kernel::Module for RustTrace {
     fn init(_module: &'static ThisModule) -> Result<Self> {
+        helpers::check_layouts()?;
         // SAFETY: module parameters are set before init() and read-only (0444).
         let (bs, nb) = unsafe {
             (

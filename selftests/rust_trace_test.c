@@ -32,9 +32,6 @@
 #include "rust_trace.h"
 
 #define DEV "/dev/rust_trace"
-#define HEADER_LEN 64
-#define FOOTER_FIXED_LEN 48
-#define FOOTER_CPU_LEN 24
 
 static const char *module_path(void)
 {
@@ -183,20 +180,20 @@ FIXTURE_TEARDOWN(rt)
 /* The stream: the header first, the footer last, then read() returns 0. */
 TEST_F_TIMEOUT(rt, stream_is_header_batches_footer_then_eof, 600)
 {
-	unsigned char hdr[HEADER_LEN], tail[8];
+	unsigned char hdr[RUST_TRACE_HEADER_LEN], tail[8];
 	uint32_t nr_cpus, tag, len;
 	long size;
 	int fd;
 
-	ASSERT_GT(capture(65536, "rust_trace_workload pingpong 2000 >/dev/null", self->path), HEADER_LEN);
+	ASSERT_GT(capture(65536, "rust_trace_workload pingpong 2000 >/dev/null", self->path), RUST_TRACE_HEADER_LEN);
 	fd = open(self->path, O_RDONLY);
 	ASSERT_GE(fd, 0);
-	ASSERT_EQ(read(fd, hdr, HEADER_LEN), HEADER_LEN);
+	ASSERT_EQ(read(fd, hdr, RUST_TRACE_HEADER_LEN), RUST_TRACE_HEADER_LEN);
 	ASSERT_EQ(memcmp(hdr, "RSTRACE\0", 8), 0);
 	memcpy(&nr_cpus, hdr + 16, 4);
 	size = file_size(self->path);
-	len = FOOTER_FIXED_LEN + FOOTER_CPU_LEN * nr_cpus;
-	ASSERT_GT(size, HEADER_LEN + len);
+	len = RUST_TRACE_FOOTER_FIXED_LEN + RUST_TRACE_FOOTER_CPU_LEN * nr_cpus;
+	ASSERT_GT(size, RUST_TRACE_HEADER_LEN + len);
 	ASSERT_EQ(pread(fd, tail, 8, size - len), 8);
 	memcpy(&tag, tail, 4);
 	ASSERT_EQ(memcmp(&tag, "FOOT", 4), 0);
@@ -233,7 +230,7 @@ TEST_F(rt, nonblocking_read_with_nothing_ready_gets_eagain)
 	int fd = open(DEV, O_RDONLY | O_NONBLOCK);
 
 	ASSERT_GE(fd, 0);
-	ASSERT_EQ(read(fd, buf, sizeof(buf)), HEADER_LEN);
+	ASSERT_EQ(read(fd, buf, sizeof(buf)), RUST_TRACE_HEADER_LEN);
 	ASSERT_EQ(read(fd, buf, sizeof(buf)), -1);
 	ASSERT_EQ(errno, EAGAIN);
 	close(fd);
@@ -251,7 +248,7 @@ TEST_F_TIMEOUT(rt, poll_wakes_on_flush_and_at_eof, 600)
 	p.fd = fd;
 	p.events = POLLIN;
 	ASSERT_EQ(poll(&p, 1, 0), 1); /* the header */
-	ASSERT_EQ(read(fd, buf, sizeof(buf)), HEADER_LEN);
+	ASSERT_EQ(read(fd, buf, sizeof(buf)), RUST_TRACE_HEADER_LEN);
 	ASSERT_EQ(poll(&p, 1, 0), 0);
 	run("rust_trace_workload pingpong 100 >/dev/null");
 	ASSERT_EQ(write_cmd("flush"), 0);
@@ -391,7 +388,7 @@ TEST_F_TIMEOUT(rt, a_late_stop_does_not_end_the_next_session, 600)
 
 		r1 = open(DEV, O_RDONLY);
 		ASSERT_GE(r1, 0);
-		ASSERT_EQ(read(r1, buf, HEADER_LEN), HEADER_LEN);
+		ASSERT_EQ(read(r1, buf, RUST_TRACE_HEADER_LEN), RUST_TRACE_HEADER_LEN);
 		stopper = fork();
 		ASSERT_GE(stopper, 0);
 		if (stopper == 0) {
@@ -411,7 +408,7 @@ TEST_F_TIMEOUT(rt, a_late_stop_does_not_end_the_next_session, 600)
 		close(r1);
 		r2 = open(DEV, O_RDONLY | O_NONBLOCK);
 		ASSERT_GE(r2, 0);
-		ASSERT_EQ(read(r2, buf, HEADER_LEN), HEADER_LEN);
+		ASSERT_EQ(read(r2, buf, RUST_TRACE_HEADER_LEN), RUST_TRACE_HEADER_LEN);
 		ASSERT_EQ(waitpid(stopper, &status, 0), stopper);
 		ASSERT_TRUE(WIFEXITED(status));
 		EXPECT_EQ(WEXITSTATUS(status), 0);
@@ -473,9 +470,9 @@ TEST_F_TIMEOUT(rt, signal_interrupts_blocked_read_without_loss, 600)
 	sigaction(SIGUSR1, &sa, NULL); /* no SA_RESTART: read() returns EINTR */
 	r = open(DEV, O_RDONLY);
 	ASSERT_GE(r, 0);
-	ASSERT_EQ(read(r, buf, sizeof(buf)), HEADER_LEN);
+	ASSERT_EQ(read(r, buf, sizeof(buf)), RUST_TRACE_HEADER_LEN);
 	out = open(self->path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	ASSERT_EQ(write(out, buf, HEADER_LEN), HEADER_LEN);
+	ASSERT_EQ(write(out, buf, RUST_TRACE_HEADER_LEN), RUST_TRACE_HEADER_LEN);
 	close(out);
 	child = fork();
 	if (child == 0) {
@@ -507,7 +504,7 @@ TEST_F_TIMEOUT(rt, any_read_size_gives_a_valid_stream, 600)
 					      : "rust_trace_workload pingpong 3000 >/dev/null";
 
 		TH_LOG("read size %zu", sizes[i]);
-		ASSERT_GT(capture(sizes[i], w, self->path), HEADER_LEN);
+		ASSERT_GT(capture(sizes[i], w, self->path), RUST_TRACE_HEADER_LEN);
 		ASSERT_EQ(validate(self->path), 0);
 	}
 }
@@ -521,7 +518,7 @@ TEST_F_TIMEOUT(rt, any_read_size_gives_a_valid_stream, 600)
 TEST_F_TIMEOUT(rt, a_fault_part_way_through_a_read_gives_a_short_read, 600)
 {
 	long page = sysconf(_SC_PAGESIZE);
-	unsigned char hdr[HEADER_LEN], *map, buf[65536];
+	unsigned char hdr[RUST_TRACE_HEADER_LEN], *map, buf[65536];
 	int r, out;
 	ssize_t n;
 
@@ -533,11 +530,11 @@ TEST_F_TIMEOUT(rt, a_fault_part_way_through_a_read_gives_a_short_read, 600)
 	/* A fault at the first byte: EFAULT, the header is still there. */
 	ASSERT_EQ(read(r, map + page, 16), -1);
 	ASSERT_EQ(errno, EFAULT);
-	ASSERT_EQ(read(r, hdr, HEADER_LEN), HEADER_LEN);
+	ASSERT_EQ(read(r, hdr, RUST_TRACE_HEADER_LEN), RUST_TRACE_HEADER_LEN);
 	ASSERT_EQ(memcmp(hdr, "RSTRACE\0", 8), 0);
 	out = open(self->path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	ASSERT_GE(out, 0);
-	ASSERT_EQ(write(out, hdr, HEADER_LEN), HEADER_LEN);
+	ASSERT_EQ(write(out, hdr, RUST_TRACE_HEADER_LEN), RUST_TRACE_HEADER_LEN);
 	/* Batches ready: 100 bytes of room before the unmapped page. */
 	run("rust_trace_workload pingpong 300 >/dev/null");
 	ASSERT_EQ(write_cmd("flush"), 0);
@@ -623,7 +620,7 @@ TEST_F_TIMEOUT(rt, a_reader_stuck_on_a_fault_in_the_footer_blocks_no_one, 600)
 	r = open(DEV, O_RDONLY);
 	ASSERT_GE(r, 0);
 	ASSERT_EQ(read(r, rec, 8), 8); /* into the header: skip it */
-	ASSERT_EQ(read(r, (unsigned char[HEADER_LEN - 8]){ 0 }, HEADER_LEN - 8), HEADER_LEN - 8);
+	ASSERT_EQ(read(r, (unsigned char[RUST_TRACE_HEADER_LEN - 8]){ 0 }, RUST_TRACE_HEADER_LEN - 8), RUST_TRACE_HEADER_LEN - 8);
 	ASSERT_EQ(write_cmd("stop"), 0);
 	/* Skip the batches, record by record, up to the footer's start. */
 	for (;;) {

@@ -18,7 +18,7 @@ cp rust_trace.ko build/
 echo "build: module with the microbenchmark (MICROBENCH=1)" >&2
 mkdir -p build/module-microbench
 rsync -a --include='*.rs' --include='*.c' --include='*.h' --include=Kbuild --include=Makefile \
-  --exclude='*' ./ build/module-microbench/
+  --include=uapi/ --exclude='*' ./ build/module-microbench/
 make -s -C build/module-microbench KDIR="$KDIR" BINDGEN="$RUST_TRACE_BINDGEN" MICROBENCH=1 modules >&2
 cp build/module-microbench/rust_trace.ko build/rust_trace-microbench.ko
 

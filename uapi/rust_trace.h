@@ -1,18 +1,26 @@
 /* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
 /*
- * rust_trace.h: the ioctl interface of /dev/rust_trace (chardev.rs).
+ * rust_trace.h: the user-space interface of /dev/rust_trace: the ioctls of
+ * chardev.rs and the stream's fixed lengths.
  *
- * RUST_TRACE_IOC_STATS works on any open file of the device, reader or writer, and
- * never disturbs the reader. Set .cpu to a CPU id for that CPU's counters,
- * or to RUST_TRACE_STATS_ALL for the totals.
+ * RUST_TRACE_IOC_STATS works on any open file of the device, reader or
+ * writer, and never disturbs the reader. Set .cpu to a CPU id for that
+ * CPU's counters, or to RUST_TRACE_STATS_ALL for the totals.
  *
- * The stream format itself is described in docs/FORMAT.md.
+ * The stream format is format.rs (its one source) and docs/FORMAT.md. The
+ * lengths below are what a C reader needs to find the header and the
+ * footer; the module checks at load that they equal format.rs's.
  */
 #ifndef _UAPI_RUST_TRACE_H
 #define _UAPI_RUST_TRACE_H
 
 #include <linux/ioctl.h>
 #include <linux/types.h>
+
+/* The stream: a header, batches, a footer (docs/FORMAT.md). */
+#define RUST_TRACE_HEADER_LEN		64	/* the stream header */
+#define RUST_TRACE_FOOTER_FIXED_LEN	48	/* the footer's fixed part */
+#define RUST_TRACE_FOOTER_CPU_LEN	24	/* each CPU's entry after it */
 
 #define RUST_TRACE_STATS_ALL		0xffffffffu
 
@@ -35,11 +43,11 @@ struct rust_trace_stats {
 #define RUST_TRACE_IOC_STATS		_IOWR('R', 1, struct rust_trace_stats)
 
 /*
- * RUST_TRACE_IOC_MICROBENCH: times the sched_switch probe called back to back by the
- * caller on a pool of its own (no session needed, none disturbed), and two
- * baselines timed the same way. Costs nevents events of work; 1..1e7.
- * Only in a module built with `make MICROBENCH=1` (ENOTTY otherwise); one run at
- * a time (EBUSY); a fatal signal ends it (EINTR).
+ * RUST_TRACE_IOC_MICROBENCH: times the sched_switch probe called back to
+ * back by the caller on a pool of its own (no session needed, none
+ * disturbed), and two baselines timed the same way. Costs nevents events
+ * of work; 1..1e7. Only in a module built with `make MICROBENCH=1` (ENOTTY
+ * otherwise); one run at a time (EBUSY); a fatal signal ends it (EINTR).
  */
 struct rust_trace_microbench {
 	__u64 nevents;		/* in: events to write */
@@ -50,6 +58,6 @@ struct rust_trace_microbench {
 	__u64 batches;		/* out: buffers filled */
 };
 
-#define RUST_TRACE_IOC_MICROBENCH		_IOWR('R', 2, struct rust_trace_microbench)
+#define RUST_TRACE_IOC_MICROBENCH	_IOWR('R', 2, struct rust_trace_microbench)
 
 #endif /* _UAPI_RUST_TRACE_H */
