@@ -566,7 +566,7 @@ impl BufPool {
         let dst = unsafe { core::slice::from_raw_parts_mut(b.batch().add(used), room) };
         let mut enc = Encoder::new(dst);
         encode(&mut enc, dt);
-        match enc.len() {
+        match enc.fitted_len() {
             Some(len) => {
                 hdr.used = hdr.used.wrapping_add(len as u32);
                 hdr.nevents = hdr.nevents.wrapping_add(nevents);

@@ -88,15 +88,31 @@ pub const STATE_PREEMPTED: u32 = 9;
 pub const VARINT32_MAX: usize = 5;
 /// Longest encoding of a `u64` varint.
 pub const VARINT64_MAX: usize = 10;
-/// Longest encoding of any one event, [`EV_COMM`] included.
-pub const EVENT_MAX: usize = 1 + VARINT64_MAX + VARINT32_MAX + 1 + COMM_MAX;
+
+/// Longest encoding of each event, beside its encoder below: the type byte,
+/// `dt`, then the arguments at their longest. A writer reserves this much
+/// before it encodes.
+pub const SWITCH_MAX: usize = 1 + VARINT64_MAX + 3 * VARINT32_MAX;
+/// Longest [`EV_WAKEUP`] or [`EV_WAKEUP_NEW`].
+pub const WAKEUP_MAX: usize = 1 + VARINT64_MAX + 2 * VARINT32_MAX;
+/// Longest [`EV_FORK`].
+pub const FORK_MAX: usize = 1 + VARINT64_MAX + 2 * VARINT32_MAX;
+/// Longest [`EV_EXIT`].
+pub const EXIT_MAX: usize = 1 + VARINT64_MAX + VARINT32_MAX;
+/// Longest [`EV_EXEC`].
+pub const EXEC_MAX: usize = 1 + VARINT64_MAX + 2 * VARINT32_MAX;
+/// Longest [`EV_MIGRATE`].
+pub const MIGRATE_MAX: usize = 1 + VARINT64_MAX + 3 * VARINT32_MAX;
+/// Longest [`EV_COMM`], the longest event of all.
+pub const COMM_EVENT_MAX: usize = 1 + VARINT64_MAX + VARINT32_MAX + 1 + COMM_MAX;
 
 /// Writes events into a byte slice that the caller has sized for them.
 ///
 /// Never panics: a write past the end of the slice is not done and marks the
 /// encoder as overflowed, which the caller checks once at the end
-/// (`len()` returns `None`). The module reserves [`EVENT_MAX`] bytes per event
-/// first, so overflow only reports a bug.
+/// ([`Encoder::fitted_len`] returns `None`). The module reserves each
+/// event's maximum length (`SWITCH_MAX`, ...) first, so overflow only
+/// reports a bug.
 pub struct Encoder<'a> {
     buf: &'a mut [u8], // destination
     pos: usize,        // bytes written so far
@@ -113,18 +129,13 @@ impl<'a> Encoder<'a> {
         }
     }
 
-    /// Bytes written, or `None` if some write did not fit.
-    pub fn len(&self) -> Option<usize> {
+    /// Bytes written if every write fitted; `None` if one did not.
+    pub fn fitted_len(&self) -> Option<usize> {
         if self.overflow {
             None
         } else {
             Some(self.pos)
         }
-    }
-
-    /// Whether nothing was written.
-    pub fn is_empty(&self) -> bool {
-        self.pos == 0
     }
 
     #[inline(always)]
@@ -150,6 +161,7 @@ impl<'a> Encoder<'a> {
     }
 
     /// `sched_switch`: `prev_state` is a state index (see [`STATE_CHARS`]).
+    /// At most [`SWITCH_MAX`] bytes.
     #[inline(always)]
     pub fn switch(&mut self, dt: u64, prev_pid: u32, prev_state: u32, next_pid: u32) {
         self.put(EV_SWITCH);
@@ -159,7 +171,8 @@ impl<'a> Encoder<'a> {
         self.varint(next_pid.into());
     }
 
-    /// `sched_wakeup` or, with `new`, `sched_wakeup_new`.
+    /// `sched_wakeup` or, with `new`, `sched_wakeup_new`. At most
+    /// [`WAKEUP_MAX`] bytes.
     #[inline(always)]
     pub fn wakeup(&mut self, dt: u64, new: bool, pid: u32, target_cpu: u32) {
         self.put(if new { EV_WAKEUP_NEW } else { EV_WAKEUP });
@@ -168,7 +181,7 @@ impl<'a> Encoder<'a> {
         self.varint(target_cpu.into());
     }
 
-    /// `sched_process_fork`.
+    /// `sched_process_fork`. At most [`FORK_MAX`] bytes.
     #[inline(always)]
     pub fn fork(&mut self, dt: u64, parent_pid: u32, child_pid: u32) {
         self.put(EV_FORK);
@@ -177,7 +190,7 @@ impl<'a> Encoder<'a> {
         self.varint(child_pid.into());
     }
 
-    /// `sched_process_exit`.
+    /// `sched_process_exit`. At most [`EXIT_MAX`] bytes.
     #[inline(always)]
     pub fn exit(&mut self, dt: u64, pid: u32) {
         self.put(EV_EXIT);
@@ -185,7 +198,7 @@ impl<'a> Encoder<'a> {
         self.varint(pid.into());
     }
 
-    /// `sched_process_exec`.
+    /// `sched_process_exec`. At most [`EXEC_MAX`] bytes.
     #[inline(always)]
     pub fn exec(&mut self, dt: u64, pid: u32, old_pid: u32) {
         self.put(EV_EXEC);
@@ -194,7 +207,7 @@ impl<'a> Encoder<'a> {
         self.varint(old_pid.into());
     }
 
-    /// `sched_migrate_task`.
+    /// `sched_migrate_task`. At most [`MIGRATE_MAX`] bytes.
     #[inline(always)]
     pub fn migrate(&mut self, dt: u64, pid: u32, orig_cpu: u32, dest_cpu: u32) {
         self.put(EV_MIGRATE);
@@ -204,7 +217,8 @@ impl<'a> Encoder<'a> {
         self.varint(dest_cpu.into());
     }
 
-    /// Task name: `comm` up to its first NUL, at most [`COMM_MAX`] bytes.
+    /// Task name: `comm` up to its first NUL, at most [`COMM_MAX`] bytes of
+    /// it. At most [`COMM_EVENT_MAX`] bytes in all.
     #[inline(always)]
     pub fn comm(&mut self, dt: u64, pid: u32, comm: &[u8]) {
         // Written as plain loops with wrapping counters: in the kernel this

@@ -57,7 +57,10 @@ use kernel::prelude::*;
 use kernel::str::CStr;
 
 use crate::bufpool::BufPool;
-use crate::format::{Encoder, COMM_MAX, EVENT_MAX, STATE_PREEMPTED, VARINT32_MAX, VARINT64_MAX};
+use crate::format::{
+    Encoder, COMM_EVENT_MAX, COMM_MAX, EXEC_MAX, EXIT_MAX, FORK_MAX, MIGRATE_MAX, STATE_PREEMPTED,
+    SWITCH_MAX, WAKEUP_MAX,
+};
 use crate::helpers;
 
 /// Largest PID the bitmap covers (the kernel's `PID_MAX_LIMIT` on 64-bit).
@@ -134,9 +137,6 @@ pub(crate) struct Recorder {
     /// How to read a task's fields.
     pub(crate) task: TaskFields,
 }
-
-/// Longest EV_SWITCH record.
-const SWITCH_MAX: usize = 1 + VARINT64_MAX + 3 * VARINT32_MAX;
 
 /// Reads the task fields the probes need at the offsets the C compiler
 /// gave (see [`helpers::TaskLayout`]: bindgen's `task_struct` is unreliable here).
@@ -253,7 +253,7 @@ impl Recorder {
         let n = usize::from(first.is_some())
             + usize::from(second.is_some())
             + usize::from(always_name.is_some());
-        let len = max_len.wrapping_add(n.wrapping_mul(EVENT_MAX));
+        let len = max_len.wrapping_add(n.wrapping_mul(COMM_EVENT_MAX));
         let stored = self
             .pool
             .record(len, (n as u32).wrapping_add(1), |enc, dt| {
@@ -335,12 +335,9 @@ unsafe fn wakeup(data: *mut c_void, p: *mut Task, new: bool) {
     let r = unsafe { &*data.cast::<Recorder>() };
     // SAFETY: live task.
     let (pid, cpu) = unsafe { (r.task.pid(p), r.task.cpu(p)) };
-    r.emit(
-        [Some((pid, p)), None],
-        None,
-        1 + VARINT64_MAX + 2 * VARINT32_MAX,
-        |enc, dt| enc.wakeup(dt, new, pid, cpu),
-    );
+    r.emit([Some((pid, p)), None], None, WAKEUP_MAX, |enc, dt| {
+        enc.wakeup(dt, new, pid, cpu)
+    });
 }
 
 /// `sched_wakeup(struct task_struct *p)`.
@@ -379,7 +376,7 @@ unsafe extern "C" fn probe_fork(data: *mut c_void, parent: *mut Task, child: *mu
     r.emit(
         [Some((ppid, parent)), None],
         Some((cpid, child)),
-        1 + VARINT64_MAX + 2 * VARINT32_MAX,
+        FORK_MAX,
         |enc, dt| enc.fork(dt, ppid, cpid),
     );
 }
@@ -395,12 +392,9 @@ unsafe extern "C" fn probe_exit(data: *mut c_void, p: *mut Task) {
     let r = unsafe { &*data.cast::<Recorder>() };
     // SAFETY: live task.
     let pid = unsafe { r.task.pid(p) };
-    r.emit(
-        [Some((pid, p)), None],
-        None,
-        1 + VARINT64_MAX + VARINT32_MAX,
-        |enc, dt| enc.exit(dt, pid),
-    );
+    r.emit([Some((pid, p)), None], None, EXIT_MAX, |enc, dt| {
+        enc.exit(dt, pid)
+    });
 }
 
 /// `sched_process_exec(struct task_struct *p, pid_t old_pid, struct
@@ -421,12 +415,9 @@ unsafe extern "C" fn probe_exec(
     // SAFETY: live task.
     let pid = unsafe { r.task.pid(p) };
     // The new name was recorded by task_rename, just before this event.
-    r.emit(
-        [Some((pid, p)), None],
-        None,
-        1 + VARINT64_MAX + 2 * VARINT32_MAX,
-        |enc, dt| enc.exec(dt, pid, old_pid as u32),
-    );
+    r.emit([Some((pid, p)), None], None, EXEC_MAX, |enc, dt| {
+        enc.exec(dt, pid, old_pid as u32)
+    });
 }
 
 /// `sched_migrate_task(struct task_struct *p, int dest_cpu)`.
@@ -440,12 +431,9 @@ unsafe extern "C" fn probe_migrate(data: *mut c_void, p: *mut Task, dest_cpu: c_
     let r = unsafe { &*data.cast::<Recorder>() };
     // SAFETY: live task; task_cpu() is still the CPU it leaves.
     let (pid, orig) = unsafe { (r.task.pid(p), r.task.cpu(p)) };
-    r.emit(
-        [Some((pid, p)), None],
-        None,
-        1 + VARINT64_MAX + 3 * VARINT32_MAX,
-        |enc, dt| enc.migrate(dt, pid, orig, dest_cpu as u32),
-    );
+    r.emit([Some((pid, p)), None], None, MIGRATE_MAX, |enc, dt| {
+        enc.migrate(dt, pid, orig, dest_cpu as u32)
+    });
 }
 
 /// `task_rename(struct task_struct *task, const char *comm)`: records the
@@ -473,7 +461,7 @@ unsafe extern "C" fn probe_rename(data: *mut c_void, p: *mut Task, comm: *const 
     }
     let stored = r
         .pool
-        .record(EVENT_MAX, 1, |enc, dt| enc.comm(dt, pid, &name));
+        .record(COMM_EVENT_MAX, 1, |enc, dt| enc.comm(dt, pid, &name));
     if stored {
         r.names.mark(pid);
     } else {

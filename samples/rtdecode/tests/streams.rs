@@ -293,7 +293,7 @@ fn comm_longer_than_15_bytes_is_cut_by_the_encoder() {
     let mut buf = [0u8; 64];
     let mut e = Encoder::new(&mut buf);
     e.comm(0, 1, b"a_name_much_longer_than_sixteen");
-    let n = e.len().unwrap();
+    let n = e.fitted_len().unwrap();
     let mut c = rtdecode::format::decode::Cursor::new(&buf[..n]);
     let (_, ev) = c.next_event().unwrap();
     assert_eq!(ev.comm_bytes(), Some(&b"a_name_much_lon"[..]));
@@ -304,7 +304,7 @@ fn encoder_reports_overflow_instead_of_panicking() {
     let mut buf = [0u8; 3];
     let mut e = Encoder::new(&mut buf);
     e.switch(1 << 40, 100_000, 1, 100_001);
-    assert_eq!(e.len(), None);
+    assert_eq!(e.fitted_len(), None);
 }
 
 #[test]
@@ -394,4 +394,33 @@ fn report_never_names_an_event_with_a_later_name() {
     assert_eq!(wakeups.len(), 2, "{text}");
     assert!(wakeups[0].contains("<...>:20"), "{text}");
     assert!(wakeups[1].contains("later:20"), "{text}");
+}
+
+/// Each event's maximum length (what the module reserves before encoding
+/// it) is exactly what its longest encoding takes.
+#[test]
+fn each_event_maximum_is_its_longest_encoding() {
+    /// Writes one event at its longest.
+    type Longest = fn(&mut Encoder<'_>);
+    const M: u32 = u32::MAX;
+    let cases: [(usize, Longest); 7] = [
+        (SWITCH_MAX, |e| e.switch(u64::MAX, M, M, M)),
+        (WAKEUP_MAX, |e| e.wakeup(u64::MAX, true, M, M)),
+        (FORK_MAX, |e| e.fork(u64::MAX, M, M)),
+        (EXIT_MAX, |e| e.exit(u64::MAX, M)),
+        (EXEC_MAX, |e| e.exec(u64::MAX, M, M)),
+        (MIGRATE_MAX, |e| e.migrate(u64::MAX, M, M, M)),
+        (COMM_EVENT_MAX, |e| e.comm(u64::MAX, M, b"fifteen_chars_x")),
+    ];
+    for (max, encode) in cases {
+        let mut buf = [0u8; 64];
+        let mut e = Encoder::new(&mut buf);
+        encode(&mut e);
+        assert_eq!(e.fitted_len(), Some(max));
+        // One byte less does not fit, and says so.
+        let mut short = vec![0u8; max - 1];
+        let mut e = Encoder::new(&mut short);
+        encode(&mut e);
+        assert_eq!(e.fitted_len(), None);
+    }
 }

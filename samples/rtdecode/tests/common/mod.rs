@@ -45,7 +45,7 @@ impl Builder {
         let mut ev = vec![0u8; 4096];
         let mut enc = Encoder::new(&mut ev);
         let n = f(&mut enc);
-        let len = enc.len().unwrap();
+        let len = enc.fitted_len().unwrap();
         let c = cpu as usize;
         let hdr = BatchHeader {
             len: (BATCH_HDR_LEN + len) as u32,
