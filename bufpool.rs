@@ -286,6 +286,32 @@ struct CpuWriter {
     last_ts: u64,      // time of the last event written to `cur`
 }
 
+/// A snapshot of [`CpuCounters`], of one CPU or summed over all (`+=`).
+#[derive(Default, Clone, Copy)]
+pub(crate) struct Counts {
+    /// Events the probes tried to record.
+    pub(crate) written: u64,
+    /// Events dropped for want of a buffer.
+    pub(crate) lost: u64,
+    /// Batches retired to the reader.
+    pub(crate) batches: u64,
+    /// Events copied out to the reader.
+    pub(crate) read_events: u64,
+    /// Batch bytes copied out to the reader.
+    pub(crate) read_bytes: u64,
+}
+
+impl core::ops::AddAssign for Counts {
+    fn add_assign(&mut self, o: Counts) {
+        // u64 event counts cannot overflow in practice; saturate anyway.
+        self.written = self.written.saturating_add(o.written);
+        self.lost = self.lost.saturating_add(o.lost);
+        self.batches = self.batches.saturating_add(o.batches);
+        self.read_events = self.read_events.saturating_add(o.read_events);
+        self.read_bytes = self.read_bytes.saturating_add(o.read_bytes);
+    }
+}
+
 /// Counters of one CPU, readable at any time.
 pub(crate) struct CpuCounters {
     /// Events the probes tried to record on this CPU (written by its writer).
@@ -301,6 +327,46 @@ pub(crate) struct CpuCounters {
     pub(crate) read_events: AtomicU64,
     /// Bytes of this CPU's batches the reader has copied out (the reader).
     pub(crate) read_bytes: AtomicU64,
+}
+
+impl CpuCounters {
+    /// All zero.
+    const fn new() -> Self {
+        CpuCounters {
+            written: AtomicU64::new(0),
+            lost: AtomicU64::new(0),
+            batches: AtomicU64::new(0),
+            batched: AtomicU64::new(0),
+            read_events: AtomicU64::new(0),
+            read_bytes: AtomicU64::new(0),
+        }
+    }
+
+    /// Their values now (each read on its own: a racy snapshot while
+    /// tracing, an exact one once the probes are detached).
+    pub(crate) fn snapshot(&self) -> Counts {
+        Counts {
+            written: self.written.load(Ordering::Relaxed),
+            lost: self.lost.load(Ordering::Relaxed),
+            batches: self.batches.load(Ordering::Relaxed),
+            read_events: self.read_events.load(Ordering::Relaxed),
+            read_bytes: self.read_bytes.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Zeroes them all. Quiescent callers only (see [`BufPool::reset`]).
+    fn clear(&self) {
+        for a in [
+            &self.written,
+            &self.lost,
+            &self.batches,
+            &self.batched,
+            &self.read_events,
+            &self.read_bytes,
+        ] {
+            a.store(0, Ordering::Relaxed);
+        }
+    }
 }
 
 /// One CPU's pool: its buffers, its empty stack and its writer state.
@@ -361,14 +427,7 @@ impl BufPool {
                         last_ts: 0,
                     }),
                     empty: BufStack::new(),
-                    counters: CpuCounters {
-                        written: AtomicU64::new(0),
-                        lost: AtomicU64::new(0),
-                        batches: AtomicU64::new(0),
-                        batched: AtomicU64::new(0),
-                        read_events: AtomicU64::new(0),
-                        read_bytes: AtomicU64::new(0),
-                    },
+                    counters: CpuCounters::new(),
                     area,
                 },
                 GFP_KERNEL,
@@ -404,9 +463,20 @@ impl BufPool {
         self.cpus.len()
     }
 
-    /// The counters of `cpu`.
-    pub(crate) fn counters(&self, cpu: usize) -> Option<&CpuCounters> {
-        self.cpus.get(cpu).map(|c| &c.counters)
+    /// The counts of `cpu` (zero for a CPU id beyond the pool).
+    pub(crate) fn counts(&self, cpu: usize) -> Counts {
+        self.cpus
+            .get(cpu)
+            .map_or_else(Counts::default, |c| c.counters.snapshot())
+    }
+
+    /// The counts summed over every CPU.
+    pub(crate) fn total(&self) -> Counts {
+        let mut t = Counts::default();
+        for c in self.cpus.iter() {
+            t += c.counters.snapshot();
+        }
+        t
     }
 
     /// Whether `cpu` has buffers (it is a possible CPU).
@@ -438,17 +508,7 @@ impl BufPool {
                 lost_pending: 0,
                 last_ts: 0,
             };
-            let c = &pool.counters;
-            for a in [
-                &c.written,
-                &c.lost,
-                &c.batches,
-                &c.batched,
-                &c.read_events,
-                &c.read_bytes,
-            ] {
-                a.store(0, Ordering::Relaxed);
-            }
+            pool.counters.clear();
             pool.empty.take_all();
             let Some(area) = &pool.area else { continue };
             // Push in reverse so the first buffer is on top: the order is

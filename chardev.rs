@@ -36,8 +36,9 @@ use kernel::prelude::*;
 use kernel::types::{AsBytes, FromBytes};
 use kernel::uaccess::UserSlice;
 
+use crate::bufpool::Counts;
 use crate::helpers;
-use crate::session::{Stats, Tracer, UserBuf};
+use crate::session::{Tracer, UserBuf};
 
 /// `EPOLLIN | EPOLLRDNORM`.
 const POLL_IN: u32 = 0x0001 | 0x0040;
@@ -354,31 +355,32 @@ fn ioctl_stats(t: &Tracer, arg: usize) -> Result {
         UserSlice::new(arg, core::mem::size_of::<RustTraceStats>()).reader_writer();
     let req: RustTraceStats = reader.read()?;
     let (running, reader_open) = t.state();
-    let mut out = RustTraceStats {
-        cpu: req.cpu,
-        nr_cpus: t.nr_cpus() as u32,
-        ..RustTraceStats::default()
-    };
-    let st: Stats = if req.cpu == RUST_TRACE_STATS_ALL {
+    let mut flags = 0;
+    let st: Counts = if req.cpu == RUST_TRACE_STATS_ALL {
         t.total_stats()
     } else if (req.cpu as usize) < t.nr_cpus() {
         if t.has_cpu(req.cpu as usize) {
-            out.flags |= RUST_TRACE_STATS_F_CPU;
+            flags |= RUST_TRACE_STATS_F_CPU;
         }
         t.cpu_stats(req.cpu as usize)
     } else {
         return Err(EINVAL);
     };
     if running {
-        out.flags |= RUST_TRACE_STATS_F_RUNNING;
+        flags |= RUST_TRACE_STATS_F_RUNNING;
     }
     if reader_open {
-        out.flags |= RUST_TRACE_STATS_F_READER;
+        flags |= RUST_TRACE_STATS_F_READER;
     }
-    out.written = st.written;
-    out.lost = st.lost;
-    out.batches = st.batches;
-    out.read_events = st.read_events;
-    out.read_bytes = st.read_bytes;
-    writer.write(&out)
+    writer.write(&RustTraceStats {
+        cpu: req.cpu,
+        flags,
+        nr_cpus: t.nr_cpus() as u32,
+        _pad: 0,
+        written: st.written,
+        lost: st.lost,
+        batches: st.batches,
+        read_events: st.read_events,
+        read_bytes: st.read_bytes,
+    })
 }

@@ -175,11 +175,8 @@ fn run(nr_cpus: usize, buf_size: usize, n: u64) -> Result<BenchResult> {
             helpers::rust_trace_irq_restore(core::hint::black_box(helpers::rust_trace_irq_save()))
         },
     )?;
-    for cpu in 0..rec.pool.nr_cpus() {
-        if let Some(c) = rec.pool.counters(cpu) {
-            r.lost += c.lost.load(Ordering::Relaxed);
-            r.batches += c.batches.load(Ordering::Relaxed);
-        }
-    }
+    let total = rec.pool.total();
+    r.lost = total.lost;
+    r.batches = total.batches;
     Ok(r)
 }

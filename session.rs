@@ -72,7 +72,7 @@ use kernel::sync::Mutex;
 use kernel::types::Opaque;
 use kernel::{new_mutex, try_pin_init};
 
-use crate::bufpool::{BufPool, TraceBufPtr};
+use crate::bufpool::{BufPool, Counts, TraceBufPtr};
 use crate::format::{CpuTotals, FooterFixed, Header, CLOCK_LOCAL, HEADER_LEN};
 use crate::helpers;
 use crate::probes::{PidSet, Recorder, TaskFields, Tracepoints};
@@ -256,21 +256,6 @@ impl UserBuf {
 // SAFETY: the raw handles are only used under the `reader` mutex.
 unsafe impl Send for Reader {}
 
-/// Counters of one CPU or of all, for the `RUST_TRACE_IOC_STATS` ioctl.
-#[derive(Default, Clone, Copy)]
-pub(crate) struct Stats {
-    /// Events the probes tried to record.
-    pub(crate) written: u64,
-    /// Events dropped for want of a buffer.
-    pub(crate) lost: u64,
-    /// Batches retired to the reader.
-    pub(crate) batches: u64,
-    /// Events copied out to the reader.
-    pub(crate) read_events: u64,
-    /// Batch bytes copied out to the reader.
-    pub(crate) read_bytes: u64,
-}
-
 /// The tracer: buffers, probes, session and reader.
 ///
 /// Drop order: `Drop::drop` detaches any probe and waits for the irq_work
@@ -440,7 +425,7 @@ impl Tracer {
     }
 
     /// The footer: `totals` and every CPU's counters. May sleep.
-    fn build_footer(&self, end_ns: u64, totals: &Stats) -> Result<KVec<u8>> {
+    fn build_footer(&self, end_ns: u64, totals: &Counts) -> Result<KVec<u8>> {
         let nr = self.nr_cpus() as u32;
         let mut footer = KVec::with_capacity(FooterFixed::len_for(nr), GFP_KERNEL)?;
         let fixed = FooterFixed {
@@ -634,31 +619,13 @@ impl Tracer {
     }
 
     /// Counters of `cpu`.
-    pub(crate) fn cpu_stats(&self, cpu: usize) -> Stats {
-        let Some(c) = self.rec.pool.counters(cpu) else {
-            return Stats::default();
-        };
-        Stats {
-            written: c.written.load(Ordering::Relaxed),
-            lost: c.lost.load(Ordering::Relaxed),
-            batches: c.batches.load(Ordering::Relaxed),
-            read_events: c.read_events.load(Ordering::Relaxed),
-            read_bytes: c.read_bytes.load(Ordering::Relaxed),
-        }
+    pub(crate) fn cpu_stats(&self, cpu: usize) -> Counts {
+        self.rec.pool.counts(cpu)
     }
 
     /// Counters summed over all CPUs.
-    pub(crate) fn total_stats(&self) -> Stats {
-        let mut t = Stats::default();
-        for cpu in 0..self.rec.pool.nr_cpus() {
-            let s = self.cpu_stats(cpu);
-            t.written += s.written;
-            t.lost += s.lost;
-            t.batches += s.batches;
-            t.read_events += s.read_events;
-            t.read_bytes += s.read_bytes;
-        }
-        t
+    pub(crate) fn total_stats(&self) -> Counts {
+        self.rec.pool.total()
     }
 
     /// Bytes per buffer.
