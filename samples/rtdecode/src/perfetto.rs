@@ -12,7 +12,6 @@
 //! Output is streamed: a `Trace` is a sequence of `packet` fields, written
 //! one bundle (up to [`BUNDLE`] events of one CPU) at a time.
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::io::{Read, Seek};
 
@@ -20,6 +19,7 @@ use prost::Message;
 
 use crate::format::decode::Event;
 use crate::format::STATE_PREEMPTED;
+use crate::replay::{OnCpu, Replay};
 use crate::stream::{display_name, TimedEvent, Timeline};
 
 /// Events per `FtraceEventBundle`.
@@ -258,22 +258,6 @@ pub fn prev_state_value(idx: u32) -> i64 {
     }
 }
 
-/// Names as they change along the trace.
-struct Names {
-    live: HashMap<u32, String>, // names recorded so far
-}
-
-impl Names {
-    /// The name recorded last before the current event (none before the
-    /// first: `<...>`, never a name recorded later).
-    fn get(&self, pid: u32) -> String {
-        if let Some(n) = self.live.get(&pid) {
-            return n.clone();
-        }
-        display_name(None, pid)
-    }
-}
-
 fn write_packet<W: Write>(out: &mut W, p: &TracePacket) -> std::io::Result<()> {
     // A `Trace` is its repeated field 1: tag (1 << 3 | 2), length, bytes.
     let mut buf = Vec::with_capacity(p.encoded_len() + 10);
@@ -315,31 +299,26 @@ pub fn write_proto<R: Read + Seek, W: Write>(
     )?;
     let n = tl.header().nr_cpus as usize;
     let mut bundles: Vec<Vec<FtraceEvent>> = vec![Vec::new(); n];
-    let mut running = vec![0u32; n];
-    let mut names = Names {
-        live: HashMap::new(),
-    };
+    let mut replay = Replay::new(n);
     let mut count = 0u64;
-    let mut io_err = None;
-    tl.for_each(|te: &TimedEvent| {
-        if io_err.is_some() {
-            return;
-        }
+    tl.try_for_each(|te: &TimedEvent| -> anyhow::Result<()> {
         let c = te.cpu as usize;
-        if let Some(ev) = convert(te, &mut names, &mut running[c]) {
+        // A name record's old name, for the rename it becomes.
+        let old = match te.ev {
+            Event::Comm { pid, .. } => replay.name(pid).map(<[u8]>::to_vec),
+            _ => None,
+        };
+        let running = replay.apply(te).map_or(0, |r| r.pid);
+        if let Some(ev) = convert(te, &replay, running, old) {
             bundles[c].push(ev);
             count += 1;
         }
         if bundles[c].len() >= BUNDLE {
             let event = std::mem::take(&mut bundles[c]);
-            if let Err(e) = flush(out, te.cpu, event, seq) {
-                io_err = Some(e);
-            }
+            flush(out, te.cpu, event, seq)?;
         }
+        Ok(())
     })?;
-    if let Some(e) = io_err {
-        return Err(e.into());
-    }
     for (cpu, b) in bundles.into_iter().enumerate() {
         if !b.is_empty() {
             flush(out, cpu as u32, b, seq)?;
@@ -367,31 +346,35 @@ fn flush<W: Write>(
     )
 }
 
-/// One event as a Perfetto `FtraceEvent`; task names become renames.
-fn convert(te: &TimedEvent, names: &mut Names, running: &mut u32) -> Option<FtraceEvent> {
-    let pid = *running;
+/// One event as a Perfetto `FtraceEvent`, recorded while `running` ran on
+/// its CPU, names as `replay` has them once it applied the event; a task
+/// name that changes `old` becomes a rename.
+fn convert(
+    te: &TimedEvent,
+    replay: &Replay,
+    running: u32,
+    old: Option<Vec<u8>>,
+) -> Option<FtraceEvent> {
+    let name = |pid: u32| replay.display(pid);
     let payload = match te.ev {
         Event::Switch {
             prev_pid,
             prev_state,
             next_pid,
-        } => {
-            *running = next_pid;
-            Payload::SchedSwitch(SchedSwitch {
-                prev_comm: Some(names.get(prev_pid)),
-                prev_pid: Some(prev_pid as i32),
-                prev_state: Some(prev_state_value(prev_state)),
-                next_comm: Some(names.get(next_pid)),
-                next_pid: Some(next_pid as i32),
-            })
-        }
+        } => Payload::SchedSwitch(SchedSwitch {
+            prev_comm: Some(name(prev_pid)),
+            prev_pid: Some(prev_pid as i32),
+            prev_state: Some(prev_state_value(prev_state)),
+            next_comm: Some(name(next_pid)),
+            next_pid: Some(next_pid as i32),
+        }),
         Event::Wakeup {
             new,
             pid,
             target_cpu,
         } => {
             let w = SchedWakeup {
-                comm: Some(names.get(pid)),
+                comm: Some(name(pid)),
                 pid: Some(pid as i32),
                 success: Some(1),
                 target_cpu: Some(target_cpu as i32),
@@ -406,17 +389,17 @@ fn convert(te: &TimedEvent, names: &mut Names, running: &mut u32) -> Option<Ftra
             parent_pid,
             child_pid,
         } => Payload::SchedProcessFork(SchedProcessFork {
-            parent_comm: Some(names.get(parent_pid)),
+            parent_comm: Some(name(parent_pid)),
             parent_pid: Some(parent_pid as i32),
-            child_comm: Some(names.get(child_pid)),
+            child_comm: Some(name(child_pid)),
             child_pid: Some(child_pid as i32),
         }),
         Event::Exit { pid } => Payload::SchedProcessExit(SchedProcessExit {
-            comm: Some(names.get(pid)),
+            comm: Some(name(pid)),
             pid: Some(pid as i32),
         }),
         Event::Exec { pid, old_pid } => Payload::SchedProcessExec(SchedProcessExec {
-            filename: Some(names.get(pid)),
+            filename: Some(name(pid)),
             pid: Some(pid as i32),
             old_pid: Some(old_pid as i32),
         }),
@@ -425,16 +408,15 @@ fn convert(te: &TimedEvent, names: &mut Names, running: &mut u32) -> Option<Ftra
             orig_cpu,
             dest_cpu,
         } => Payload::SchedMigrateTask(SchedMigrateTask {
-            comm: Some(names.get(pid)),
+            comm: Some(name(pid)),
             pid: Some(pid as i32),
             orig_cpu: Some(orig_cpu as i32),
             dest_cpu: Some(dest_cpu as i32),
         }),
         Event::Comm { pid: who, .. } => {
-            let new = String::from_utf8_lossy(te.ev.comm_bytes().unwrap_or_default()).into_owned();
-            let old = names.live.insert(who, new.clone());
             // The first name of a task is not a rename: the process tree has it.
-            let old = old?;
+            let old = String::from_utf8_lossy(&old?).into_owned();
+            let new = name(who);
             if old == new {
                 return None;
             }
@@ -447,7 +429,7 @@ fn convert(te: &TimedEvent, names: &mut Names, running: &mut u32) -> Option<Ftra
     };
     Some(FtraceEvent {
         timestamp: Some(te.ts),
-        pid: Some(pid),
+        pid: Some(running),
         event: Some(payload),
     })
 }
@@ -461,13 +443,9 @@ pub fn write_json<R: Read + Seek, W: Write>(
 ) -> anyhow::Result<u64> {
     let start = tl.header().start_ns;
     let n = tl.header().nr_cpus as usize;
-    let mut names = Names {
-        live: HashMap::new(),
-    };
-    let mut on_cpu: Vec<Option<(u32, u64)>> = vec![None; n];
+    let mut replay = Replay::new(n);
     let mut count = 0u64;
     let mut first = true;
-    let mut io_err: Option<std::io::Error> = None;
     let us = |ns: u64| ns.saturating_sub(start) as f64 / 1000.0;
     writeln!(out, "{{\"displayTimeUnit\":\"ns\",\"traceEvents\":[")?;
     for cpu in 0..n {
@@ -476,35 +454,21 @@ pub fn write_json<R: Read + Seek, W: Write>(
         write!(out, "{}{}", if first { "" } else { ",\n" }, meta)?;
         first = false;
     }
-    tl.for_each(|te| {
-        if io_err.is_some() {
-            return;
-        }
+    tl.try_for_each(|te| -> anyhow::Result<()> {
         let c = te.cpu as usize;
-        let mut emit = |v: serde_json::Value| {
-            if let Err(e) = write!(out, ",\n{v}") {
-                io_err = Some(e);
-            }
-        };
-        match te.ev {
-            Event::Switch { next_pid, .. } => {
-                if let Some((pid, since)) = on_cpu[c] {
-                    if pid != 0 {
-                        emit(
-                            serde_json::json!({"name": format!("{}:{}", names.get(pid), pid),
-                            "ph":"X","pid":0,"tid":c,"ts":us(since),"dur":us(te.ts)-us(since),
-                            "args":{"pid":pid}}),
-                        );
-                    }
+        let before = replay.apply(te);
+        let v = match te.ev {
+            Event::Switch { .. } => match before {
+                Some(OnCpu { pid, since }) if pid != 0 => serde_json::json!({
+                    "name": format!("{}:{}", replay.display(pid), pid),
+                    "ph":"X","pid":0,"tid":c,"ts":us(since),"dur":us(te.ts)-us(since),
+                    "args":{"pid":pid}}),
+                _ => {
+                    count += 1;
+                    return Ok(());
                 }
-                on_cpu[c] = Some((next_pid, te.ts));
-            }
-            Event::Comm { pid, .. } => {
-                let new =
-                    String::from_utf8_lossy(te.ev.comm_bytes().unwrap_or_default()).into_owned();
-                names.live.insert(pid, new);
-                return;
-            }
+            },
+            Event::Comm { .. } => return Ok(()),
             ev => {
                 let (name, pid) = match ev {
                     Event::Wakeup {
@@ -515,19 +479,16 @@ pub fn write_json<R: Read + Seek, W: Write>(
                     Event::Exit { pid } => ("sched_process_exit", pid),
                     Event::Exec { pid, .. } => ("sched_process_exec", pid),
                     Event::Migrate { pid, .. } => ("sched_migrate_task", pid),
-                    _ => return,
+                    _ => return Ok(()),
                 };
-                emit(
-                    serde_json::json!({"name":name,"ph":"i","s":"t","pid":0,"tid":c,"ts":us(te.ts),
-                    "args":{"pid":pid,"comm":names.get(pid)}}),
-                );
+                serde_json::json!({"name":name,"ph":"i","s":"t","pid":0,"tid":c,"ts":us(te.ts),
+                    "args":{"pid":pid,"comm":replay.display(pid)}})
             }
-        }
+        };
+        write!(out, ",\n{v}")?;
         count += 1;
+        Ok(())
     })?;
-    if let Some(e) = io_err {
-        return Err(e.into());
-    }
     writeln!(out, "\n]}}")?;
     Ok(count)
 }

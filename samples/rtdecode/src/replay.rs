@@ -1,8 +1,9 @@
 //! Replay: the state a capture implies at each of its events.
 //!
 //! Fed every event of a [`Timeline`](crate::stream::Timeline) in time order,
-//! [`Replay`] knows which task runs on each CPU and the name each PID had
-//! as last recorded. A name comes only from a task-name record seen before
+//! [`Replay`] knows which task runs on each CPU (and since when) and the
+//! name each PID had as last recorded: what report, stats and the exports
+//! all need. A name comes only from a task-name record seen before
 //! the event; a PID with none is unnamed (`None`), never given a name the
 //! stream records later or for another task that reused the PID: a name may
 //! be missing, never wrong.
@@ -12,11 +13,20 @@ use std::collections::HashMap;
 use crate::format::decode::Event;
 use crate::stream::TimedEvent;
 
+/// The task on a CPU, and since when.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OnCpu {
+    /// Its PID (0: idle).
+    pub pid: u32,
+    /// Time it was switched in.
+    pub since: u64,
+}
+
 /// Tasks on CPUs and task names, replayed event by event.
 #[derive(Debug, Default)]
 pub struct Replay {
     names: HashMap<u32, Vec<u8>>, // each PID's name as last recorded
-    running: Vec<u32>,            // per CPU, the PID switched in last (0 before any switch)
+    on_cpu: Vec<Option<OnCpu>>,   // per CPU, the task switched in last (None before any switch)
 }
 
 impl Replay {
@@ -24,25 +34,31 @@ impl Replay {
     pub fn new(nr_cpus: usize) -> Self {
         Replay {
             names: HashMap::new(),
-            running: vec![0; nr_cpus],
+            on_cpu: vec![None; nr_cpus],
         }
     }
 
-    /// Applies `te`, the next event in time order; returns the PID that was
-    /// running on its CPU when it was recorded (before a switch takes effect).
-    pub fn apply(&mut self, te: &TimedEvent) -> u32 {
+    /// Applies `te`, the next event in time order; returns the task that
+    /// was on its CPU when it was recorded (before a switch takes effect),
+    /// if a switch on that CPU was seen before.
+    pub fn apply(&mut self, te: &TimedEvent) -> Option<OnCpu> {
         let cpu = te.cpu as usize;
-        if self.running.len() <= cpu {
-            self.running.resize(cpu + 1, 0);
+        if self.on_cpu.len() <= cpu {
+            self.on_cpu.resize(cpu + 1, None);
         }
-        let before = self.running[cpu];
+        let before = self.on_cpu[cpu];
         match te.ev {
             Event::Comm { pid, .. } => {
                 if let Some(b) = te.ev.comm_bytes() {
                     self.names.insert(pid, b.to_vec());
                 }
             }
-            Event::Switch { next_pid, .. } => self.running[cpu] = next_pid,
+            Event::Switch { next_pid, .. } => {
+                self.on_cpu[cpu] = Some(OnCpu {
+                    pid: next_pid,
+                    since: te.ts,
+                })
+            }
             _ => {}
         }
         before
@@ -53,9 +69,15 @@ impl Replay {
         self.names.get(&pid).map(|v| v.as_slice())
     }
 
-    /// The PID running on `cpu` after the events applied so far.
-    pub fn running(&self, cpu: u32) -> u32 {
-        self.running.get(cpu as usize).copied().unwrap_or(0)
+    /// The name of `pid` for display: as last recorded, `<idle>` for PID 0,
+    /// `<...>` when none was recorded yet.
+    pub fn display(&self, pid: u32) -> String {
+        crate::stream::display_name(self.name(pid), pid)
+    }
+
+    /// The task on `cpu` after the events applied so far.
+    pub fn on_cpu(&self, cpu: u32) -> Option<OnCpu> {
+        self.on_cpu.get(cpu as usize).copied().flatten()
     }
 }
 
@@ -102,8 +124,9 @@ mod tests {
                 next_pid: 5,
             },
         };
-        assert_eq!(r.apply(&sw), 0);
-        assert_eq!(r.running(1), 5);
-        assert_eq!(r.running(0), 0);
+        assert_eq!(r.apply(&sw), None);
+        assert_eq!(r.on_cpu(1), Some(OnCpu { pid: 5, since: 1 }));
+        assert_eq!(r.on_cpu(0), None);
+        assert_eq!(r.apply(&sw), Some(OnCpu { pid: 5, since: 1 }));
     }
 }

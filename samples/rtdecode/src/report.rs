@@ -16,7 +16,7 @@ use std::io::{Read, Seek};
 use crate::format::decode::Event;
 use crate::format::{STATE_CHARS, STATE_PREEMPTED};
 use crate::replay::Replay;
-use crate::stream::{display_name, DecodeError, TimedEvent, Timeline};
+use crate::stream::{TimedEvent, Timeline};
 
 /// The letters of a switch's state index: `R`, `S`, `D`, ... or `R+`.
 pub fn state_str(idx: u32) -> String {
@@ -34,30 +34,23 @@ pub fn state_str(idx: u32) -> String {
 pub fn report<R: Read + Seek, W: Write>(tl: &mut Timeline<R>, out: &mut W) -> anyhow::Result<()> {
     let start = tl.header().start_ns;
     let mut replay = Replay::new(tl.header().nr_cpus as usize);
-    let mut io_err = None;
-    let res: Result<(), DecodeError> = tl.for_each(|te: &TimedEvent| {
-        if io_err.is_some() {
-            return;
-        }
-        let cur = replay.apply(te);
-        let live = &replay;
-        let name = |pid: u32, live: &Replay| display_name(live.name(pid), pid);
+    let res = tl.try_for_each(|te: &TimedEvent| -> anyhow::Result<()> {
+        let cur = replay.apply(te).map_or(0, |r| r.pid);
+        let name = |pid: u32| replay.display(pid);
         let t = te.ts.saturating_sub(start);
         let what = match te.ev {
             Event::Switch {
                 prev_pid,
                 prev_state,
                 next_pid,
-            } => {
-                format!(
-                    "sched_switch          {}:{} [{}] ==> {}:{}",
-                    name(prev_pid, live),
-                    prev_pid,
-                    state_str(prev_state),
-                    name(next_pid, live),
-                    next_pid
-                )
-            }
+            } => format!(
+                "sched_switch          {}:{} [{}] ==> {}:{}",
+                name(prev_pid),
+                prev_pid,
+                state_str(prev_state),
+                name(next_pid),
+                next_pid
+            ),
             Event::Wakeup {
                 new,
                 pid,
@@ -69,7 +62,7 @@ pub fn report<R: Read + Seek, W: Write>(tl: &mut Timeline<R>, out: &mut W) -> an
                 } else {
                     "sched_wakeup"
                 },
-                name(pid, live),
+                name(pid),
                 pid,
                 target_cpu
             ),
@@ -78,17 +71,15 @@ pub fn report<R: Read + Seek, W: Write>(tl: &mut Timeline<R>, out: &mut W) -> an
                 child_pid,
             } => format!(
                 "sched_process_fork    comm={} pid={} child_comm={} child_pid={}",
-                name(parent_pid, live),
+                name(parent_pid),
                 parent_pid,
-                name(child_pid, live),
+                name(child_pid),
                 child_pid
             ),
-            Event::Exit { pid } => {
-                format!("sched_process_exit    comm={} pid={}", name(pid, live), pid)
-            }
+            Event::Exit { pid } => format!("sched_process_exit    comm={} pid={}", name(pid), pid),
             Event::Exec { pid, old_pid } => format!(
                 "sched_process_exec    comm={} pid={} old_pid={}",
-                name(pid, live),
+                name(pid),
                 pid,
                 old_pid
             ),
@@ -98,34 +89,33 @@ pub fn report<R: Read + Seek, W: Write>(tl: &mut Timeline<R>, out: &mut W) -> an
                 dest_cpu,
             } => format!(
                 "sched_migrate_task    comm={} pid={} orig_cpu={} dest_cpu={}",
-                name(pid, live),
+                name(pid),
                 pid,
                 orig_cpu,
                 dest_cpu
             ),
             Event::Comm { pid, .. } => {
-                format!("task_name             pid={} comm={}", pid, name(pid, live))
+                format!("task_name             pid={} comm={}", pid, name(pid))
             }
         };
-        let who = format!("{}-{}", name(cur, live), cur);
-        if let Err(e) = writeln!(
+        writeln!(
             out,
             "{:>20} [{:03}] {:5}.{:09}: {}",
-            who,
+            format!("{}-{}", name(cur), cur),
             te.cpu,
             t / 1_000_000_000,
             t % 1_000_000_000,
             what
-        ) {
-            io_err = Some(e);
-        }
+        )?;
+        Ok(())
     });
-    if let Some(e) = io_err {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            return Ok(());
+    match res {
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            Ok(())
         }
-        return Err(e.into());
+        r => r,
     }
-    res?;
-    Ok(())
 }

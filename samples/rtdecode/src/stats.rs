@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::format::decode::Event;
 use crate::format::STATE_PREEMPTED;
+use crate::replay::{OnCpu, Replay};
 use crate::stream::{display_name, DecodeError, Timeline};
 
 /// A latency histogram with exact min, max, count and sum.
@@ -182,8 +183,7 @@ pub fn stats<R: Read + Seek>(tl: &mut Timeline<R>) -> Result<Stats, DecodeError>
             ..Default::default()
         })
         .collect();
-    // Per CPU: (running pid, since) once the first switch was seen.
-    let mut on_cpu: Vec<Option<(u32, u64)>> = vec![None; n];
+    let mut replay = Replay::new(n);
     let mut tasks: HashMap<u32, TaskAcc> = HashMap::new();
     let mut pending_wake: HashMap<u32, u64> = HashMap::new();
     let mut all = Histogram::default();
@@ -195,13 +195,14 @@ pub fn stats<R: Read + Seek>(tl: &mut Timeline<R>) -> Result<Stats, DecodeError>
         last = te.ts;
         let c = te.cpu as usize;
         cpus[c].events += 1;
+        let before = replay.apply(te);
         match te.ev {
             Event::Switch {
                 prev_pid,
                 prev_state,
                 next_pid,
             } => {
-                if let Some((pid, since)) = on_cpu[c] {
+                if let Some(OnCpu { pid, since }) = before {
                     let d = te.ts.saturating_sub(since);
                     if pid == 0 {
                         cpus[c].idle_ns = cpus[c].idle_ns.saturating_add(d);
@@ -219,7 +220,6 @@ pub fn stats<R: Read + Seek>(tl: &mut Timeline<R>) -> Result<Stats, DecodeError>
                         t.voluntary += 1;
                     }
                 }
-                on_cpu[c] = Some((next_pid, te.ts));
                 if next_pid != 0 {
                     let t = tasks.entry(next_pid).or_default();
                     t.switches_in += 1;

@@ -469,6 +469,19 @@ impl<R: Read + Seek> Timeline<R> {
 
     /// Calls `f` on every event in time order (second pass).
     pub fn for_each<F: FnMut(&TimedEvent)>(&mut self, mut f: F) -> Result<(), DecodeError> {
+        self.try_for_each(|te| {
+            f(te);
+            Ok(())
+        })
+    }
+
+    /// Calls `f` on every event in time order until it fails (second
+    /// pass); a decoding error ends the pass as well.
+    pub fn try_for_each<E, F>(&mut self, mut f: F) -> Result<(), E>
+    where
+        E: From<DecodeError>,
+        F: FnMut(&TimedEvent) -> Result<(), E>,
+    {
         struct Lane {
             next_batch: usize,       // index in per_cpu of the next batch to load
             events: Vec<TimedEvent>, // the loaded batch
@@ -491,7 +504,7 @@ impl<R: Read + Seek> Timeline<R> {
         }
         while let Some(std::cmp::Reverse((_, cpu))) = heap.pop() {
             let lane = &mut lanes[cpu];
-            f(&lane.events[lane.pos]);
+            f(&lane.events[lane.pos])?;
             lane.pos += 1;
             if lane.pos == lane.events.len() {
                 lane.pos = 0;
