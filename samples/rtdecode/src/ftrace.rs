@@ -690,14 +690,17 @@ pub fn diff<R: Read + Seek>(
                     best = Some(p);
                 }
             }
+            let extra = |o: &Ours, cd: &mut CpuDiff, problems: &mut Vec<String>| {
+                cd.extra += 1;
+                problems.push(format!(
+                    "CPU {cpu} at {:.6}: {:?} is not in ftrace",
+                    o.ts as f64 / 1e9,
+                    o.ev
+                ));
+            };
             let Some(p) = best else {
                 for o in evs.iter().filter(|o| inside(o.ts)) {
-                    cd.extra += 1;
-                    problems.push(format!(
-                        "CPU {cpu} at {:.6}: {:?} is not in ftrace",
-                        o.ts as f64 / 1e9,
-                        o.ev
-                    ));
+                    extra(o, &mut cd, &mut problems);
                 }
                 continue;
             };
@@ -710,12 +713,7 @@ pub fn diff<R: Read + Seek>(
                     continue;
                 }
                 let Some(j) = *pair else {
-                    cd.extra += 1;
-                    problems.push(format!(
-                        "CPU {cpu} at {:.6}: {:?} is not in ftrace",
-                        o.ts as f64 / 1e9,
-                        o.ev
-                    ));
+                    extra(o, &mut cd, &mut problems);
                     continue;
                 };
                 cd.matched += 1;

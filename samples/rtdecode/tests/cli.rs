@@ -7,36 +7,11 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 mod common;
-use common::Builder;
 
-/// A two-CPU stream of three batches (7, 6 and 1 events) and a footer,
-/// with the offsets of its batches.
+/// The sample stream (three batches of 7, 6 and 1 events, then a footer)
+/// and the offsets of its batches.
 fn stream() -> (Vec<u8>, [usize; 3]) {
-    let mut b = Builder::new(2);
-    let b0 = b.batch(0, 2_000, 0, |e| {
-        e.comm(0, 10, b"ping");
-        e.switch(0, 0, 0, 10);
-        e.wakeup(5, false, 11, 1);
-        e.fork(5, 10, 12);
-        e.comm(0, 12, b"child");
-        e.wakeup(1, true, 12, 0);
-        e.switch(100, 10, 1, 0);
-        7
-    });
-    let b1 = b.batch(1, 2_050, 0, |e| {
-        e.comm(0, 11, b"pong");
-        e.switch(10, 0, 0, 11);
-        e.migrate(3, 12, 0, 1);
-        e.exec(2, 12, 12);
-        e.exit(7, 12);
-        e.switch(1, 11, 9, 0);
-        6
-    });
-    let b2 = b.batch(0, 3_000, 0, |e| {
-        e.switch(0, 0, 0, 10);
-        1
-    });
-    (b.footer(), [b0, b1, b2])
+    common::sample_with_offsets()
 }
 
 /// Writes `bytes` to a fresh file named after `tag`.

@@ -88,8 +88,13 @@ impl Builder {
 
 /// A two-CPU stream with every event type.
 pub fn sample() -> Vec<u8> {
+    sample_with_offsets().0
+}
+
+/// [`sample`], with the offsets of its three batches (7, 6 and 1 events).
+pub fn sample_with_offsets() -> (Vec<u8>, [usize; 3]) {
     let mut b = Builder::new(2);
-    b.batch(0, 2_000, 0, |e| {
+    let b0 = b.batch(0, 2_000, 0, |e| {
         e.comm(0, 10, b"ping\0\0\0\0\0\0\0\0\0\0\0\0");
         e.switch(0, 0, 0, 10);
         e.wakeup(5, false, 11, 1);
@@ -99,7 +104,7 @@ pub fn sample() -> Vec<u8> {
         e.switch(100, 10, 1, 0);
         7
     });
-    b.batch(1, 2_050, 0, |e| {
+    let b1 = b.batch(1, 2_050, 0, |e| {
         e.comm(0, 11, b"pong");
         e.switch(10, 0, 0, 11);
         e.migrate(3, 12, 0, 1);
@@ -108,9 +113,9 @@ pub fn sample() -> Vec<u8> {
         e.switch(1, 11, 9, 0);
         6
     });
-    b.batch(0, 3_000, 0, |e| {
+    let b2 = b.batch(0, 3_000, 0, |e| {
         e.switch(0, 0, 0, 10);
         1
     });
-    b.footer()
+    (b.footer(), [b0, b1, b2])
 }
