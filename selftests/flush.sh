@@ -4,7 +4,12 @@
 # data, and never spends buffers on one that is not reading (events are
 # lost only when more was recorded than the pool holds); `flush` reaches
 # the partial buffer of a CPU that went offline.
-. "$(dirname "$0")/lib.sh"
+lib="$(dirname "$0")/lib.sh"
+if [ ! -r "$lib" ]; then
+	printf 'TAP version 13\n1..1\nnot ok 1 %s: lib.sh missing\n' "$0"
+	exit 1
+fi
+. "$lib"
 rust_trace_require rtdecode rust_trace_workload rust_trace_counters
 
 T=/tmp/rust_trace_flush.$$

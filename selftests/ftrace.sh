@@ -7,7 +7,12 @@
 # from the capture lies where the capture reports a loss, and that every
 # task name in the capture is the comm ftrace read from the task at that
 # event. The window is marked by two tasks renaming themselves.
-. "$(dirname "$0")/lib.sh"
+lib="$(dirname "$0")/lib.sh"
+if [ ! -r "$lib" ]; then
+	printf 'TAP version 13\n1..1\nnot ok 1 %s: lib.sh missing\n' "$0"
+	exit 1
+fi
+. "$lib"
 rust_trace_require rtdecode rust_trace_workload rust_trace_counters
 
 TR=/sys/kernel/tracing

@@ -2,6 +2,12 @@
 # SPDX-License-Identifier: GPL-2.0
 # Shared by the rust_trace shell selftests: KTAP helpers and module handling.
 DIR=$(cd "$(dirname "$0")" && pwd)
+# kselftest's KTAP helpers, installed beside the tests; without them the
+# install is broken: fail, saying so in KTAP.
+if [ ! -r "$DIR/../kselftest/ktap_helpers.sh" ]; then
+	printf 'TAP version 13\n1..1\nnot ok 1 %s: kselftest/ktap_helpers.sh missing\n' "$0"
+	exit 1
+fi
 . "$DIR/../kselftest/ktap_helpers.sh"
 export PATH="$DIR:$PATH"
 
@@ -13,7 +19,8 @@ rust_trace_unload() { ! rust_trace_loaded || rmmod rust_trace; }
 # rust_trace_load [param=value ...]: (re)loads the module with these parameters.
 rust_trace_load() { rust_trace_unload && insmod "$RUST_TRACE_MODULE" "$@"; }
 
-# Skips the whole test (exit 4) when the module or a tool is absent.
+# Skips the whole test (exit 4) when the module or a tool is absent (a
+# module that is present but does not load fails the tests that load it).
 rust_trace_require() {
 	if [ ! -r "$RUST_TRACE_MODULE" ]; then
 		ktap_print_header
@@ -53,4 +60,43 @@ rust_trace_capture() {
 	"$@"
 	echo stop > "$DEV"
 	wait "$cat_pid"
+}
+
+# rust_trace_after DONE DESCRIPTION CHECK...: a check of what an earlier
+# step made (DONE: a file that step creates when it succeeds). When that
+# step failed, the check is skipped with the reason: one failure is
+# reported once, not again by every check that depends on it.
+rust_trace_after() {
+	done=$1; shift
+	if [ -e "$done" ]; then
+		ktap_test_result "$@"
+	else
+		ktap_test_skip "$1 (the capture it checks failed)"
+	fi
+}
+
+# rust_trace_validates FILE: the decoder accepts FILE, every rule of the
+# format (accounting included); its report is shown when it does not.
+rust_trace_validates() {
+	rtdecode validate "$1" > "$1.validate" || { sed 's/^/# /' "$1.validate"; return 1; }
+}
+
+# rust_trace_accounting: the module's counters add up, read + lost == written.
+rust_trace_accounting() {
+	echo "# written $(rust_trace_counter written) read $(rust_trace_counter read_events) lost $(rust_trace_counter lost)"
+	[ $(( $(rust_trace_counter read_events) + $(rust_trace_counter lost) )) -eq "$(rust_trace_counter written)" ]
+}
+
+# rust_trace_stress CS_FILE: a stress on every CPU at once (ping-pong
+# pairs, a ring of 16 threads, a fork/exit storm); its duration in
+# centiseconds goes to CS_FILE.
+rust_trace_stress() {
+	start=$(awk '{ printf "%d\n", $1 * 100 }' /proc/uptime)
+	rust_trace_workload pairs "$(grep -c ^processor /proc/cpuinfo)" 8000 &
+	p1=$!
+	rust_trace_workload threads 16 2000 &
+	p2=$!
+	rust_trace_workload forkstorm 400
+	wait "$p1" "$p2"
+	echo $(( $(awk '{ printf "%d\n", $1 * 100 }' /proc/uptime) - start )) > "$1"
 }

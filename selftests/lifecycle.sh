@@ -3,23 +3,24 @@
 # Life cycles under load: many sessions in a row, many loads and unloads
 # with a reader attached, CPU hotplug during a capture, and nothing left
 # behind (vmalloc areas, kmemleak where the kernel has it).
-. "$(dirname "$0")/lib.sh"
+lib="$(dirname "$0")/lib.sh"
+if [ ! -r "$lib" ]; then
+	printf 'TAP version 13\n1..1\nnot ok 1 %s: lib.sh missing\n' "$0"
+	exit 1
+fi
+. "$lib"
 rust_trace_require rtdecode rust_trace_workload rust_trace_counters
 
 T=/tmp/rust_trace_life.$$
 mkdir -p "$T"
 ncpu=$(grep -c ^processor /proc/cpuinfo)
 
-# A background stress on every CPU for the duration of a test.
-stress_start() { rust_trace_workload pairs "$ncpu" 100000000 & stress=$!; }
-# The pairs run as rust_trace_ping/rust_trace_pong processes under the rust_trace_workload parent.
+# A background stress on every CPU for the duration of a test, in a
+# process group of its own (setsid: its pid is the group's id), so that it
+# and every ping and pong it forked end together, by that id.
+stress_start() { setsid rust_trace_workload pairs "$ncpu" 100000000 & stress=$!; }
 stress_stop() {
-	kill "$stress" 2>/dev/null
-	for _ in 1 2 3; do
-		killall -q rust_trace_ping rust_trace_pong rust_trace_workload 2>/dev/null
-		pkill -f 'rust_trace_workload pairs' 2>/dev/null
-		sleep 0.1
-	done
+	kill -TERM -- "-$stress" 2>/dev/null
 	wait "$stress" 2>/dev/null
 }
 

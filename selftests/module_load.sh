@@ -1,7 +1,12 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # The module's life cycle: load, the device node, parameters, unload.
-. "$(dirname "$0")/lib.sh"
+lib="$(dirname "$0")/lib.sh"
+if [ ! -r "$lib" ]; then
+	printf 'TAP version 13\n1..1\nnot ok 1 %s: lib.sh missing\n' "$0"
+	exit 1
+fi
+. "$lib"
 rust_trace_require
 
 # ktap_test_result word-splits its command: each check is a function.
