@@ -19,7 +19,8 @@
 //!   Footer              tag "FOOT", len, nr_cpus, clock_hz, end time,
 //!                       totals, then per CPU: written, lost, batches
 //!
-//!   event := type:u8 dt:varint args:varint*      (COMM adds len:u8 name[len])
+//!   event := type:u8 dt:varint args:varint*      (TASK adds len:u8 name[len];
+//!                                                  FILTER has u8 kind and count)
 //! ```
 //!
 //! All fixed-width integers are little-endian. A varint is LEB128: seven bits
@@ -35,8 +36,11 @@
 
 /// First eight bytes of a stream.
 pub const MAGIC: [u8; 8] = *b"RSTRACE\0";
-/// Format version this file writes and reads.
-pub const VERSION: u16 = 1;
+/// Format version this file writes.
+pub const VERSION: u16 = 2;
+/// Oldest format version the decoder reads. Version 1 names tasks with
+/// [`EV_COMM`] alone (no process, no cgroup) and has no [`EV_FILTER`].
+pub const VERSION_MIN: u16 = 1;
 /// Length of the stream header in bytes.
 pub const HEADER_LEN: usize = 64;
 /// Clock id: the kernel's `local_clock()`, nanoseconds, per-CPU monotonic.
@@ -71,11 +75,51 @@ pub const EV_EXIT: u8 = 5;
 pub const EV_EXEC: u8 = 6;
 /// Event type: `sched_migrate_task` (dt, pid, orig_cpu, dest_cpu).
 pub const EV_MIGRATE: u8 = 7;
-/// Event type: task name (dt, pid, len:u8, name bytes).
+/// Event type: task name, version 1 (dt, pid, len:u8, name bytes).
 pub const EV_COMM: u8 = 8;
+/// Event type: task, from version 2 (dt, pid, tgid, cgroup, len:u8, name
+/// bytes): its name, its process (thread-group id) and its cgroup v2 id
+/// (0 when the kernel has no cgroups).
+pub const EV_TASK: u8 = 9;
+/// Event type: the filter in force from here on, from version 2 (dt,
+/// kind:u8, events, n:u8, then n ids): see [`FILTER_PID`] and the others.
+pub const EV_FILTER: u8 = 10;
+/// The last event type.
+pub const EV_LAST: u8 = EV_FILTER;
 
-/// Longest task name carried by [`EV_COMM`] (the kernel's `TASK_COMM_LEN` - 1).
-pub const COMM_MAX: usize = 15;
+/// Longest task name (the kernel's `TASK_COMM_LEN` - 1).
+pub const TASK_NAME_MAX: usize = 15;
+
+/// Filter kind: none, every task passes.
+pub const FILTER_NONE: u8 = 0;
+/// Filter kind: the tasks of the ids (PIDs) and the children they fork.
+pub const FILTER_PID: u8 = 1;
+/// Filter kind: every thread of the processes of the ids (TGIDs).
+pub const FILTER_TGID: u8 = 2;
+/// Filter kind: the tasks in the cgroup v2 of the one id, or below it.
+pub const FILTER_CGROUP: u8 = 3;
+/// Most ids a filter lists.
+pub const FILTER_IDS_MAX: usize = 8;
+/// An events mask with every event type: bit `1 << type`.
+pub const EVENTS_ALL: u32 = (1 << EV_SWITCH)
+    | (1 << EV_WAKEUP)
+    | (1 << EV_WAKEUP_NEW)
+    | (1 << EV_FORK)
+    | (1 << EV_EXIT)
+    | (1 << EV_EXEC)
+    | (1 << EV_MIGRATE);
+
+/// The event types by the names the `events` command gives them (the
+/// decoder prints the same names).
+pub const EVENT_NAMES: [(u8, &str); 7] = [
+    (EV_SWITCH, "switch"),
+    (EV_WAKEUP, "wakeup"),
+    (EV_WAKEUP_NEW, "wakeup_new"),
+    (EV_FORK, "fork"),
+    (EV_EXIT, "exit"),
+    (EV_EXEC, "exec"),
+    (EV_MIGRATE, "migrate"),
+];
 
 /// `prev_state` letters, indexed by the state index a switch event carries:
 /// the kernel's `task_index_to_char()` order, then index 9 for "preempted
@@ -103,8 +147,13 @@ pub const EXIT_MAX: usize = 1 + VARINT64_MAX + VARINT32_MAX;
 pub const EXEC_MAX: usize = 1 + VARINT64_MAX + 2 * VARINT32_MAX;
 /// Longest [`EV_MIGRATE`].
 pub const MIGRATE_MAX: usize = 1 + VARINT64_MAX + 3 * VARINT32_MAX;
-/// Longest [`EV_COMM`], the longest event of all.
-pub const COMM_EVENT_MAX: usize = 1 + VARINT64_MAX + VARINT32_MAX + 1 + COMM_MAX;
+/// Longest [`EV_COMM`] (version 1).
+pub const COMM_MAX: usize = 1 + VARINT64_MAX + VARINT32_MAX + 1 + TASK_NAME_MAX;
+/// Longest [`EV_TASK`].
+pub const TASK_MAX: usize = 1 + VARINT64_MAX + 2 * VARINT32_MAX + VARINT64_MAX + 1 + TASK_NAME_MAX;
+/// Longest [`EV_FILTER`], the longest event of all.
+pub const FILTER_MAX: usize =
+    1 + VARINT64_MAX + 1 + VARINT32_MAX + 1 + FILTER_IDS_MAX * VARINT64_MAX;
 
 /// Writes events into a byte slice that the caller has sized for them.
 ///
@@ -217,26 +266,60 @@ impl<'a> Encoder<'a> {
         self.varint(dest_cpu.into());
     }
 
-    /// Task name: `comm` up to its first NUL, at most [`COMM_MAX`] bytes of
-    /// it. At most [`COMM_EVENT_MAX`] bytes in all.
+    /// Task name, version 1: `comm` up to its first NUL, at most
+    /// [`TASK_NAME_MAX`] bytes of it. At most [`COMM_MAX`] bytes in all.
     #[inline(always)]
     pub fn comm(&mut self, dt: u64, pid: u32, comm: &[u8]) {
+        self.put(EV_COMM);
+        self.varint(dt);
+        self.varint(pid.into());
+        self.name(comm);
+    }
+
+    /// Task: `comm` (as [`Encoder::comm`]), its process `tgid` and its
+    /// cgroup id. At most [`TASK_MAX`] bytes.
+    #[inline(always)]
+    pub fn task(&mut self, dt: u64, pid: u32, tgid: u32, cgroup: u64, comm: &[u8]) {
+        self.put(EV_TASK);
+        self.varint(dt);
+        self.varint(pid.into());
+        self.varint(tgid.into());
+        self.varint(cgroup);
+        self.name(comm);
+    }
+
+    /// A name: its length byte, then its bytes up to the first NUL, at most
+    /// [`TASK_NAME_MAX`] of them.
+    #[inline(always)]
+    fn name(&mut self, comm: &[u8]) {
         // Written as plain loops with wrapping counters: in the kernel this
         // runs in a probe, where even an overflow check's panic path is
-        // unwelcome (len <= COMM_MAX).
+        // unwelcome (len <= TASK_NAME_MAX).
         let mut len: usize = 0;
-        for &c in comm.iter().take(COMM_MAX) {
+        for &c in comm.iter().take(TASK_NAME_MAX) {
             if c == 0 {
                 break;
             }
             len = len.wrapping_add(1);
         }
-        self.put(EV_COMM);
-        self.varint(dt);
-        self.varint(pid.into());
         self.put(len as u8);
         for &c in comm.iter().take(len) {
             self.put(c);
+        }
+    }
+
+    /// The filter in force: its `kind` (`FILTER_*`), the `events` mask of
+    /// the event types recorded, and its ids (at most [`FILTER_IDS_MAX`]
+    /// are written). At most [`FILTER_MAX`] bytes.
+    pub fn filter(&mut self, dt: u64, kind: u8, events: u32, ids: &[u64]) {
+        let n = ids.len().min(FILTER_IDS_MAX);
+        self.put(EV_FILTER);
+        self.varint(dt);
+        self.put(kind);
+        self.varint(events.into());
+        self.put(n as u8);
+        for &id in ids.iter().take(n) {
+            self.varint(id);
         }
     }
 }
@@ -244,6 +327,8 @@ impl<'a> Encoder<'a> {
 /// Stream header, the first [`HEADER_LEN`] bytes of a stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Header {
+    /// Format version ([`VERSION`] when written; what a stream says when read).
+    pub version: u16,
     /// Bytes per trace buffer, its in-memory header included.
     pub buf_size: u32,
     /// Number of CPU ids (`nr_cpu_ids`); batch `cpu` fields are below it.
@@ -259,7 +344,7 @@ impl Header {
     pub fn to_bytes(self) -> [u8; HEADER_LEN] {
         let mut b = [0u8; HEADER_LEN];
         b[0..8].copy_from_slice(&MAGIC);
-        b[8..10].copy_from_slice(&VERSION.to_le_bytes());
+        b[8..10].copy_from_slice(&self.version.to_le_bytes());
         b[10..12].copy_from_slice(&(HEADER_LEN as u16).to_le_bytes());
         b[12..16].copy_from_slice(&self.buf_size.to_le_bytes());
         b[16..20].copy_from_slice(&self.nr_cpus.to_le_bytes());
@@ -382,8 +467,10 @@ pub mod decode {
         ValueTooLarge,
         /// An event type byte this decoder does not know.
         UnknownEvent(u8),
-        /// A COMM event whose name is longer than [`COMM_MAX`].
+        /// A task name longer than [`TASK_NAME_MAX`].
         BadCommLen(u8),
+        /// A filter of an unknown kind, or with more than [`FILTER_IDS_MAX`] ids.
+        BadFilter(u8),
         /// A record tag that is neither a batch nor the footer.
         UnknownTag(u32),
         /// A record length that is impossible for its tag.
@@ -402,7 +489,8 @@ pub mod decode {
                 Self::BadVarint => write!(f, "corrupt varint"),
                 Self::ValueTooLarge => write!(f, "varint value too large for its field"),
                 Self::UnknownEvent(t) => write!(f, "unknown event type {t}"),
-                Self::BadCommLen(l) => write!(f, "task name length {l} over {COMM_MAX}"),
+                Self::BadCommLen(l) => write!(f, "task name length {l} over {TASK_NAME_MAX}"),
+                Self::BadFilter(b) => write!(f, "bad filter record (byte {b})"),
                 Self::UnknownTag(t) => write!(f, "unknown record tag {t:#010x}"),
                 Self::BadRecordLen(l) => write!(f, "bad record length {l}"),
                 Self::BadCpu(c) => write!(f, "CPU {c} out of range"),
@@ -434,7 +522,7 @@ pub mod decode {
                 return Err(FormatError::BadMagic);
             }
             let version = u16_at(b, 8);
-            if version != VERSION {
+            if !(VERSION_MIN..=VERSION).contains(&version) {
                 return Err(FormatError::UnknownVersion(version));
             }
             let hlen = u16_at(b, 10);
@@ -449,6 +537,7 @@ pub mod decode {
                 return Err(FormatError::BadCpu(nr_cpus));
             }
             Ok(Header {
+                version,
                 buf_size: u32_at(b, 12),
                 nr_cpus,
                 clock_id: u32_at(b, 20),
@@ -573,22 +662,53 @@ pub mod decode {
             /// CPU it goes to.
             dest_cpu: u32,
         },
-        /// The name of a task.
-        Comm {
+        /// A task: its name, process and cgroup ([`EV_TASK`]; an
+        /// [`EV_COMM`] of version 1 gives the name alone).
+        Task {
             /// Task named.
             pid: u32,
+            /// Its process (thread-group id); 0 when not recorded (version 1).
+            tgid: u32,
+            /// Its cgroup v2 id; 0 when not recorded.
+            cgroup: u64,
             /// Name bytes, `len` of them valid.
-            name: [u8; COMM_MAX],
+            name: [u8; TASK_NAME_MAX],
             /// Length of the name.
             len: u8,
+        },
+        /// The filter in force from here on ([`EV_FILTER`]).
+        Filter {
+            /// Its kind (`FILTER_*`).
+            kind: u8,
+            /// The event types recorded, bit `1 << type`.
+            events: u32,
+            /// Ids it lists, `n` of them valid.
+            ids: [u64; FILTER_IDS_MAX],
+            /// Number of ids.
+            n: u8,
         },
     }
 
     impl Event {
-        /// The name of a [`Event::Comm`], lossily as text.
+        /// The event's type byte (`EV_*`; a version 1 name is [`EV_TASK`]).
+        pub fn type_byte(&self) -> u8 {
+            match self {
+                Event::Switch { .. } => EV_SWITCH,
+                Event::Wakeup { new: false, .. } => EV_WAKEUP,
+                Event::Wakeup { new: true, .. } => EV_WAKEUP_NEW,
+                Event::Fork { .. } => EV_FORK,
+                Event::Exit { .. } => EV_EXIT,
+                Event::Exec { .. } => EV_EXEC,
+                Event::Migrate { .. } => EV_MIGRATE,
+                Event::Task { .. } => EV_TASK,
+                Event::Filter { .. } => EV_FILTER,
+            }
+        }
+
+        /// The name of an [`Event::Task`].
         pub fn comm_bytes(&self) -> Option<&[u8]> {
             match self {
-                Event::Comm { name, len, .. } => Some(&name[..*len as usize]),
+                Event::Task { name, len, .. } => Some(&name[..*len as usize]),
                 _ => None,
             }
         }
@@ -646,7 +766,7 @@ pub mod decode {
         /// Reads one event: its `dt` and the event.
         pub fn next_event(&mut self) -> Result<(u64, Event), FormatError> {
             let ty = self.byte()?;
-            if !(EV_SWITCH..=EV_COMM).contains(&ty) {
+            if !(EV_SWITCH..=EV_LAST).contains(&ty) {
                 return Err(FormatError::UnknownEvent(ty));
             }
             let dt = self.varint()?;
@@ -677,17 +797,49 @@ pub mod decode {
                     orig_cpu: self.varint32()?,
                     dest_cpu: self.varint32()?,
                 },
-                _ => {
+                EV_COMM | EV_TASK => {
                     let pid = self.varint32()?;
+                    let (tgid, cgroup) = if ty == EV_TASK {
+                        (self.varint32()?, self.varint()?)
+                    } else {
+                        (0, 0)
+                    };
                     let len = self.byte()?;
-                    if len as usize > COMM_MAX {
+                    if len as usize > TASK_NAME_MAX {
                         return Err(FormatError::BadCommLen(len));
                     }
-                    let mut name = [0u8; COMM_MAX];
+                    let mut name = [0u8; TASK_NAME_MAX];
                     for slot in name.iter_mut().take(len as usize) {
                         *slot = self.byte()?;
                     }
-                    Event::Comm { pid, name, len }
+                    Event::Task {
+                        pid,
+                        tgid,
+                        cgroup,
+                        name,
+                        len,
+                    }
+                }
+                _ => {
+                    let kind = self.byte()?;
+                    if kind > FILTER_CGROUP {
+                        return Err(FormatError::BadFilter(kind));
+                    }
+                    let events = self.varint32()?;
+                    let n = self.byte()?;
+                    if n as usize > FILTER_IDS_MAX {
+                        return Err(FormatError::BadFilter(n));
+                    }
+                    let mut ids = [0u64; FILTER_IDS_MAX];
+                    for slot in ids.iter_mut().take(n as usize) {
+                        *slot = self.varint()?;
+                    }
+                    Event::Filter {
+                        kind,
+                        events,
+                        ids,
+                        n,
+                    }
                 }
             };
             Ok((dt, ev))

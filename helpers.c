@@ -10,11 +10,14 @@
  * them. No logic lives here.
  *
  * Context: rust_trace_smp_processor_id(), rust_trace_irq_save(),
- * rust_trace_irq_restore() and rust_trace_irq_work_queue() are called from
- * scheduler tracepoint probes (any context); everything else from process
+ * rust_trace_irq_restore(), rust_trace_irq_work_queue(),
+ * rust_trace_task_cgroup_id() and rust_trace_for_each_thread() are called
+ * from scheduler tracepoint probes (any context; the cgroup one takes the
+ * RCU read lock, which nests anywhere); everything else from process
  * context.
  */
 #include <linux/build_bug.h>
+#include <linux/cgroup.h>
 #include <linux/cpumask.h>
 #include <linux/fs.h>
 #include <linux/irq_work.h>
@@ -118,14 +121,46 @@ void rust_trace_irq_work_queue(void)
 /*
  * probes.rs: the task_struct fields the probes read, at the offsets the C
  * compiler gives (bindgen's task_struct is 16 bytes off at `pid` on this
- * toolchain), and tracepoint_synchronize_unregister() (static inline).
+ * toolchain), a task's cgroup v2 id (task_dfl_cgroup() and cgroup_id() are
+ * static inlines), the threads of a task's group (for_each_thread() is a
+ * macro) and tracepoint_synchronize_unregister() (static inline).
  */
 void rust_trace_task_layout(struct rust_trace_task_layout *l)
 {
 	l->pid = offsetof(struct task_struct, pid);
+	l->tgid = offsetof(struct task_struct, tgid);
 	l->comm = offsetof(struct task_struct, comm);
 	l->exit_state = offsetof(struct task_struct, exit_state);
 	l->cpu = offsetof(struct task_struct, thread_info.cpu);
+}
+
+u64 rust_trace_task_cgroup_id(const struct task_struct *p)
+{
+#ifdef CONFIG_CGROUPS
+	u64 id;
+
+	rcu_read_lock();
+	id = cgroup_id(task_dfl_cgroup((struct task_struct *)p));
+	rcu_read_unlock();
+	return id;
+#else
+	return 0;
+#endif
+}
+
+void rust_trace_for_each_thread(struct task_struct *p, bool all,
+				void (*fn)(void *ctx, unsigned int pid), void *ctx)
+{
+	struct task_struct *t;
+
+	if (!all) {
+		fn(ctx, READ_ONCE(p->pid));
+		return;
+	}
+	rcu_read_lock();
+	for_each_thread(p, t)
+		fn(ctx, READ_ONCE(t->pid));
+	rcu_read_unlock();
 }
 
 void rust_trace_tracepoint_sync(void)

@@ -12,6 +12,7 @@
 struct file;
 struct file_operations;
 struct poll_table_struct;
+struct task_struct;
 struct wait_queue_head;
 
 /* rust_trace.rs */
@@ -53,12 +54,16 @@ void rust_trace_irq_work_queue(void);
 /* probes.rs: offsets of the task_struct fields the probes read. */
 struct rust_trace_task_layout {
 	size_t pid;
+	size_t tgid;
 	size_t comm;
 	size_t exit_state;
 	size_t cpu;
 };
 
 void rust_trace_task_layout(struct rust_trace_task_layout *l);
+u64 rust_trace_task_cgroup_id(const struct task_struct *p);
+void rust_trace_for_each_thread(struct task_struct *p, bool all,
+				void (*fn)(void *ctx, unsigned int pid), void *ctx);
 void rust_trace_tracepoint_sync(void);
 
 /* session.rs */

@@ -108,10 +108,23 @@ extern "C" {
     pub(crate) fn rust_trace_irq_work_queue();
 
     // probes.rs: the task fields the probes read (bindgen's task_struct is
-    // wrong here) and tracepoint_synchronize_unregister() (static inline).
+    // wrong here), a task's cgroup and its threads (static inlines and a
+    // macro, under RCU) and tracepoint_synchronize_unregister() (static
+    // inline).
 
     /// Fills in the offsets of the task fields the probes read.
     pub(crate) fn rust_trace_task_layout(l: *mut TaskLayout);
+    /// The cgroup v2 id of `p` (0 without cgroups): `cgroup_id(task_dfl_cgroup(p))`.
+    /// Any context.
+    pub(crate) fn rust_trace_task_cgroup_id(p: *const bindings::task_struct) -> u64;
+    /// Calls `f(ctx, pid)` for `p`, or, if `all`, for every thread of its
+    /// thread group (`for_each_thread()` under RCU). Any context.
+    pub(crate) fn rust_trace_for_each_thread(
+        p: *mut bindings::task_struct,
+        all: bool,
+        f: unsafe extern "C" fn(ctx: *mut c_void, pid: c_uint),
+        ctx: *mut c_void,
+    );
     /// `tracepoint_synchronize_unregister()`: waits for running probes. May sleep.
     pub(crate) fn rust_trace_tracepoint_sync();
 
@@ -186,6 +199,8 @@ extern "C" {
 pub(crate) struct TaskLayout {
     /// `pid` (`pid_t`).
     pub(crate) pid: usize,
+    /// `tgid` (`pid_t`).
+    pub(crate) tgid: usize,
     /// `comm` (`char[16]`).
     pub(crate) comm: usize,
     /// `exit_state` (`int`).

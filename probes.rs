@@ -44,8 +44,9 @@
 //! The probe functions run in tracepoint context: preemption off, the
 //! runqueue lock held for `sched_switch`, `sched_wakeup*` and
 //! `sched_migrate_task`. They call only [`BufPool::record`] (lock-free, IRQs
-//! off inside) and atomic bitmap operations; the reader's wake-up is deferred
-//! to an irq_work by the pool. Registration runs in process context and may
+//! off inside), atomic bitmap operations and, for task records, an
+//! RCU-protected read of the task's cgroup; the reader's wake-up is
+//! deferred to an irq_work by the pool. Registration runs in process context and may
 //! sleep.
 
 use core::ptr;
@@ -58,8 +59,8 @@ use kernel::str::CStr;
 
 use crate::bufpool::BufPool;
 use crate::format::{
-    Encoder, COMM_EVENT_MAX, COMM_MAX, EXEC_MAX, EXIT_MAX, FORK_MAX, MIGRATE_MAX, STATE_PREEMPTED,
-    SWITCH_MAX, WAKEUP_MAX,
+    Encoder, EXEC_MAX, EXIT_MAX, FORK_MAX, MIGRATE_MAX, STATE_PREEMPTED, SWITCH_MAX, TASK_MAX,
+    TASK_NAME_MAX, WAKEUP_MAX,
 };
 use crate::helpers;
 
@@ -132,7 +133,7 @@ impl PidSet {
 pub(crate) struct Recorder {
     /// The trace buffers.
     pub(crate) pool: BufPool,
-    /// PIDs named in this session.
+    /// PIDs whose current task record is in the stream.
     pub(crate) names: PidSet,
     /// How to read a task's fields.
     pub(crate) task: TaskFields,
@@ -171,6 +172,17 @@ impl TaskFields {
         // with the group leader's by WRITE_ONCE(): a volatile read is the
         // READ_ONCE() that pairs with it.
         unsafe { ptr::read_volatile(p.cast::<u8>().add(self.layout.pid).cast::<i32>()) as u32 }
+    }
+
+    /// `p->tgid` (fixed for the task's life).
+    ///
+    /// # Safety
+    ///
+    /// `p` points to a live task.
+    #[inline(always)]
+    unsafe fn tgid(&self, p: *const Task) -> u32 {
+        // SAFETY: live task; the offset is `tgid`'s (type invariant).
+        unsafe { ptr::read_volatile(p.cast::<u8>().add(self.layout.tgid).cast::<i32>()) as u32 }
     }
 
     /// `p->comm`; it may change concurrently, as in ftrace.
@@ -232,6 +244,31 @@ fn state_index(prev_state: u32, exit_state: u32) -> u32 {
 }
 
 impl Recorder {
+    /// Writes the task record of `p` (PID `pid`), named `comm`: with its
+    /// process and its cgroup. Tracepoint context.
+    ///
+    /// # Safety
+    ///
+    /// `p` is a live task.
+    #[inline(always)]
+    unsafe fn name_task(
+        &self,
+        enc: &mut Encoder<'_>,
+        dt: u64,
+        pid: u32,
+        p: *mut Task,
+        comm: &[u8],
+    ) {
+        // SAFETY: live task, by the caller's contract.
+        let (tgid, cgroup) = unsafe {
+            (
+                self.task.tgid(p),
+                helpers::rust_trace_task_cgroup_id(p.cast_const()),
+            )
+        };
+        enc.task(dt, pid, tgid, cgroup, comm);
+    }
+
     /// Records `ev` (at most `max_len` bytes), preceded by the names of the
     /// `(pid, task)` pairs of `names` whose PID is not yet named, and of
     /// `always_name` in any case (a forked child). The callers read each PID
@@ -253,14 +290,14 @@ impl Recorder {
         let n = usize::from(first.is_some())
             + usize::from(second.is_some())
             + usize::from(always_name.is_some());
-        let len = max_len.wrapping_add(n.wrapping_mul(COMM_EVENT_MAX));
+        let len = max_len.wrapping_add(n.wrapping_mul(TASK_MAX));
         let stored = self
             .pool
             .record(len, (n as u32).wrapping_add(1), |enc, dt| {
                 let mut dt = dt;
                 for &(pid, p) in named.iter().flatten() {
-                    // SAFETY: live task; its name is read with IRQs off, once.
-                    enc.comm(dt, pid, &unsafe { self.task.comm(p) });
+                    // SAFETY: live task; read with IRQs off, once.
+                    unsafe { self.name_task(enc, dt, pid, p, &self.task.comm(p)) };
                     dt = 0;
                 }
                 ev(enc, dt);
@@ -450,7 +487,7 @@ unsafe extern "C" fn probe_rename(data: *mut c_void, p: *mut Task, comm: *const 
     // SAFETY: live task.
     let pid = unsafe { r.task.pid(p) };
     let mut name = [0u8; 16];
-    for (i, slot) in name.iter_mut().take(COMM_MAX).enumerate() {
+    for (i, slot) in name.iter_mut().take(TASK_NAME_MAX).enumerate() {
         // SAFETY: `comm` is NUL-terminated and every byte before `i` was
         // non-NUL, so index `i` is within the string.
         let c = unsafe { *comm.add(i) };
@@ -459,9 +496,10 @@ unsafe extern "C" fn probe_rename(data: *mut c_void, p: *mut Task, comm: *const 
         }
         *slot = c;
     }
-    let stored = r
-        .pool
-        .record(COMM_EVENT_MAX, 1, |enc, dt| enc.comm(dt, pid, &name));
+    let stored = r.pool.record(TASK_MAX, 1, |enc, dt| {
+        // SAFETY: live task.
+        unsafe { r.name_task(enc, dt, pid, p, &name) }
+    });
     if stored {
         r.names.mark(pid);
     } else {
@@ -471,31 +509,111 @@ unsafe extern "C" fn probe_rename(data: *mut c_void, p: *mut Task, comm: *const 
     }
 }
 
-/// Number of tracepoints attached.
-const NR_PROBES: usize = 8;
+/// `cgroup_attach_task(struct cgroup *dst_cgrp, const char *path, struct
+/// task_struct *task, bool threadgroup)`: a task, or its whole thread
+/// group, moved to another cgroup. Their task records carry the cgroup, so
+/// each is forgotten: its next event names it again, with the new cgroup.
+/// Called with IRQs off (under `trace_cgroup_path_lock`).
+///
+/// # Safety
+///
+/// Called by the tracepoint with the `Recorder` registered as `data` and
+/// the tracepoint's live arguments.
+unsafe extern "C" fn probe_cgroup_attach(
+    data: *mut c_void,
+    _dst: *mut bindings::cgroup,
+    _path: *const c_char,
+    task: *mut Task,
+    threadgroup: bool,
+) {
+    /// Forgets the PID given (the `PidSet` is `ctx`).
+    ///
+    /// # Safety
+    ///
+    /// `ctx` is a live `PidSet`.
+    unsafe extern "C" fn forget(ctx: *mut c_void, pid: c_uint) {
+        // SAFETY: by the caller's contract.
+        unsafe { &*ctx.cast::<PidSet>() }.unmark(pid);
+    }
+    // SAFETY: registered data.
+    let r = unsafe { &*data.cast::<Recorder>() };
+    let names = ptr::from_ref(&r.names).cast_mut().cast::<c_void>();
+    // SAFETY: `task` is live; `forget` gets the live PID set.
+    unsafe { helpers::rust_trace_for_each_thread(task, threadgroup, forget, names) };
+}
 
-/// The tracepoints rust_trace attaches to, with their probes: `task_rename`
-/// for names, and the seven scheduler events. Attached in this order and
-/// detached in the reverse one: the probes that name tasks (rename, fork)
-/// are in place whenever any other probe records.
-const PROBES: [(&[u8], *const c_void); NR_PROBES] = [
-    (b"task_rename", probe_rename as *const c_void),
-    (b"sched_process_fork", probe_fork as *const c_void),
-    (b"sched_switch", probe_switch as *const c_void),
-    (b"sched_wakeup", probe_wakeup as *const c_void),
-    (b"sched_wakeup_new", probe_wakeup_new as *const c_void),
-    (b"sched_process_exit", probe_exit as *const c_void),
-    (b"sched_process_exec", probe_exec as *const c_void),
-    (b"sched_migrate_task", probe_migrate as *const c_void),
+/// A tracepoint rust_trace attaches to, and its probe.
+struct Probe {
+    name: &'static [u8], // the tracepoint's name
+    func: *const c_void, // the probe, with the tracepoint's TP_PROTO
+    required: bool,      // the module does not load without it
+}
+
+/// Number of tracepoints.
+const NR_PROBES: usize = 9;
+
+/// The tracepoints rust_trace attaches to, with their probes: those that
+/// name tasks (`task_rename`, fork, and `cgroup_attach_task` where the
+/// kernel has cgroups), and the scheduler events. Attached in this order
+/// and detached in the reverse one: the probes that name tasks are in
+/// place whenever any other probe records.
+const PROBES: [Probe; NR_PROBES] = [
+    Probe {
+        name: b"task_rename",
+        func: probe_rename as *const c_void,
+        required: true,
+    },
+    Probe {
+        name: b"sched_process_fork",
+        func: probe_fork as *const c_void,
+        required: true,
+    },
+    Probe {
+        name: b"cgroup_attach_task",
+        func: probe_cgroup_attach as *const c_void,
+        required: false,
+    },
+    Probe {
+        name: b"sched_switch",
+        func: probe_switch as *const c_void,
+        required: true,
+    },
+    Probe {
+        name: b"sched_wakeup",
+        func: probe_wakeup as *const c_void,
+        required: true,
+    },
+    Probe {
+        name: b"sched_wakeup_new",
+        func: probe_wakeup_new as *const c_void,
+        required: true,
+    },
+    Probe {
+        name: b"sched_process_exit",
+        func: probe_exit as *const c_void,
+        required: true,
+    },
+    Probe {
+        name: b"sched_process_exec",
+        func: probe_exec as *const c_void,
+        required: true,
+    },
+    Probe {
+        name: b"sched_migrate_task",
+        func: probe_migrate as *const c_void,
+        required: true,
+    },
 ];
 
 /// The scheduler tracepoints, found at load.
 ///
 /// # Invariants
 ///
-/// Every entry of `tps` is a core-kernel tracepoint (which lives as long as
-/// the kernel), named as the same entry of [`PROBES`]. `attached` is the
-/// number of leading entries whose probe is registered.
+/// Every non-null entry of `tps` is a core-kernel tracepoint (which lives
+/// as long as the kernel), named as the same entry of [`PROBES`]; an entry
+/// is null only for a tracepoint not [`Probe::required`] that this kernel
+/// lacks. `attached` is the number of leading entries processed: their
+/// probes are registered where the tracepoint is there.
 pub(crate) struct Tracepoints {
     tps: [*mut bindings::tracepoint; NR_PROBES], // the tracepoints, in PROBES order
     attached: usize,                             // how many probes are registered
@@ -517,8 +635,8 @@ unsafe extern "C" fn find_one(tp: *mut bindings::tracepoint, data: *mut c_void) 
     // SAFETY: `tp` is a live tracepoint (bindgen's offset of `name` was
     // checked at load) with a NUL-terminated name, static like the tracepoint.
     let tp_name = unsafe { CStr::from_char_ptr((*tp).name) }.as_bytes();
-    for (slot, (name, _)) in tps.iter_mut().zip(PROBES.iter()) {
-        if tp_name == *name {
+    for (slot, probe) in tps.iter_mut().zip(PROBES.iter()) {
+        if tp_name == probe.name {
             *slot = tp;
         }
     }
@@ -530,16 +648,17 @@ impl Tracepoints {
         let mut tps: [*mut bindings::tracepoint; NR_PROBES] = [ptr::null_mut(); NR_PROBES];
         // SAFETY: `find_one` matches the callback type; `tps` outlives the call.
         unsafe { helpers::for_each_kernel_tracepoint(find_one, ptr::addr_of_mut!(tps).cast()) };
-        for (tp, (name, _)) in tps.iter().zip(PROBES.iter()) {
-            if tp.is_null() {
+        for (tp, probe) in tps.iter().zip(PROBES.iter()) {
+            if tp.is_null() && probe.required {
                 pr_err!(
                     "tracepoint {} not found\n",
-                    core::str::from_utf8(name).unwrap_or("?")
+                    core::str::from_utf8(probe.name).unwrap_or("?")
                 );
                 return Err(ENODEV);
             }
         }
-        // INVARIANT: every entry was found by name; nothing is attached.
+        // INVARIANT: every required entry was found by name; nothing is
+        // attached.
         Ok(Tracepoints { tps, attached: 0 })
     }
 
@@ -553,11 +672,16 @@ impl Tracepoints {
         let data = ptr::from_ref(rec).cast_mut().cast::<c_void>();
         while self.attached < PROBES.len() {
             let i = self.attached;
+            if self.tps[i].is_null() {
+                // INVARIANT: an absent optional tracepoint, processed.
+                self.attached += 1;
+                continue;
+            }
             // SAFETY: `tps[i]` is a live tracepoint (type invariant) and
-            // `PROBES[i].1` has its TP_PROTO; `data` outlives the
+            // `PROBES[i].func` has its TP_PROTO; `data` outlives the
             // registration by the caller's contract.
             let ret = unsafe {
-                helpers::tracepoint_probe_register(self.tps[i], PROBES[i].1.cast_mut(), data)
+                helpers::tracepoint_probe_register(self.tps[i], PROBES[i].func.cast_mut(), data)
             };
             if ret != 0 {
                 // SAFETY: detaching exactly what was attached, same `rec`.
@@ -583,9 +707,12 @@ impl Tracepoints {
         while self.attached > 0 {
             self.attached -= 1;
             let i = self.attached;
+            if self.tps[i].is_null() {
+                continue;
+            }
             // SAFETY: this (tracepoint, probe, data) triple was registered.
             let ret = unsafe {
-                helpers::tracepoint_probe_unregister(self.tps[i], PROBES[i].1.cast_mut(), data)
+                helpers::tracepoint_probe_unregister(self.tps[i], PROBES[i].func.cast_mut(), data)
             };
             if ret != 0 {
                 pr_warn!("unregistering probe {} failed: {}\n", i, ret);

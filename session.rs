@@ -73,7 +73,7 @@ use kernel::types::Opaque;
 use kernel::{new_mutex, try_pin_init};
 
 use crate::bufpool::{BufPool, Counts, TraceBufPtr};
-use crate::format::{CpuTotals, FooterFixed, Header, CLOCK_LOCAL, HEADER_LEN};
+use crate::format::{CpuTotals, FooterFixed, Header, CLOCK_LOCAL, HEADER_LEN, VERSION};
 use crate::helpers;
 use crate::probes::{PidSet, Recorder, TaskFields, Tracepoints};
 
@@ -349,6 +349,7 @@ impl Tracer {
         let start_ns = unsafe { helpers::local_clock() };
         *r = Reader {
             header: Header {
+                version: VERSION,
                 buf_size: self.rec.pool.buf_size() as u32,
                 nr_cpus: self.rec.pool.nr_cpus() as u32,
                 clock_id: CLOCK_LOCAL,

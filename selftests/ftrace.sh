@@ -69,7 +69,7 @@ mixed_load() {
 	rust_trace_workload mark rtmark-begin
 	rust_trace_workload pairs "$ncpu" 2000 &
 	p1=$!
-	rust_trace_workload threads 8 300 &
+	rust_trace_workload threads 8 300 > /dev/null &
 	p2=$!
 	rust_trace_workload forkstorm 100
 	rust_trace_workload spawn > /dev/null

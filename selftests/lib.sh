@@ -94,7 +94,7 @@ rust_trace_stress() {
 	start=$(awk '{ printf "%d\n", $1 * 100 }' /proc/uptime)
 	rust_trace_workload pairs "$(grep -c ^processor /proc/cpuinfo)" 8000 &
 	p1=$!
-	rust_trace_workload threads 16 2000 &
+	rust_trace_workload threads 16 2000 > /dev/null &
 	p2=$!
 	rust_trace_workload forkstorm 400
 	wait "$p1" "$p2"

@@ -10,7 +10,8 @@
  *                               CPUs (2i, 2i+1) modulo the CPU count
  *   rust_trace_workload forkstorm N     forks N children that exit at once
  *   rust_trace_workload threads T N     T threads pass a token around a ring of
- *                               pipes N times (T * N context switches)
+ *                               pipes N times (T * N context switches);
+ *                               prints "tgid=PID tids=TID,TID,..."
  *   rust_trace_workload spawn           forks a child that execs "rust_trace_workload noop";
  *                               prints "child=PID"
  *   rust_trace_workload renamers N      N children, four at a time; each renames
@@ -82,6 +83,7 @@ struct ring {
 struct ring_member {
 	struct ring *ring;
 	int i;
+	pid_t tid;	/* the thread's id, once it runs */
 };
 
 static void *ring_thread(void *arg)
@@ -91,6 +93,7 @@ static void *ring_thread(void *arg)
 	int in = r->pipes[m->i][0], out = r->pipes[(m->i + 1) % r->nthreads][1];
 	char c;
 
+	m->tid = gettid();
 	for (long lap = 0; lap < r->laps; lap++) {
 		if (read(in, &c, 1) != 1 || write(out, &c, 1) != 1)
 			die("ring");
@@ -98,7 +101,7 @@ static void *ring_thread(void *arg)
 	return NULL;
 }
 
-static void threads(int t, long laps)
+static void threads(int t, long laps, int print)
 {
 	struct ring r = { .pipes = calloc(t, sizeof(*r.pipes)), .nthreads = t, .laps = laps };
 	struct ring_member *m = calloc(t, sizeof(*m));
@@ -117,6 +120,12 @@ static void threads(int t, long laps)
 		die("ring start");
 	for (int i = 0; i < t; i++)
 		pthread_join(th[i], NULL);
+	if (print) {
+		printf("tgid=%d tids=", getpid());
+		for (int i = 0; i < t; i++)
+			printf("%s%d", i ? "," : "", m[i].tid);
+		printf("\n");
+	}
 }
 
 /* One renamer: two names, a sleep after each. */
@@ -172,7 +181,7 @@ int main(int argc, char **argv)
 		while (wait(NULL) > 0)
 			;
 	} else if (argc >= 4 && !strcmp(argv[1], "threads")) {
-		threads(atoi(argv[2]), atol(argv[3]));
+		threads(atoi(argv[2]), atol(argv[3]), 1);
 	} else if (argc >= 3 && !strcmp(argv[1], "forkstorm")) {
 		forkstorm(atol(argv[2]));
 	} else if (argc >= 2 && !strcmp(argv[1], "spawn")) {

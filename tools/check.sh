@@ -48,7 +48,7 @@ host_checks() {
   # some on purpose, so this is checked on the base build.
   no_panic_in_probes() {
     local f bad=0
-    for f in probe_switch probe_wakeup probe_wakeup_new probe_fork probe_exit probe_exec probe_migrate probe_rename; do
+    for f in probe_switch probe_wakeup probe_wakeup_new probe_fork probe_exit probe_exec probe_migrate probe_rename probe_cgroup_attach; do
       n=$(objdump -dr --no-show-raw-insn build/rust_trace.ko |
         awk -v f="$f" '$0 ~ f"E?>:$" {p=1} p {print} /^$/ {if (p) exit}' | grep -c 'core9panicking' || true)
       [ "$n" = 0 ] || { echo "$f calls a panic in $n places"; bad=1; }

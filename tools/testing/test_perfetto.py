@@ -9,7 +9,8 @@ For each capture: `rtdecode perfetto` writes a protobuf trace, which must
 parse as a perfetto.protos Trace holding a process tree and exactly as many
 sched events of each kind as the capture holds (counted by `rtdecode
 report`); the Chrome JSON export must parse and hold one instant per
-non-switch event.
+non-switch event. A capture with a CAPTURE.ids file ("tgid=T tids=A,B")
+must have those threads under process T in both exports.
 """
 import collections
 import json
@@ -64,6 +65,25 @@ def check(rtdecode, capture):
         instants = sum(1 for e in events if e.get("ph") == "i")
         non_switch = sum(v for k, v in want.items() if k != "sched_switch")
         assert instants == non_switch, f"JSON: {instants} instants, {non_switch} expected"
+        # A capture of a multi-threaded workload comes with its ids
+        # ("tgid=T tids=A,B,..."): each thread must sit under that process,
+        # in the process tree and in the JSON tracks.
+        try:
+            ids = open(capture + ".ids").read()
+        except OSError:
+            ids = ""
+        if ids:
+            tgid = int(ids.split("tgid=")[1].split()[0])
+            tids = [int(t) for t in ids.split("tids=")[1].split(",")]
+            tree = {t.tid: t.tgid for p in trace.packet for t in p.process_tree.threads}
+            for tid in tids:
+                assert tree.get(tid) == tgid, f"thread {tid}: process {tree.get(tid)} in the tree, {tgid} expected"
+            assert any(p.pid == tgid for pk in trace.packet for p in pk.process_tree.processes), \
+                f"process {tgid} missing from the tree"
+            for e in events:
+                if e.get("tid") in tids and e.get("ph") in ("X", "i"):
+                    assert e["pid"] == tgid, f"JSON: thread {e['tid']} in process {e['pid']}, {tgid} expected"
+            print(f"ok {capture}: threads {tids} under process {tgid}")
         print(f"ok {capture}: {sum(want.values())} events, {threads} threads named, "
               f"{len(trace.packet)} packets")
 

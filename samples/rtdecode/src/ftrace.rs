@@ -44,7 +44,7 @@ use regex::Regex;
 use serde::Serialize;
 
 use crate::format::decode::Event;
-use crate::format::{COMM_MAX, STATE_CHARS, STATE_PREEMPTED};
+use crate::format::{STATE_CHARS, STATE_PREEMPTED, TASK_NAME_MAX};
 use crate::replay::Replay;
 use crate::stream::{DecodeError, Timeline};
 
@@ -55,7 +55,7 @@ pub struct FtraceEvent {
     pub cpu: u32,
     /// Time in nanoseconds (microsecond resolution in ftrace's text).
     pub ts: u64,
-    /// The event in rust_trace's terms; a rename is an [`Event::Comm`] with
+    /// The event in rust_trace's terms; a rename is an [`Event::Task`] with
     /// the new name.
     pub ev: Event,
     /// The comm ftrace recorded for each PID the event names.
@@ -122,12 +122,14 @@ fn state_index(s: &str) -> Option<u32> {
 }
 
 fn comm_event(pid: u32, name: &str) -> Event {
-    let mut n = [0u8; COMM_MAX];
+    let mut n = [0u8; TASK_NAME_MAX];
     let b = name.as_bytes();
-    let len = b.len().min(COMM_MAX);
+    let len = b.len().min(TASK_NAME_MAX);
     n[..len].copy_from_slice(&b[..len]);
-    Event::Comm {
+    Event::Task {
         pid,
+        tgid: 0,
+        cgroup: 0,
         name: n,
         len: len as u8,
     }
@@ -422,7 +424,7 @@ fn pids_of(ev: &Event) -> Vec<u32> {
             parent_pid,
             child_pid,
         } => vec![parent_pid, child_pid],
-        Event::Exec { .. } | Event::Comm { .. } => Vec::new(),
+        Event::Exec { .. } | Event::Task { .. } | Event::Filter { .. } => Vec::new(),
     }
 }
 
@@ -532,7 +534,7 @@ pub fn diff<R: Read + Seek>(
     let mark = |m: &Option<String>| {
         m.as_ref().and_then(|m| {
             ft.events.iter().find_map(|e| match e.ev {
-                Event::Comm { .. } if e.ev.comm_bytes() == Some(m.as_bytes()) => Some(e.ts),
+                Event::Task { .. } if e.ev.comm_bytes() == Some(m.as_bytes()) => Some(e.ts),
                 _ => None,
             })
         })
@@ -545,7 +547,7 @@ pub fn diff<R: Read + Seek>(
         replay.apply(te);
         first_ts = first_ts.min(te.ts);
         last_ts = last_ts.max(te.ts);
-        if matches!(te.ev, Event::Comm { .. }) {
+        if matches!(te.ev, Event::Task { .. } | Event::Filter { .. }) {
             return;
         }
         let names = pids_of(&te.ev)
@@ -588,7 +590,7 @@ pub fn diff<R: Read + Seek>(
     let mut lists: Vec<Vec<(u64, Event, usize)>> = (0..nr).map(|_| Vec::new()).collect();
     let mut children = HashSet::new();
     for (i, e) in ft.events.iter().enumerate() {
-        if let Event::Comm { .. } = e.ev {
+        if let Event::Task { .. } = e.ev {
             if inside(e.ts) {
                 d.renames += 1;
             }

@@ -25,6 +25,13 @@ struct Cli {
     cmd: Cmd,
 }
 
+/// Groups `stats` sums tasks by, besides processes.
+#[derive(Clone, Copy, ValueEnum)]
+enum GroupBy {
+    /// The task's cgroup v2.
+    Cgroup,
+}
+
 /// Perfetto export formats.
 #[derive(Clone, Copy, ValueEnum)]
 enum ExportFormat {
@@ -41,16 +48,26 @@ enum Cmd {
         /// Capture file, or - for standard input.
         file: PathBuf,
     },
-    /// Per-CPU and per-task statistics and wakeup latencies.
+    /// Per-CPU, per-task and per-process statistics and wakeup latencies.
     Stats {
         /// Capture file, or - for standard input.
         file: PathBuf,
         /// Print JSON instead of tables.
         #[arg(long)]
         json: bool,
-        /// Tasks to list (by run time).
+        /// Tasks (and processes, cgroups) to list, by run time.
         #[arg(long, default_value_t = 15)]
         top: usize,
+        /// Also sum the tasks by this (processes are always summed).
+        #[arg(long, value_enum)]
+        by: Option<GroupBy>,
+        /// Name cgroups by their paths under this mounted cgroup2 (the
+        /// live system's, e.g. /sys/fs/cgroup).
+        #[arg(long)]
+        cgroup_root: Option<PathBuf>,
+        /// Name cgroups from this file of `ID PATH` lines.
+        #[arg(long)]
+        cgroup_map: Option<PathBuf>,
     },
     /// Export to a Perfetto trace (ui.perfetto.dev) or Chrome JSON.
     Perfetto {
@@ -137,12 +154,32 @@ fn run(cli: Cli) -> Result<ExitCode> {
             report::report(&mut tl, &mut out)?;
             cut
         }
-        Cmd::Stats { file, json, top } => {
+        Cmd::Stats {
+            file,
+            json,
+            top,
+            by,
+            cgroup_root,
+            cgroup_map,
+        } => {
             let Some(mut tl) = timeline(&file)? else {
                 return Ok(cut_exit(cli.strict, true));
             };
             let cut = report_cut(&file, &tl);
-            let s = stats::stats(&mut tl).with_context(|| format!("reading {}", file.display()))?;
+            let mut g = stats::Grouping {
+                by_cgroup: matches!(by, Some(GroupBy::Cgroup)),
+                ..Default::default()
+            };
+            if let Some(root) = cgroup_root {
+                g.cgroup_paths.extend(stats::cgroup_paths(&root));
+            }
+            if let Some(map) = cgroup_map {
+                let text = std::fs::read_to_string(&map)
+                    .with_context(|| format!("reading {}", map.display()))?;
+                g.cgroup_paths.extend(stats::read_cgroup_map(&text));
+            }
+            let s = stats::stats_grouped(&mut tl, &g)
+                .with_context(|| format!("reading {}", file.display()))?;
             if json {
                 serde_json::to_writer_pretty(&mut out, &s)?;
                 writeln!(out)?;

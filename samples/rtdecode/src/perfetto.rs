@@ -12,6 +12,7 @@
 //! Output is streamed: a `Trace` is a sequence of `packet` fields, written
 //! one bundle (up to [`BUNDLE`] events of one CPU) at a time.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::io::{Read, Seek};
 
@@ -19,7 +20,7 @@ use prost::Message;
 
 use crate::format::decode::Event;
 use crate::format::STATE_PREEMPTED;
-use crate::replay::{OnCpu, Replay};
+use crate::replay::{OnCpu, Replay, TaskInfo};
 use crate::stream::{display_name, TimedEvent, Timeline};
 
 /// Events per `FtraceEventBundle`.
@@ -245,6 +246,9 @@ pub struct Thread {
     /// `name = 2`.
     #[prost(string, optional, tag = "2")]
     pub name: Option<String>,
+    /// `tgid = 3`: the thread's process.
+    #[prost(int32, optional, tag = "3")]
+    pub tgid: Option<i32>,
 }
 
 /// The kernel's `prev_state` report value of a state index, as ftrace
@@ -273,21 +277,7 @@ pub fn write_proto<R: Read + Seek, W: Write>(
     out: &mut W,
 ) -> anyhow::Result<u64> {
     let seq = Some(1);
-    let fallback = tl.names().clone();
-    let mut tree = ProcessTree::default();
-    let mut pids: Vec<_> = fallback.keys().copied().collect();
-    pids.sort_unstable();
-    for pid in pids {
-        let name = display_name(fallback.get(&pid).map(|v| v.as_slice()), pid);
-        tree.processes.push(Process {
-            pid: Some(pid as i32),
-            cmdline: vec![name.clone()],
-        });
-        tree.threads.push(Thread {
-            tid: Some(pid as i32),
-            name: Some(name),
-        });
-    }
+    let tree = process_tree(tl.tasks());
     write_packet(
         out,
         &TracePacket {
@@ -305,7 +295,7 @@ pub fn write_proto<R: Read + Seek, W: Write>(
         let c = te.cpu as usize;
         // A name record's old name, for the rename it becomes.
         let old = match te.ev {
-            Event::Comm { pid, .. } => replay.name(pid).map(<[u8]>::to_vec),
+            Event::Task { pid, .. } => replay.name(pid).map(<[u8]>::to_vec),
             _ => None,
         };
         let running = replay.apply(te).map_or(0, |r| r.pid);
@@ -325,6 +315,40 @@ pub fn write_proto<R: Read + Seek, W: Write>(
         }
     }
     Ok(count)
+}
+
+/// The processes and threads of a capture's task records, as Perfetto
+/// records them: each thread under its process (its thread-group id), each
+/// process named after its thread-group leader. A task without a recorded
+/// process (a version 1 capture) is a process of its own.
+pub fn process_tree(tasks: &HashMap<u32, TaskInfo>) -> ProcessTree {
+    let mut tree = ProcessTree::default();
+    let tgid_of = |pid: u32, t: &TaskInfo| if t.tgid != 0 { t.tgid } else { pid };
+    let mut pids: Vec<u32> = tasks.keys().copied().collect();
+    pids.sort_unstable();
+    let mut processes: Vec<u32> = pids.iter().map(|&pid| tgid_of(pid, &tasks[&pid])).collect();
+    processes.sort_unstable();
+    processes.dedup();
+    for tgid in processes {
+        // The leader's name; a thread's when the leader has no record.
+        let leader = tasks
+            .get(&tgid)
+            .or_else(|| pids.iter().map(|p| &tasks[p]).find(|t| t.tgid == tgid));
+        let name = display_name(leader.map(|t| t.name.as_slice()), tgid);
+        tree.processes.push(Process {
+            pid: Some(tgid as i32),
+            cmdline: vec![name],
+        });
+    }
+    for pid in pids {
+        let t = &tasks[&pid];
+        tree.threads.push(Thread {
+            tid: Some(pid as i32),
+            name: Some(display_name(Some(&t.name), pid)),
+            tgid: Some(tgid_of(pid, t) as i32),
+        });
+    }
+    tree
 }
 
 fn flush<W: Write>(
@@ -413,7 +437,9 @@ fn convert(
             orig_cpu: Some(orig_cpu as i32),
             dest_cpu: Some(dest_cpu as i32),
         }),
-        Event::Comm { pid: who, .. } => {
+        // The filter is the capture's metadata, not a scheduler event.
+        Event::Filter { .. } => return None,
+        Event::Task { pid: who, .. } => {
             // The first name of a task is not a rename: the process tree has it.
             let old = String::from_utf8_lossy(&old?).into_owned();
             let new = name(who);
@@ -434,41 +460,60 @@ fn convert(
     })
 }
 
-/// Writes `tl` as Chrome JSON (chrome://tracing, ui.perfetto.dev): one
-/// track per CPU whose slices are the tasks that ran, and instant events
-/// for wakeups, forks, execs, exits and migrations. Times in microseconds.
+/// Writes `tl` as Chrome JSON (chrome://tracing, ui.perfetto.dev): each
+/// thread a track under its process (pid = thread-group id, tid = thread),
+/// named from the process tree, holding slices for the times it ran (the
+/// CPU in their arguments) and instants for its wakeups, forks, execs,
+/// exits and migrations. Times in microseconds.
 pub fn write_json<R: Read + Seek, W: Write>(
     tl: &mut Timeline<R>,
     out: &mut W,
 ) -> anyhow::Result<u64> {
     let start = tl.header().start_ns;
     let n = tl.header().nr_cpus as usize;
+    let tree = process_tree(tl.tasks());
+    let tgids: HashMap<u32, u32> = tree
+        .threads
+        .iter()
+        .filter_map(|t| Some((t.tid? as u32, t.tgid? as u32)))
+        .collect();
+    let process_of = |pid: u32| tgids.get(&pid).copied().unwrap_or(pid);
     let mut replay = Replay::new(n);
     let mut count = 0u64;
-    let mut first = true;
     let us = |ns: u64| ns.saturating_sub(start) as f64 / 1000.0;
-    writeln!(out, "{{\"displayTimeUnit\":\"ns\",\"traceEvents\":[")?;
-    for cpu in 0..n {
-        let meta = serde_json::json!({"name":"thread_name","ph":"M","pid":0,"tid":cpu,
-                                       "args":{"name":format!("CPU {cpu}")}});
-        write!(out, "{}{}", if first { "" } else { ",\n" }, meta)?;
-        first = false;
+    // The process tree as metadata: names of processes and of threads.
+    let mut meta = vec![serde_json::json!({"name":"rust_trace","ph":"M","pid":0,"args":{}})];
+    for p in &tree.processes {
+        let name = p.cmdline.first().cloned().unwrap_or_default();
+        meta.push(
+            serde_json::json!({"name":"process_name","ph":"M","pid":p.pid,
+                                      "args":{"name":name}}),
+        );
     }
+    for t in &tree.threads {
+        meta.push(
+            serde_json::json!({"name":"thread_name","ph":"M","pid":t.tgid,"tid":t.tid,
+                                      "args":{"name":t.name}}),
+        );
+    }
+    writeln!(out, "{{\"displayTimeUnit\":\"ns\",\"traceEvents\":[")?;
+    let meta: Vec<String> = meta.iter().map(|v| v.to_string()).collect();
+    write!(out, "{}", meta.join(",\n"))?;
     tl.try_for_each(|te| -> anyhow::Result<()> {
-        let c = te.cpu as usize;
+        let c = te.cpu;
         let before = replay.apply(te);
         let v = match te.ev {
             Event::Switch { .. } => match before {
                 Some(OnCpu { pid, since }) if pid != 0 => serde_json::json!({
                     "name": format!("{}:{}", replay.display(pid), pid),
-                    "ph":"X","pid":0,"tid":c,"ts":us(since),"dur":us(te.ts)-us(since),
-                    "args":{"pid":pid}}),
+                    "ph":"X","pid":process_of(pid),"tid":pid,"ts":us(since),
+                    "dur":us(te.ts)-us(since),"args":{"cpu":c}}),
                 _ => {
                     count += 1;
                     return Ok(());
                 }
             },
-            Event::Comm { .. } => return Ok(()),
+            Event::Task { .. } | Event::Filter { .. } => return Ok(()),
             ev => {
                 let (name, pid) = match ev {
                     Event::Wakeup {
@@ -481,8 +526,8 @@ pub fn write_json<R: Read + Seek, W: Write>(
                     Event::Migrate { pid, .. } => ("sched_migrate_task", pid),
                     _ => return Ok(()),
                 };
-                serde_json::json!({"name":name,"ph":"i","s":"t","pid":0,"tid":c,"ts":us(te.ts),
-                    "args":{"pid":pid,"comm":replay.display(pid)}})
+                serde_json::json!({"name":name,"ph":"i","s":"t","pid":process_of(pid),"tid":pid,
+                    "ts":us(te.ts),"args":{"cpu":c,"comm":replay.display(pid)}})
             }
         };
         write!(out, ",\n{v}")?;

@@ -2,12 +2,13 @@
 //! of `trace-cmd report`:
 //!
 //! ```text
-//!       ping-812   [001]   12.345678901: sched_switch  ping:812 [S] ==> pong:813
+//!             ping-812 (  810) [001]    12.345678901: sched_switch  ping:812 [S] ==> pong:813
 //! ```
 //!
 //! The first columns name the task running on the CPU when the event was
-//! recorded (tracked from the switches); times are seconds since the start
-//! of the session. A task is named as last recorded before the event
+//! recorded (tracked from the switches) and its process (thread-group id,
+//! `-----` when the capture does not say); times are seconds since the
+//! start of the session. A task is named as last recorded before the event
 //! ([`Replay`]); `<...>` when no name was recorded yet.
 
 use std::io::Write;
@@ -94,14 +95,37 @@ pub fn report<R: Read + Seek, W: Write>(tl: &mut Timeline<R>, out: &mut W) -> an
                 orig_cpu,
                 dest_cpu
             ),
-            Event::Comm { pid, .. } => {
-                format!("task_name             pid={} comm={}", pid, name(pid))
-            }
+            Event::Task {
+                pid, tgid, cgroup, ..
+            } => match (tgid, cgroup) {
+                (0, _) => format!("task_name             pid={} comm={}", pid, name(pid)),
+                (_, 0) => format!(
+                    "task_name             pid={} tgid={} comm={}",
+                    pid,
+                    tgid,
+                    name(pid)
+                ),
+                _ => format!(
+                    "task_name             pid={} tgid={} cgroup={} comm={}",
+                    pid,
+                    tgid,
+                    cgroup,
+                    name(pid)
+                ),
+            },
+            Event::Filter { .. } => format!(
+                "filter                {}",
+                replay.filter().map(|f| f.describe()).unwrap_or_default()
+            ),
         };
+        let tgid = replay
+            .tgid(cur)
+            .map_or_else(|| "-----".to_string(), |t| format!("{t:>5}"));
         writeln!(
             out,
-            "{:>20} [{:03}] {:5}.{:09}: {}",
+            "{:>20} ({}) [{:03}] {:5}.{:09}: {}",
             format!("{}-{}", name(cur), cur),
+            tgid,
             te.cpu,
             t / 1_000_000_000,
             t % 1_000_000_000,

@@ -61,6 +61,27 @@ impl Histogram {
         self.sum += u128::from(v);
     }
 
+    /// Adds the samples of `o` to these.
+    pub fn merge(&mut self, o: &Histogram) {
+        if o.count == 0 {
+            return;
+        }
+        if self.buckets.len() < o.buckets.len() {
+            self.buckets.resize(o.buckets.len(), 0);
+        }
+        for (a, b) in self.buckets.iter_mut().zip(&o.buckets) {
+            *a += b;
+        }
+        self.min = if self.count == 0 {
+            o.min
+        } else {
+            self.min.min(o.min)
+        };
+        self.max = self.max.max(o.max);
+        self.count += o.count;
+        self.sum += o.sum;
+    }
+
     /// The `p`-th percentile (0..=100), clamped to [min, max].
     pub fn percentile(&self, p: f64) -> u64 {
         if self.count == 0 {
@@ -163,9 +184,44 @@ pub struct Stats {
     pub wakeup_latency: LatencySummary,
     /// Tasks, by run time, largest first.
     pub tasks: Vec<TaskStats>,
+    /// Processes (their threads summed), by run time, largest first.
+    pub processes: Vec<GroupStats>,
+    /// Cgroups (their tasks summed), by run time, largest first; empty
+    /// unless asked for.
+    pub cgroups: Vec<GroupStats>,
 }
 
-#[derive(Default)]
+/// Totals of a group of tasks: a process, or a cgroup.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct GroupStats {
+    /// The process's thread-group id, or the cgroup's id.
+    pub id: u64,
+    /// The process's name (its leader's), or the cgroup's path when known.
+    pub name: String,
+    /// Tasks in the group that ran or were woken.
+    pub tasks: u64,
+    /// Time they ran.
+    pub run_ns: u64,
+    /// Times they were switched in.
+    pub switches_in: u64,
+    /// Times they left the CPU blocking.
+    pub voluntary: u64,
+    /// Times they left the CPU runnable.
+    pub involuntary: u64,
+    /// Their wakeup latencies, together.
+    pub wakeup_latency: LatencySummary,
+}
+
+/// How `stats` groups tasks beyond processes.
+#[derive(Clone, Debug, Default)]
+pub struct Grouping {
+    /// Also sum the tasks by cgroup.
+    pub by_cgroup: bool,
+    /// Paths of cgroup ids, where known (see [`cgroup_paths`]).
+    pub cgroup_paths: HashMap<u64, String>,
+}
+
+#[derive(Default, Clone)]
 struct TaskAcc {
     run_ns: u64,
     switches_in: u64,
@@ -174,8 +230,60 @@ struct TaskAcc {
     lat: Histogram,
 }
 
-/// Computes the statistics of `tl`.
+impl TaskAcc {
+    /// Adds `o`'s counts and latencies to these.
+    fn add(&mut self, o: &TaskAcc) {
+        self.run_ns = self.run_ns.saturating_add(o.run_ns);
+        self.switches_in += o.switches_in;
+        self.voluntary += o.voluntary;
+        self.involuntary += o.involuntary;
+        self.lat.merge(&o.lat);
+    }
+}
+
+/// The cgroup v2 ids of the directories under `root` (a mounted cgroup2,
+/// usually `/sys/fs/cgroup`), with their paths relative to it: a cgroup's
+/// id is its directory's inode number. Unreadable directories are skipped.
+pub fn cgroup_paths(root: &std::path::Path) -> HashMap<u64, String> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = HashMap::new();
+    let mut todo = vec![root.to_path_buf()];
+    while let Some(dir) = todo.pop() {
+        if let Ok(m) = std::fs::metadata(&dir) {
+            let rel = dir.strip_prefix(root).unwrap_or(&dir);
+            out.insert(m.ino(), format!("/{}", rel.display()));
+        }
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            for e in entries.flatten() {
+                if e.file_type().is_ok_and(|t| t.is_dir()) {
+                    todo.push(e.path());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Reads a map of cgroup ids to paths: one `ID PATH` a line.
+pub fn read_cgroup_map(text: &str) -> HashMap<u64, String> {
+    text.lines()
+        .filter_map(|l| {
+            let (id, path) = l.trim().split_once(char::is_whitespace)?;
+            Some((id.parse().ok()?, path.trim().to_string()))
+        })
+        .collect()
+}
+
+/// Computes the statistics of `tl`, tasks summed by process.
 pub fn stats<R: Read + Seek>(tl: &mut Timeline<R>) -> Result<Stats, DecodeError> {
+    stats_grouped(tl, &Grouping::default())
+}
+
+/// Computes the statistics of `tl`, tasks summed by process and as `g` asks.
+pub fn stats_grouped<R: Read + Seek>(
+    tl: &mut Timeline<R>,
+    g: &Grouping,
+) -> Result<Stats, DecodeError> {
     let n = tl.header().nr_cpus as usize;
     let mut cpus: Vec<CpuStats> = (0..n)
         .map(|c| CpuStats {
@@ -247,6 +355,50 @@ pub fn stats<R: Read + Seek>(tl: &mut Timeline<R>) -> Result<Stats, DecodeError>
             None => lost_batches[c],
         };
     }
+    // Processes and cgroups, from each task's last record.
+    let mut procs: HashMap<u32, (u64, TaskAcc)> = HashMap::new();
+    let mut cgroups: HashMap<u64, (u64, TaskAcc)> = HashMap::new();
+    for (&pid, a) in &tasks {
+        let info = tl.tasks().get(&pid);
+        let tgid = info.map(|t| t.tgid).filter(|&t| t != 0).unwrap_or(pid);
+        let p = procs.entry(tgid).or_default();
+        p.0 += 1;
+        p.1.add(a);
+        if g.by_cgroup {
+            let c = cgroups
+                .entry(info.map(|t| t.cgroup).unwrap_or(0))
+                .or_default();
+            c.0 += 1;
+            c.1.add(a);
+        }
+    }
+    let group = |id: u64, name: String, (n, a): (u64, TaskAcc)| GroupStats {
+        id,
+        name,
+        tasks: n,
+        run_ns: a.run_ns,
+        switches_in: a.switches_in,
+        voluntary: a.voluntary,
+        involuntary: a.involuntary,
+        wakeup_latency: a.lat.summary(),
+    };
+    let mut processes: Vec<GroupStats> = procs
+        .into_iter()
+        .map(|(tgid, acc)| group(u64::from(tgid), display_name(tl.name(tgid), tgid), acc))
+        .collect();
+    processes.sort_by(|a, b| b.run_ns.cmp(&a.run_ns).then(a.id.cmp(&b.id)));
+    let mut cgroup_list: Vec<GroupStats> = cgroups
+        .into_iter()
+        .map(|(id, acc)| {
+            let name = match (id, g.cgroup_paths.get(&id)) {
+                (0, _) => "(not recorded)".to_string(),
+                (_, Some(p)) => p.clone(),
+                (_, None) => format!("cgroup {id}"),
+            };
+            group(id, name, acc)
+        })
+        .collect();
+    cgroup_list.sort_by(|a, b| b.run_ns.cmp(&a.run_ns).then(a.id.cmp(&b.id)));
     let mut list: Vec<TaskStats> = tasks
         .into_iter()
         .map(|(pid, a)| TaskStats {
@@ -267,6 +419,8 @@ pub fn stats<R: Read + Seek>(tl: &mut Timeline<R>) -> Result<Stats, DecodeError>
         cpus,
         wakeup_latency: all.summary(),
         tasks: list,
+        processes,
+        cgroups: cgroup_list,
     })
 }
 
@@ -319,6 +473,33 @@ pub fn render(s: &Stats, top: usize) -> String {
             us(t.wakeup_latency.max_ns)
         );
     }
+    o += &render_groups("processes", " tgid", &s.processes, top);
+    if !s.cgroups.is_empty() {
+        o += &render_groups("cgroups", "   id", &s.cgroups, top);
+    }
+    o
+}
+
+/// A table of groups (processes or cgroups), the `top` by run time.
+fn render_groups(what: &str, id: &str, groups: &[GroupStats], top: usize) -> String {
+    let mut o = format!(
+        "\n{what}\n{id} name           tasks   run ms   in  vol  invol   lat p50 us   lat p99 us   lat max us\n"
+    );
+    for g in groups.iter().take(top) {
+        o += &format!(
+            "{:>5} {:<16} {:>3} {:>8.3} {:>4} {:>4} {:>6} {:>12} {:>12} {:>12}\n",
+            g.id,
+            g.name,
+            g.tasks,
+            g.run_ns as f64 / 1e6,
+            g.switches_in,
+            g.voluntary,
+            g.involuntary,
+            us(g.wakeup_latency.p50_ns),
+            us(g.wakeup_latency.p99_ns),
+            us(g.wakeup_latency.max_ns)
+        );
+    }
     o
 }
 
@@ -338,6 +519,29 @@ mod tests {
         }
         assert_eq!(h.summary().min_ns, 1);
         assert_eq!(h.summary().max_ns, 100_000);
+    }
+
+    #[test]
+    fn merged_histograms_hold_both_samples() {
+        let (mut a, mut b) = (Histogram::default(), Histogram::default());
+        for v in 1..=10 {
+            a.add(v);
+        }
+        for v in 100..=109 {
+            b.add(v);
+        }
+        a.merge(&b);
+        let s = a.summary();
+        assert_eq!((s.count, s.min_ns, s.max_ns), (20, 1, 109));
+        assert_eq!(a.percentile(50.0), 10);
+    }
+
+    #[test]
+    fn a_cgroup_map_file_is_id_then_path() {
+        let m = read_cgroup_map("812 /system.slice\n  9 /\nbad line\n");
+        assert_eq!(m.get(&812).map(String::as_str), Some("/system.slice"));
+        assert_eq!(m.get(&9).map(String::as_str), Some("/"));
+        assert_eq!(m.len(), 2);
     }
 
     #[test]

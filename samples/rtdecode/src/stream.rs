@@ -18,6 +18,7 @@ use crate::format::{
     BatchHeader, CpuTotals, FooterFixed, Header, BATCH_HDR_LEN, FOOTER_CPU_LEN, FOOTER_FIXED_LEN,
     HEADER_LEN, MAGIC, TAG_BATCH, TAG_FOOTER,
 };
+use crate::replay::TaskInfo;
 
 /// Largest batch accepted, whatever the header says (a corrupt length must
 /// not make the decoder allocate gigabytes).
@@ -363,7 +364,7 @@ pub struct Timeline<R: Read + Seek = File> {
     header: Header,                                // its header
     per_cpu: Vec<Vec<BatchInfo>>,                  // each CPU's batches, in stream order
     footer: Option<(FooterFixed, Vec<CpuTotals>)>, // the footer, if present
-    names: HashMap<u32, Vec<u8>>,                  // the last name recorded for each PID
+    tasks: HashMap<u32, TaskInfo>,                 // the last task record of each PID
     lost_in_batches: Vec<u64>,                     // per CPU, sum of batch `lost` fields
     cut: Option<Cut>,                              // where the stream ends early, if it does
 }
@@ -377,7 +378,7 @@ impl<R: Read + Seek> Timeline<R> {
         let header = *sr.header();
         let n = header.nr_cpus as usize;
         let mut per_cpu = vec![Vec::new(); n];
-        let mut names = HashMap::new();
+        let mut tasks = HashMap::new();
         let mut lost_in_batches = vec![0u64; n];
         let mut footer = None;
         let mut cut = None;
@@ -389,10 +390,8 @@ impl<R: Read + Seek> Timeline<R> {
                     events,
                 })) => {
                     for te in batch_events(offset, &hdr, &events)? {
-                        if let Event::Comm { pid, .. } = te.ev {
-                            if let Some(b) = te.ev.comm_bytes() {
-                                names.insert(pid, b.to_vec());
-                            }
+                        if let Some((pid, task)) = TaskInfo::of(&te.ev) {
+                            tasks.insert(pid, task);
                         }
                     }
                     per_cpu[hdr.cpu as usize].push(BatchInfo {
@@ -425,7 +424,7 @@ impl<R: Read + Seek> Timeline<R> {
             header,
             per_cpu,
             footer,
-            names,
+            tasks,
             lost_in_batches,
             cut,
         })
@@ -447,14 +446,15 @@ impl<R: Read + Seek> Timeline<R> {
         self.footer.as_ref()
     }
 
-    /// The last name recorded for `pid`.
+    /// The last name recorded for `pid` in the whole capture (for
+    /// summaries; an event is named by [`crate::replay::Replay`]).
     pub fn name(&self, pid: u32) -> Option<&[u8]> {
-        self.names.get(&pid).map(|v| v.as_slice())
+        self.tasks.get(&pid).map(|t| t.name.as_slice())
     }
 
-    /// Every PID with a recorded name.
-    pub fn names(&self) -> &HashMap<u32, Vec<u8>> {
-        &self.names
+    /// Every PID with a task record, with its last one.
+    pub fn tasks(&self) -> &HashMap<u32, TaskInfo> {
+        &self.tasks
     }
 
     /// The batches of `cpu`, in stream order.

@@ -11,13 +11,16 @@
 //! 6. the footer is present, is the last record, and is followed by EOF;
 //! 7. per CPU and in total: events in the stream + lost == written, the
 //!    batch count equals the footer's, and the losses the batch headers
-//!    report do not exceed the footer's.
+//!    report do not exceed the footer's;
+//! 8. task records match the version: names alone (EV_COMM) in version 1,
+//!    tasks with process and cgroup (EV_TASK) and filters from version 2.
 
 use std::io::Read;
 
 use serde::Serialize;
 
 use crate::format::decode::Event;
+use crate::format::{EV_COMM, EV_FILTER, EV_TASK};
 use crate::stream::{batch_events, DecodeError, Record, StreamReader};
 
 /// One rule broken.
@@ -107,6 +110,7 @@ pub fn validate<R: Read>(r: R) -> Summary {
         }
     };
     let n = sr.header().nr_cpus as usize;
+    let version = sr.header().version;
     s.nr_cpus = n as u32;
     s.cpus = vec![CpuSummary::default(); n];
     let mut next_seq = vec![0u64; n];
@@ -153,6 +157,16 @@ pub fn validate<R: Read>(r: R) -> Summary {
                 c.lost_in_batches = c.lost_in_batches.saturating_add(hdr.lost);
                 match batch_events(offset, &hdr, &events) {
                     Ok(evs) => {
+                        // Records by version: EV_COMM in version 1 only,
+                        // EV_TASK and EV_FILTER from version 2 on.
+                        let types = event_types(&events);
+                        let (v1, v2) = (1u32 << EV_COMM, (1u32 << EV_TASK) | (1u32 << EV_FILTER));
+                        if version == 1 && types & v2 != 0 {
+                            s.violate(offset, "a task or filter record in a version 1 stream");
+                        } else if version >= 2 && types & v1 != 0 {
+                            s.violate(offset, "a version 1 task name record in a version 2 stream");
+                        }
+                        let c = &mut s.cpus[cpu];
                         c.events += evs.len() as u64;
                         s.events += evs.len() as u64;
                         if let Some(last) = evs.last() {
@@ -248,6 +262,20 @@ pub fn render(s: &Summary, name: &str) -> String {
     }
     o += if s.ok() { "valid\n" } else { "INVALID\n" };
     o
+}
+
+/// The event types a batch's events hold, bit `1 << type` each.
+fn event_types(events: &[u8]) -> u32 {
+    let mut cur = crate::format::decode::Cursor::new(events);
+    let mut types = 0u32;
+    while !cur.at_end() {
+        let ty = events[cur.pos()];
+        if cur.next_event().is_err() {
+            break;
+        }
+        types |= 1u32.checked_shl(u32::from(ty)).unwrap_or(0);
+    }
+    types
 }
 
 /// Adds the sched_switch events of a batch and their bytes to `c`.

@@ -60,3 +60,8 @@ fn a_guest_capture_reports_and_sums_as_pinned() {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/guest-spawn.rtt");
     check_capture("guest-spawn", std::fs::read(path).unwrap());
 }
+
+#[test]
+fn a_version_2_capture_reports_processes_and_its_filter_as_pinned() {
+    check_capture("sample-v2", common::sample_v2());
+}

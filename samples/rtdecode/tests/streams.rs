@@ -410,7 +410,7 @@ fn each_event_maximum_is_its_longest_encoding() {
         (EXIT_MAX, |e| e.exit(u64::MAX, M)),
         (EXEC_MAX, |e| e.exec(u64::MAX, M, M)),
         (MIGRATE_MAX, |e| e.migrate(u64::MAX, M, M, M)),
-        (COMM_EVENT_MAX, |e| e.comm(u64::MAX, M, b"fifteen_chars_x")),
+        (COMM_MAX, |e| e.comm(u64::MAX, M, b"fifteen_chars_x")),
     ];
     for (max, encode) in cases {
         let mut buf = [0u8; 64];
@@ -423,4 +423,28 @@ fn each_event_maximum_is_its_longest_encoding() {
         encode(&mut e);
         assert_eq!(e.fitted_len(), None);
     }
+}
+
+#[test]
+fn a_version_2_stream_validates_and_records_match_the_version() {
+    let s = validate(&common::sample_v2()[..]);
+    assert!(s.ok(), "{:?}", s.violations);
+    // A version 1 task name in a version 2 stream, and the other way round.
+    let mut b = Builder::v2(1);
+    b.batch(0, 2_000, 0, |e| {
+        e.comm(0, 10, b"old");
+        1
+    });
+    let v = violations(&b.footer());
+    assert!(
+        v.iter().any(|x| x.1.contains("version 1 task name")),
+        "{v:?}"
+    );
+    let mut b = Builder::new(1);
+    b.batch(0, 2_000, 0, |e| {
+        e.task(0, 10, 10, 0, b"new");
+        1
+    });
+    let v = violations(&b.footer());
+    assert!(v.iter().any(|x| x.1.contains("version 1 stream")), "{v:?}");
 }

@@ -15,8 +15,20 @@ pub struct Builder {
 }
 
 impl Builder {
+    /// A version 1 stream (tasks named by `comm` records), as the module
+    /// wrote before version 2: the decoder still reads it.
     pub fn new(nr_cpus: u32) -> Self {
+        Self::with_version(nr_cpus, VERSION_MIN)
+    }
+
+    /// A stream of the current version (`task` and `filter` records).
+    pub fn v2(nr_cpus: u32) -> Self {
+        Self::with_version(nr_cpus, VERSION)
+    }
+
+    fn with_version(nr_cpus: u32, version: u16) -> Self {
         let h = Header {
+            version,
             buf_size: 65536,
             nr_cpus,
             clock_id: CLOCK_LOCAL,
@@ -118,4 +130,31 @@ pub fn sample_with_offsets() -> (Vec<u8>, [usize; 3]) {
         1
     });
     (b.footer(), [b0, b1, b2])
+}
+
+/// A version 2 stream: a process of two threads (10, its leader, and 11)
+/// and a child process (12) it forks, which renames itself; a filter
+/// stated at the start.
+pub fn sample_v2() -> Vec<u8> {
+    let mut b = Builder::v2(2);
+    b.batch(0, 2_000, 0, |e| {
+        e.filter(0, FILTER_TGID, EVENTS_ALL, &[10]);
+        e.task(0, 10, 10, 0, b"server");
+        e.switch(0, 0, 0, 10);
+        e.task(5, 11, 10, 0, b"worker");
+        e.wakeup(0, false, 11, 1);
+        e.task(5, 12, 12, 0, b"server");
+        e.fork(0, 10, 12);
+        e.wakeup(1, true, 12, 0);
+        e.switch(100, 10, 1, 0);
+        9
+    });
+    b.batch(1, 2_050, 0, |e| {
+        e.switch(10, 0, 0, 11);
+        e.task(3, 12, 12, 0, b"helper");
+        e.exit(7, 12);
+        e.switch(1, 11, 9, 0);
+        4
+    });
+    b.footer()
 }
