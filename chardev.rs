@@ -14,7 +14,7 @@
 //! | open, FMODE_READ       | one reader | starts a session (`EBUSY` if one is open)   |
 //! | open, write-only       | any number | commands and counters                       |
 //! | read                   | the reader | the stream; blocks; `EAGAIN` if O_NONBLOCK  |
-//! | write                  | any writer | `stop`, `flush`; anything else `EINVAL`     |
+//! | write                  | any writer | `stop`, `flush`, `filter ...`, `events ...` (`filter.rs`); anything else `EINVAL` |
 //! | poll                   | any        | `EPOLLIN` when a read would not block       |
 //! | RUST_TRACE_IOC_STATS   | any        | per-CPU or total counters                   |
 //! | RUST_TRACE_IOC_MICROBENCH | any     | times the write path (`microbench.rs`; only with `make MICROBENCH=1`) |
@@ -37,6 +37,7 @@ use kernel::types::{AsBytes, FromBytes};
 use kernel::uaccess::UserSlice;
 
 use crate::bufpool::Counts;
+use crate::filter::FilterCmd;
 use crate::helpers;
 use crate::session::{Tracer, UserBuf};
 
@@ -44,8 +45,9 @@ use crate::session::{Tracer, UserBuf};
 const POLL_IN: u32 = 0x0001 | 0x0040;
 /// `EPOLLOUT | EPOLLWRNORM`.
 const POLL_OUT: u32 = 0x0004 | 0x0100;
-/// Longest command accepted by `write`.
-const CMD_MAX: usize = 64;
+/// Longest command accepted by `write`: room for a cgroup path of
+/// `PATH_MAX` bytes after `filter cgroup `.
+const CMD_MAX: usize = 4096 + 64;
 
 /// Argument of `RUST_TRACE_IOC_STATS` (`uapi/rust_trace.h`, `struct
 /// rust_trace_stats`; its size and command number are checked against C's
@@ -250,19 +252,28 @@ unsafe extern "C" fn rust_trace_read(
 }
 
 /// A command written to the device.
-#[derive(Debug, PartialEq, Eq)]
 enum Command {
+    /// `stop`: end the session's tracing.
     Stop,
+    /// `flush`: hand the partial buffers to the reader.
     Flush,
+    /// `filter ...` or `events ...` (see `filter.rs`).
+    Filter(FilterCmd),
 }
 
-/// Parses a command: one word, optionally followed by a newline.
+/// Parses a command: words separated by spaces or tabs, optionally
+/// followed by one newline. `EINVAL` for anything unknown or malformed.
 fn parse_command(b: &[u8]) -> Result<Command> {
     let b = b.strip_suffix(b"\n").unwrap_or(b);
     match b {
         b"stop" => Ok(Command::Stop),
         b"flush" => Ok(Command::Flush),
-        _ => Err(EINVAL),
+        _ => {
+            let words = b
+                .split(|&c| c == b' ' || c == b'\t')
+                .filter(|w| !w.is_empty());
+            Ok(Command::Filter(FilterCmd::parse(words)?))
+        }
     }
 }
 
@@ -286,14 +297,14 @@ unsafe extern "C" fn rust_trace_write(
     if count > CMD_MAX {
         return EINVAL.to_errno() as isize;
     }
-    let mut cmd = [0u8; CMD_MAX];
-    let mut r = UserSlice::new(buf as usize, count).reader();
-    if let Err(e) = r.read_slice(&mut cmd[..count]) {
+    let mut cmd = KVec::new();
+    if let Err(e) = UserSlice::new(buf as usize, count).read_all(&mut cmd, GFP_KERNEL) {
         return e.to_errno() as isize;
     }
-    let res = match parse_command(&cmd[..count]) {
+    let res = match parse_command(&cmd) {
         Ok(Command::Stop) => t.stop(),
         Ok(Command::Flush) => t.flush(),
+        Ok(Command::Filter(f)) => t.set_filter(&f),
         Err(e) => Err(e),
     };
     match res {

@@ -7,14 +7,17 @@
  * macros and static inlines that bindgen cannot turn into functions, and
  * C objects the 6.12 `kernel` crate has no binding for. Its sections serve
  * the Rust files named in their titles, in the order helpers.rs declares
- * them. No logic lives here.
+ * them. No decision is taken here: the one loop, the walk up the process
+ * tree of rust_trace_add_descendants(), is here because the task list and
+ * the parent links are read with macros under RCU; what to do with each
+ * task is the Rust callback's.
  *
  * Context: rust_trace_smp_processor_id(), rust_trace_irq_save(),
  * rust_trace_irq_restore(), rust_trace_irq_work_queue(),
- * rust_trace_task_cgroup_id() and rust_trace_for_each_thread() are called
- * from scheduler tracepoint probes (any context; the cgroup one takes the
- * RCU read lock, which nests anywhere); everything else from process
- * context.
+ * rust_trace_task_cgroup_id(), rust_trace_task_in_cgroup() and
+ * rust_trace_for_each_thread() are called from scheduler tracepoint probes
+ * (any context; the cgroup ones take the RCU read lock, which nests
+ * anywhere); everything else from process context.
  */
 #include <linux/build_bug.h>
 #include <linux/cgroup.h>
@@ -166,6 +169,101 @@ void rust_trace_for_each_thread(struct task_struct *p, bool all,
 void rust_trace_tracepoint_sync(void)
 {
 	tracepoint_synchronize_unregister();
+}
+
+/*
+ * filter.rs: PIDs as the writer's namespace numbers them (find_vpid()
+ * needs RCU), the cgroup v2 directory a path names and its references and
+ * ancestry (cgroup_get(), cgroup_put(), cgroup_id() and
+ * cgroup_is_descendant() are static inlines), and the walk over every task
+ * (for_each_process_thread() is a macro). The cgroup test is called from
+ * probes (any context).
+ */
+int rust_trace_pid_resolve(int nr, bool tgid)
+{
+	struct pid *pid;
+	int ret = -ESRCH;
+
+	rcu_read_lock();
+	pid = find_vpid(nr);
+	if (pid && pid_task(pid, tgid ? PIDTYPE_TGID : PIDTYPE_PID))
+		ret = pid_nr(pid);
+	rcu_read_unlock();
+	return ret;
+}
+
+int rust_trace_cgroup_lookup(const char *path, struct cgroup **out)
+{
+#ifdef CONFIG_CGROUPS
+	struct cgroup *cgrp = cgroup_get_from_path(path);
+
+	if (IS_ERR(cgrp))
+		return PTR_ERR(cgrp);
+	*out = cgrp;
+	return 0;
+#else
+	return -EOPNOTSUPP;
+#endif
+}
+
+void rust_trace_cgroup_get(struct cgroup *cgrp)
+{
+#ifdef CONFIG_CGROUPS
+	cgroup_get(cgrp);
+#endif
+}
+
+void rust_trace_cgroup_put(struct cgroup *cgrp)
+{
+#ifdef CONFIG_CGROUPS
+	cgroup_put(cgrp);
+#endif
+}
+
+u64 rust_trace_cgroup_id(struct cgroup *cgrp)
+{
+#ifdef CONFIG_CGROUPS
+	return cgroup_id(cgrp);
+#else
+	return 0;
+#endif
+}
+
+bool rust_trace_task_in_cgroup(const struct task_struct *p, struct cgroup *anc)
+{
+#ifdef CONFIG_CGROUPS
+	bool in;
+
+	rcu_read_lock();
+	in = cgroup_is_descendant(task_dfl_cgroup((struct task_struct *)p), anc);
+	rcu_read_unlock();
+	return in;
+#else
+	return false;
+#endif
+}
+
+void rust_trace_add_descendants(bool (*in_set)(void *ctx, unsigned int pid),
+				void (*add)(void *ctx, unsigned int pid),
+				void *ctx)
+{
+	struct task_struct *g, *t, *a, *up;
+
+	rcu_read_lock();
+	for_each_process_thread(g, t) {
+		/* Up the process tree: a thread's parent is its group leader. */
+		for (a = t; a->pid; a = up) {
+			if (in_set(ctx, a->pid)) {
+				add(ctx, t->pid);
+				break;
+			}
+			up = thread_group_leader(a) ? rcu_dereference(a->real_parent)
+						    : a->group_leader;
+			if (up == a)
+				break;
+		}
+	}
+	rcu_read_unlock();
 }
 
 /*

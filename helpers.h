@@ -9,6 +9,7 @@
 
 #include <linux/types.h>
 
+struct cgroup;
 struct file;
 struct file_operations;
 struct poll_table_struct;
@@ -65,6 +66,17 @@ u64 rust_trace_task_cgroup_id(const struct task_struct *p);
 void rust_trace_for_each_thread(struct task_struct *p, bool all,
 				void (*fn)(void *ctx, unsigned int pid), void *ctx);
 void rust_trace_tracepoint_sync(void);
+
+/* filter.rs */
+int rust_trace_pid_resolve(int nr, bool tgid);
+int rust_trace_cgroup_lookup(const char *path, struct cgroup **out);
+void rust_trace_cgroup_get(struct cgroup *cgrp);
+void rust_trace_cgroup_put(struct cgroup *cgrp);
+u64 rust_trace_cgroup_id(struct cgroup *cgrp);
+bool rust_trace_task_in_cgroup(const struct task_struct *p, struct cgroup *anc);
+void rust_trace_add_descendants(bool (*in_set)(void *ctx, unsigned int pid),
+				void (*add)(void *ctx, unsigned int pid),
+				void *ctx);
 
 /* session.rs */
 void rust_trace_irq_work_init(void (*fn)(void *ctx), void *ctx);

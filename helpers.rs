@@ -37,7 +37,7 @@
 use core::mem::{align_of, offset_of, size_of};
 
 use kernel::bindings;
-use kernel::ffi::{c_int, c_uint, c_ulong, c_void};
+use kernel::ffi::{c_char, c_int, c_uint, c_ulong, c_void};
 use kernel::prelude::*;
 
 use crate::format::{FOOTER_CPU_LEN, FOOTER_FIXED_LEN, HEADER_LEN};
@@ -127,6 +127,40 @@ extern "C" {
     );
     /// `tracepoint_synchronize_unregister()`: waits for running probes. May sleep.
     pub(crate) fn rust_trace_tracepoint_sync();
+
+    // filter.rs: PIDs in the writer's namespace, cgroup lookup, references
+    // and ancestry (static inlines), the walk over every task (a macro).
+
+    /// The global PID of the task (or, with `tgid`, the process) that is
+    /// `nr` in the caller's PID namespace; `-ESRCH` if there is none.
+    pub(crate) fn rust_trace_pid_resolve(nr: c_int, tgid: bool) -> c_int;
+    /// `cgroup_get_from_path(path)`: on success stores the cgroup, with a
+    /// reference taken, in `out` and returns 0; else `-ENOENT`, `-ENOTDIR`
+    /// or `-EOPNOTSUPP` (no cgroups). May sleep.
+    pub(crate) fn rust_trace_cgroup_lookup(
+        path: *const c_char,
+        out: *mut *mut bindings::cgroup,
+    ) -> c_int;
+    /// `cgroup_get()`: one more reference.
+    pub(crate) fn rust_trace_cgroup_get(cgrp: *mut bindings::cgroup);
+    /// `cgroup_put()`: drops a reference. Any context.
+    pub(crate) fn rust_trace_cgroup_put(cgrp: *mut bindings::cgroup);
+    /// `cgroup_id()`.
+    pub(crate) fn rust_trace_cgroup_id(cgrp: *mut bindings::cgroup) -> u64;
+    /// Whether `p` is in `anc` or below (`cgroup_is_descendant()` of its
+    /// cgroup v2, under RCU). Any context.
+    pub(crate) fn rust_trace_task_in_cgroup(
+        p: *const bindings::task_struct,
+        anc: *mut bindings::cgroup,
+    ) -> bool;
+    /// Calls `add(ctx, pid)` for every task that `in_set(ctx, pid)` holds
+    /// for itself or an ancestor (a thread's parent being its group
+    /// leader), under RCU. Process context.
+    pub(crate) fn rust_trace_add_descendants(
+        in_set: unsafe extern "C" fn(ctx: *mut c_void, pid: c_uint) -> bool,
+        add: unsafe extern "C" fn(ctx: *mut c_void, pid: c_uint),
+        ctx: *mut c_void,
+    );
 
     // session.rs: the irq_work's and the periodic flush's C objects,
     // cpu_online() and init_waitqueue_head() (macros).

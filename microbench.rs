@@ -32,8 +32,10 @@ use kernel::types::{AsBytes, FromBytes};
 use kernel::uaccess::UserSlice;
 
 use crate::bufpool::BufPool;
+use crate::filter::Filter;
 use crate::helpers;
-use crate::probes::{self, PidSet, Recorder, TaskFields};
+use crate::pidset::PidSet;
+use crate::probes::{self, Recorder, TaskFields};
 use crate::session::Tracer;
 
 /// Events timed per chunk: fewer than two 4 KiB-minimum buffers hold.
@@ -139,8 +141,9 @@ fn run(nr_cpus: usize, buf_size: usize, n: u64) -> Result<BenchResult> {
         pool: BufPool::new(nr_cpus, buf_size, 4)?,
         names: PidSet::new()?,
         task: TaskFields::new(),
+        filter: Filter::new()?,
     };
-    rec.names.clear();
+    rec.names.insert(0);
     // SAFETY: the current task outlives this call.
     let cur = unsafe { bindings::get_current() };
     let drain = || {

@@ -39,18 +39,26 @@
 //! was lost). It needs another CPU to trace the renaming task during those
 //! few instructions of `__set_task_comm()`.
 //!
+//! # Filters
+//!
+//! Each probe reads the filter once ([`Filter::active`], one load) and
+//! returns before it touches the buffers when its event type is not
+//! selected or no task the event names passes the task filter (see
+//! `filter.rs`). The fork probe follows forks for the PID filter whatever
+//! the event types. A fork or a rename the filter keeps out of the stream
+//! forgets the PID's name, as a lost one does.
+//!
 //! # Context
 //!
 //! The probe functions run in tracepoint context: preemption off, the
 //! runqueue lock held for `sched_switch`, `sched_wakeup*` and
 //! `sched_migrate_task`. They call only [`BufPool::record`] (lock-free, IRQs
-//! off inside), atomic bitmap operations and, for task records, an
-//! RCU-protected read of the task's cgroup; the reader's wake-up is
-//! deferred to an irq_work by the pool. Registration runs in process context and may
+//! off inside), atomic bitmap operations and, for task records and the
+//! cgroup filter, RCU-protected reads of the task's cgroup; the reader's wake-up is deferred
+//! to an irq_work by the pool. Registration runs in process context and may
 //! sleep.
 
 use core::ptr;
-use core::sync::atomic::{AtomicU64, Ordering};
 
 use kernel::bindings;
 use kernel::ffi::{c_char, c_int, c_uint, c_void};
@@ -58,78 +66,17 @@ use kernel::prelude::*;
 use kernel::str::CStr;
 
 use crate::bufpool::BufPool;
+use crate::filter::Filter;
 use crate::format::{
-    Encoder, EXEC_MAX, EXIT_MAX, FORK_MAX, MIGRATE_MAX, STATE_PREEMPTED, SWITCH_MAX, TASK_MAX,
-    TASK_NAME_MAX, WAKEUP_MAX,
+    Encoder, EV_EXEC, EV_EXIT, EV_FORK, EV_MIGRATE, EV_SWITCH, EV_WAKEUP, EV_WAKEUP_NEW, EXEC_MAX,
+    EXIT_MAX, FORK_MAX, MIGRATE_MAX, STATE_PREEMPTED, SWITCH_MAX, TASK_MAX, TASK_NAME_MAX,
+    WAKEUP_MAX,
 };
 use crate::helpers;
+use crate::pidset::PidSet;
 
-/// Largest PID the bitmap covers (the kernel's `PID_MAX_LIMIT` on 64-bit).
-const PID_LIMIT: usize = 4 * 1024 * 1024;
-
-/// Set of PIDs whose name is in the stream, one bit per PID.
-///
-/// # Invariants
-///
-/// `words` has `PID_LIMIT / 64` entries.
-pub(crate) struct PidSet {
-    words: KVVec<AtomicU64>, // bit `pid % 64` of word `pid / 64`
-}
-
-impl PidSet {
-    /// Allocates an empty set (512 KiB). May sleep.
-    pub(crate) fn new() -> Result<Self> {
-        let n = PID_LIMIT / 64;
-        let mut words = KVVec::with_capacity(n, GFP_KERNEL)?;
-        for _ in 0..n {
-            words.push(AtomicU64::new(0), GFP_KERNEL)?;
-        }
-        Ok(PidSet { words })
-    }
-
-    /// Bytes the set takes.
-    pub(crate) fn memory(&self) -> usize {
-        self.words.len() * core::mem::size_of::<AtomicU64>()
-    }
-
-    /// Forgets every PID (the start of a session); PID 0 counts as named.
-    pub(crate) fn clear(&self) {
-        for w in self.words.iter() {
-            w.store(0, Ordering::Relaxed);
-        }
-        self.mark(0);
-    }
-
-    /// Whether `pid`'s name was recorded. Any context.
-    #[inline(always)]
-    fn seen(&self, pid: u32) -> bool {
-        let pid = pid as usize;
-        match self.words.get(pid / 64) {
-            Some(w) => w.load(Ordering::Relaxed) & (1 << (pid % 64)) != 0,
-            None => false,
-        }
-    }
-
-    /// Marks `pid` as named. Any context.
-    #[inline(always)]
-    fn mark(&self, pid: u32) {
-        let pid = pid as usize;
-        if let Some(w) = self.words.get(pid / 64) {
-            w.fetch_or(1 << (pid % 64), Ordering::Relaxed);
-        }
-    }
-
-    /// Forgets `pid`'s name: its next event names it again. Any context.
-    #[inline(always)]
-    fn unmark(&self, pid: u32) {
-        let pid = pid as usize;
-        if let Some(w) = self.words.get(pid / 64) {
-            w.fetch_and(!(1 << (pid % 64)), Ordering::Relaxed);
-        }
-    }
-}
-
-/// What the probes write to: the buffers and the set of named PIDs.
+/// What the probes write to: the buffers, the set of named PIDs, and the
+/// filter of what to record.
 pub(crate) struct Recorder {
     /// The trace buffers.
     pub(crate) pool: BufPool,
@@ -137,6 +84,8 @@ pub(crate) struct Recorder {
     pub(crate) names: PidSet,
     /// How to read a task's fields.
     pub(crate) task: TaskFields,
+    /// What to record.
+    pub(crate) filter: Filter,
 }
 
 /// Reads the task fields the probes need at the offsets the C compiler
@@ -180,7 +129,7 @@ impl TaskFields {
     ///
     /// `p` points to a live task.
     #[inline(always)]
-    unsafe fn tgid(&self, p: *const Task) -> u32 {
+    pub(crate) unsafe fn tgid(&self, p: *const Task) -> u32 {
         // SAFETY: live task; the offset is `tgid`'s (type invariant).
         unsafe { ptr::read_volatile(p.cast::<u8>().add(self.layout.tgid).cast::<i32>()) as u32 }
     }
@@ -282,9 +231,9 @@ impl Recorder {
         ev: impl FnOnce(&mut Encoder<'_>, u64),
     ) {
         // The (at most three) tasks to name first: unseen ones, no PID twice.
-        let first = names[0].filter(|&(pid, _)| !self.names.seen(pid));
-        let second =
-            names[1].filter(|&(pid, _)| !self.names.seen(pid) && first.map(|f| f.0) != Some(pid));
+        let first = names[0].filter(|&(pid, _)| !self.names.contains(pid));
+        let second = names[1]
+            .filter(|&(pid, _)| !self.names.contains(pid) && first.map(|f| f.0) != Some(pid));
         let named = [first, second, always_name];
         // At most 3: the arithmetic below cannot overflow.
         let n = usize::from(first.is_some())
@@ -304,12 +253,12 @@ impl Recorder {
             });
         if stored {
             for &(pid, _) in named.iter().flatten() {
-                self.names.mark(pid);
+                self.names.insert(pid);
             }
         } else if let Some((pid, _)) = always_name {
             // A lost fork: the child's PID may still be marked with the
             // name of a task that had it before.
-            self.names.unmark(pid);
+            self.names.remove(pid);
         }
     }
 }
@@ -331,8 +280,16 @@ unsafe extern "C" fn probe_switch(
     // SAFETY: `data` is the `Recorder` registered with the probe, which
     // outlives the registration.
     let r = unsafe { &*data.cast::<Recorder>() };
+    let f = r.filter.active();
+    if !f.wants(EV_SWITCH) {
+        return;
+    }
     // SAFETY: tracepoint arguments are live tasks.
     let (prev_pid, next_pid) = unsafe { (r.task.pid(prev), r.task.pid(next)) };
+    // SAFETY: as above.
+    if !unsafe { f.passes(&r.task, prev, prev_pid) || f.passes(&r.task, next, next_pid) } {
+        return;
+    }
     let state = if preempt {
         STATE_PREEMPTED
     } else {
@@ -370,8 +327,16 @@ pub(crate) unsafe fn bench_switch(r: &Recorder, p: *mut Task) {
 unsafe fn wakeup(data: *mut c_void, p: *mut Task, new: bool) {
     // SAFETY: by the caller's contract.
     let r = unsafe { &*data.cast::<Recorder>() };
+    let f = r.filter.active();
+    if !f.wants(if new { EV_WAKEUP_NEW } else { EV_WAKEUP }) {
+        return;
+    }
     // SAFETY: live task.
     let (pid, cpu) = unsafe { (r.task.pid(p), r.task.cpu(p)) };
+    // SAFETY: as above.
+    if !unsafe { f.passes(&r.task, p, pid) } {
+        return;
+    }
     r.emit([Some((pid, p)), None], None, WAKEUP_MAX, |enc, dt| {
         enc.wakeup(dt, new, pid, cpu)
     });
@@ -408,8 +373,20 @@ unsafe extern "C" fn probe_wakeup_new(data: *mut c_void, p: *mut Task) {
 unsafe extern "C" fn probe_fork(data: *mut c_void, parent: *mut Task, child: *mut Task) {
     // SAFETY: registered data.
     let r = unsafe { &*data.cast::<Recorder>() };
+    let f = r.filter.active();
     // SAFETY: live tasks.
     let (ppid, cpid) = unsafe { (r.task.pid(parent), r.task.pid(child)) };
+    // Forks are followed whatever the event types recorded.
+    // SAFETY: as above.
+    let parent_passes = unsafe { f.passes(&r.task, parent, ppid) };
+    // SAFETY: as above.
+    let child_passes = unsafe { f.follow_fork(&r.task, parent_passes, child, cpid) };
+    if !f.wants(EV_FORK) || !(parent_passes || child_passes) {
+        // Not recorded: the child's PID may still be marked with the name
+        // of a task that had it before.
+        r.names.remove(cpid);
+        return;
+    }
     r.emit(
         [Some((ppid, parent)), None],
         Some((cpid, child)),
@@ -427,8 +404,16 @@ unsafe extern "C" fn probe_fork(data: *mut c_void, parent: *mut Task, child: *mu
 unsafe extern "C" fn probe_exit(data: *mut c_void, p: *mut Task) {
     // SAFETY: registered data.
     let r = unsafe { &*data.cast::<Recorder>() };
+    let f = r.filter.active();
+    if !f.wants(EV_EXIT) {
+        return;
+    }
     // SAFETY: live task.
     let pid = unsafe { r.task.pid(p) };
+    // SAFETY: as above.
+    if !unsafe { f.passes(&r.task, p, pid) } {
+        return;
+    }
     r.emit([Some((pid, p)), None], None, EXIT_MAX, |enc, dt| {
         enc.exit(dt, pid)
     });
@@ -449,8 +434,16 @@ unsafe extern "C" fn probe_exec(
 ) {
     // SAFETY: registered data.
     let r = unsafe { &*data.cast::<Recorder>() };
+    let f = r.filter.active();
+    if !f.wants(EV_EXEC) {
+        return;
+    }
     // SAFETY: live task.
     let pid = unsafe { r.task.pid(p) };
+    // SAFETY: as above.
+    if !unsafe { f.passes(&r.task, p, pid) } {
+        return;
+    }
     // The new name was recorded by task_rename, just before this event.
     r.emit([Some((pid, p)), None], None, EXEC_MAX, |enc, dt| {
         enc.exec(dt, pid, old_pid as u32)
@@ -466,8 +459,16 @@ unsafe extern "C" fn probe_exec(
 unsafe extern "C" fn probe_migrate(data: *mut c_void, p: *mut Task, dest_cpu: c_int) {
     // SAFETY: registered data.
     let r = unsafe { &*data.cast::<Recorder>() };
+    let f = r.filter.active();
+    if !f.wants(EV_MIGRATE) {
+        return;
+    }
     // SAFETY: live task; task_cpu() is still the CPU it leaves.
     let (pid, orig) = unsafe { (r.task.pid(p), r.task.cpu(p)) };
+    // SAFETY: live task.
+    if !unsafe { f.passes(&r.task, p, pid) } {
+        return;
+    }
     r.emit([Some((pid, p)), None], None, MIGRATE_MAX, |enc, dt| {
         enc.migrate(dt, pid, orig, dest_cpu as u32)
     });
@@ -486,6 +487,12 @@ unsafe extern "C" fn probe_rename(data: *mut c_void, p: *mut Task, comm: *const 
     let r = unsafe { &*data.cast::<Recorder>() };
     // SAFETY: live task.
     let pid = unsafe { r.task.pid(p) };
+    // SAFETY: as above.
+    if !unsafe { r.filter.active().passes(&r.task, p, pid) } {
+        // Not recorded: the stream may have the old name; forget it.
+        r.names.remove(pid);
+        return;
+    }
     let mut name = [0u8; 16];
     for (i, slot) in name.iter_mut().take(TASK_NAME_MAX).enumerate() {
         // SAFETY: `comm` is NUL-terminated and every byte before `i` was
@@ -501,11 +508,11 @@ unsafe extern "C" fn probe_rename(data: *mut c_void, p: *mut Task, comm: *const 
         unsafe { r.name_task(enc, dt, pid, p, &name) }
     });
     if stored {
-        r.names.mark(pid);
+        r.names.insert(pid);
     } else {
         // The stream still has the old name: forget it, so the next event
         // of this task names it again.
-        r.names.unmark(pid);
+        r.names.remove(pid);
     }
 }
 
@@ -533,7 +540,7 @@ unsafe extern "C" fn probe_cgroup_attach(
     /// `ctx` is a live `PidSet`.
     unsafe extern "C" fn forget(ctx: *mut c_void, pid: c_uint) {
         // SAFETY: by the caller's contract.
-        unsafe { &*ctx.cast::<PidSet>() }.unmark(pid);
+        unsafe { &*ctx.cast::<PidSet>() }.remove(pid);
     }
     // SAFETY: registered data.
     let r = unsafe { &*data.cast::<Recorder>() };

@@ -10,6 +10,8 @@
 //! - `bufpool.rs`: per-CPU buffer pools, raw buffer handles, the lock-free
 //!   empty stacks and full queue, the event write path;
 //! - `probes.rs`: the scheduler tracepoint probes and their registration;
+//! - `filter.rs`: which tasks and event types the probes record;
+//! - `pidset.rs`: the lock-free PID bitmap of task names and the PID filter;
 //! - `session.rs`: start, stop, flush and the blocking reader;
 //! - `chardev.rs`: the misc device and its file operations;
 //! - `microbench.rs`: the write path's microbenchmark
@@ -26,6 +28,7 @@ use kernel::prelude::*;
 
 mod bufpool;
 mod chardev;
+mod filter;
 #[expect(
     dead_code,
     unreachable_pub,
@@ -35,6 +38,7 @@ mod format;
 mod helpers;
 #[cfg(rust_trace_microbench)]
 mod microbench;
+mod pidset;
 mod probes;
 mod session;
 

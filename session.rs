@@ -73,9 +73,13 @@ use kernel::types::Opaque;
 use kernel::{new_mutex, try_pin_init};
 
 use crate::bufpool::{BufPool, Counts, TraceBufPtr};
-use crate::format::{CpuTotals, FooterFixed, Header, CLOCK_LOCAL, HEADER_LEN, VERSION};
+use crate::filter::{Filter, FilterCmd, FilterSpec};
+use crate::format::{
+    CpuTotals, FooterFixed, Header, CLOCK_LOCAL, FILTER_IDS_MAX, FILTER_MAX, HEADER_LEN, VERSION,
+};
 use crate::helpers;
-use crate::probes::{PidSet, Recorder, TaskFields, Tracepoints};
+use crate::pidset::PidSet;
+use crate::probes::{Recorder, TaskFields, Tracepoints};
 
 /// A wait queue readers and pollers sleep on.
 ///
@@ -165,11 +169,12 @@ enum Phase {
 
 /// Session lifecycle state.
 struct Session {
-    tps: Tracepoints,  // the sched tracepoints and whether probes are attached
-    phase: Phase,      // where the session is
-    flush_armed: bool, // the periodic flush work is scheduled
-    footer: KVec<u8>,  // the footer, built by stop(), until the reader takes it
-    sessions: u64,     // sessions started since load
+    tps: Tracepoints,   // the sched tracepoints and whether probes are attached
+    phase: Phase,       // where the session is
+    flush_armed: bool,  // the periodic flush work is scheduled
+    footer: KVec<u8>,   // the footer, built by stop(), until the reader takes it
+    sessions: u64,      // sessions started since load
+    filter: FilterSpec, // the filter the commands set (in force in `Recorder::filter`)
 }
 
 /// The reader's position in the stream.
@@ -282,6 +287,7 @@ impl Tracer {
     pub(crate) fn new(nr_cpus: usize, buf_size: usize, nr_bufs: usize) -> Result<Pin<KBox<Self>>> {
         let pool = BufPool::new(nr_cpus, buf_size, nr_bufs)?;
         let names = PidSet::new()?;
+        let filter = Filter::new()?;
         let tps = Tracepoints::find()?;
         let tracer = KBox::try_pin_init(
             try_pin_init!(Tracer {
@@ -291,6 +297,7 @@ impl Tracer {
                     flush_armed: false,
                     footer: KVec::new(),
                     sessions: 0,
+                    filter: FilterSpec::all(),
                 }),
                 reader <- new_mutex!(Reader::idle()),
                 waitq <- WaitQueue::new(),
@@ -302,6 +309,7 @@ impl Tracer {
                     pool,
                     names,
                     task: TaskFields::new(),
+                    filter,
                 },
             }),
             GFP_KERNEL,
@@ -318,9 +326,9 @@ impl Tracer {
         Ok(tracer)
     }
 
-    /// Bytes of trace memory held (buffers and the PID bitmap).
+    /// Bytes of trace memory held (buffers and the PID bitmaps).
     pub(crate) fn memory(&self) -> usize {
-        self.rec.pool.memory() + self.rec.names.memory()
+        self.rec.pool.memory() + self.rec.names.memory() + self.rec.filter.memory()
     }
 
     /// The wait queue, for `poll_wait()`.
@@ -342,6 +350,8 @@ impl Tracer {
         // SAFETY: see above.
         unsafe { self.rec.pool.reset() };
         self.rec.names.clear();
+        // PID 0, the idle tasks, is never named.
+        self.rec.names.insert(0);
         self.stopped.store(false, Ordering::Relaxed);
         self.reader_waiting.store(false, Ordering::Relaxed);
         s.footer = KVec::new();
@@ -360,6 +370,18 @@ impl Tracer {
             eof: false,
             ..Reader::idle()
         };
+        // The filter, rebuilt (forks were not followed between sessions)
+        // and stated first in the stream. The pool was just reset, so the
+        // record finds an empty buffer.
+        if let Err(e) = self
+            .rec
+            .filter
+            .install(&s.filter, || self.record_filter(&s.filter))
+        {
+            *r = Reader::idle();
+            self.reader_open.store(false, Ordering::Release);
+            return Err(e);
+        }
         // SAFETY: `self.rec` lives until the tracer is dropped, whose drop
         // detaches first.
         if let Err(e) = unsafe { s.tps.attach(&self.rec) } {
@@ -423,6 +445,32 @@ impl Tracer {
         drop(s);
         self.waitq.wake_all();
         Ok(())
+    }
+
+    /// Puts a `filter` or `events` command in force (see `filter.rs`):
+    /// during a session, after recording the new filter in the stream
+    /// (`ENOBUFS`, and no change, if it cannot be stored). On any error
+    /// nothing changes. May sleep.
+    pub(crate) fn set_filter(&self, cmd: &FilterCmd) -> Result {
+        let mut s = self.session.lock();
+        let spec = s.filter.changed(cmd)?;
+        let running = s.phase == Phase::Running;
+        self.rec
+            .filter
+            .install(&spec, || !running || self.record_filter(&spec))?;
+        s.filter = spec;
+        Ok(())
+    }
+
+    /// Records `spec` as the stream's filter record on this CPU; whether
+    /// it was stored. Process context.
+    fn record_filter(&self, spec: &FilterSpec) -> bool {
+        let mut ids = [0u64; FILTER_IDS_MAX];
+        let n = spec.record_ids(&mut ids);
+        let ids = ids.get(..n).unwrap_or(&[]);
+        self.rec.pool.record(FILTER_MAX, 1, |enc, dt| {
+            enc.filter(dt, spec.kind(), spec.events(), ids)
+        })
     }
 
     /// The footer: `totals` and every CPU's counters. May sleep.

@@ -15,55 +15,12 @@ fi
 . "$lib"
 rust_trace_require rtdecode rust_trace_workload rust_trace_counters
 
-TR=/sys/kernel/tracing
-EVENTS="sched/sched_switch sched/sched_wakeup sched/sched_wakeup_new
-	sched/sched_process_fork sched/sched_process_exit sched/sched_process_exec
-	sched/sched_migrate_task task/task_rename"
-for e in $EVENTS; do
-	if [ ! -w "$TR/events/$e/enable" ]; then
-		ktap_print_header
-		ktap_skip_all "ftrace event $e not available"
-		exit "$KSFT_SKIP"
-	fi
-done
+rust_trace_ftrace_require
 
 T=/tmp/rust_trace_ftrace.$$
 mkdir -p "$T"
 ncpu=$(grep -c ^processor /proc/cpuinfo)
 pid_max=$(cat /proc/sys/kernel/pid_max)
-
-# ftrace_start KB: the eight events, KB of buffer per CPU, clock perf.
-ftrace_start() {
-	echo 0 > "$TR/tracing_on"
-	echo perf > "$TR/trace_clock"
-	echo "$1" > "$TR/buffer_size_kb"
-	echo > "$TR/trace"
-	for e in $EVENTS; do echo 1 > "$TR/events/$e/enable"; done
-	echo 1 > "$TR/tracing_on"
-}
-# ftrace_stop OUT: stops ftrace and saves its text output.
-ftrace_stop() {
-	echo 0 > "$TR/tracing_on"
-	for e in $EVENTS; do echo 0 > "$TR/events/$e/enable"; done
-	cat "$TR/trace" > "$1"
-	echo > "$TR/trace"
-	echo 1408 > "$TR/buffer_size_kb"
-	echo local > "$TR/trace_clock"
-}
-# ftrace_diff CAPTURE FTRACE: the comparison, shown in the test log.
-ftrace_diff() {
-	rtdecode ftrace-diff --begin-mark rtmark-begin --end-mark rtmark-end \
-		"$1" "$2" > "$1.diff"
-	rc=$?
-	sed 's/^/# /' "$1.diff"
-	rtdecode ftrace-diff --json --begin-mark rtmark-begin --end-mark rtmark-end \
-		"$1" "$2" > "$1.json" 2>/dev/null
-	return $rc
-}
-# total KEY FILE: a figure of the "total" object of ftrace-diff's JSON.
-total() { sed -n '/"total"/,/}/p' "$2" | sed -n "s/.*\"$1\": \\([0-9]*\\).*/\\1/p"; }
-# top KEY FILE: a top-level figure of ftrace-diff's JSON.
-top() { sed -n "s/^  \"$1\": \\([0-9]*\\).*/\\1/p" "$2"; }
 
 mixed_load() {
 	rust_trace_workload mark rtmark-begin
@@ -79,18 +36,18 @@ mixed_load() {
 }
 capture_mixed() {
 	rust_trace_load || return 1
-	ftrace_start 16384
+	rust_trace_ftrace_start 16384
 	rust_trace_capture "$T/mixed" mixed_load
 	rc=$?
-	ftrace_stop "$T/mixed.ftrace"
+	rust_trace_ftrace_stop "$T/mixed.ftrace"
 	return $rc
 }
 # Default buffers: nothing lost, so every event pairs, none missing.
 one_for_one() {
-	ftrace_diff "$T/mixed" "$T/mixed.ftrace" || return 1
-	m=$(total matched "$T/mixed.json")
-	[ "$m" -gt 20000 ] && [ "$(total missing "$T/mixed.json")" -eq 0 ] &&
-		[ "$(total lost "$T/mixed.json")" -eq 0 ]
+	rust_trace_ftrace_diff "$T/mixed" "$T/mixed.ftrace" || return 1
+	m=$(rust_trace_diff_total matched "$T/mixed.json")
+	[ "$m" -gt 20000 ] && [ "$(rust_trace_diff_total missing "$T/mixed.json")" -eq 0 ] &&
+		[ "$(rust_trace_diff_total lost "$T/mixed.json")" -eq 0 ]
 }
 
 # Tiny buffers, PIDs reused every few hundred forks, children renaming
@@ -110,7 +67,7 @@ renames_under_loss() {
 capture_lossy() {
 	echo 400 > /proc/sys/kernel/pid_max
 	rust_trace_load buf_size=4096 nr_bufs=2 || return 1
-	ftrace_start 16384
+	rust_trace_ftrace_start 16384
 	cat "$DEV" > "$T/lossy" &
 	reader=$!
 	rust_trace_wait_session || return 1
@@ -118,20 +75,20 @@ capture_lossy() {
 	echo stop > "$DEV"
 	wait "$reader"
 	rc=$?
-	ftrace_stop "$T/lossy.ftrace"
+	rust_trace_ftrace_stop "$T/lossy.ftrace"
 	echo "$pid_max" > /proc/sys/kernel/pid_max
 	return $rc
 }
 names_never_wrong() {
-	ftrace_diff "$T/lossy" "$T/lossy.ftrace"
+	rust_trace_ftrace_diff "$T/lossy" "$T/lossy.ftrace"
 	rc=$?
-	echo "# lost $(total lost "$T/lossy.json"), renames $(top renames "$T/lossy.json"), PID reuses $(top pid_reuses "$T/lossy.json"), unnamed $(total names_missing "$T/lossy.json")"
+	echo "# lost $(rust_trace_diff_total lost "$T/lossy.json"), renames $(rust_trace_diff_top renames "$T/lossy.json"), PID reuses $(rust_trace_diff_top pid_reuses "$T/lossy.json"), unnamed $(rust_trace_diff_total names_missing "$T/lossy.json")"
 	# The case must have happened: losses, renames, reused PIDs, and many
 	# names checked after losses.
-	[ "$rc" = 0 ] && [ "$(total lost "$T/lossy.json")" -gt 1000 ] &&
-		[ "$(top renames "$T/lossy.json")" -gt 1000 ] &&
-		[ "$(top pid_reuses "$T/lossy.json")" -gt 100 ] &&
-		[ "$(total names_checked "$T/lossy.json")" -gt 5000 ]
+	[ "$rc" = 0 ] && [ "$(rust_trace_diff_total lost "$T/lossy.json")" -gt 1000 ] &&
+		[ "$(rust_trace_diff_top renames "$T/lossy.json")" -gt 1000 ] &&
+		[ "$(rust_trace_diff_top pid_reuses "$T/lossy.json")" -gt 100 ] &&
+		[ "$(rust_trace_diff_total names_checked "$T/lossy.json")" -gt 5000 ]
 }
 
 ktap_print_header

@@ -100,3 +100,56 @@ rust_trace_stress() {
 	wait "$p1" "$p2"
 	echo $(( $(awk '{ printf "%d\n", $1 * 100 }' /proc/uptime) - start )) > "$1"
 }
+
+# ftrace, the oracle: the same tracepoints rust_trace attaches to.
+TR=/sys/kernel/tracing
+RUST_TRACE_FTRACE_EVENTS="sched/sched_switch sched/sched_wakeup sched/sched_wakeup_new
+	sched/sched_process_fork sched/sched_process_exit sched/sched_process_exec
+	sched/sched_migrate_task task/task_rename"
+# Skips the whole test when ftrace lacks one of the events.
+rust_trace_ftrace_require() {
+	for e in $RUST_TRACE_FTRACE_EVENTS; do
+		if [ ! -w "$TR/events/$e/enable" ]; then
+			ktap_print_header
+			ktap_skip_all "ftrace event $e not available"
+			exit "$KSFT_SKIP"
+		fi
+	done
+}
+# rust_trace_ftrace_start KB: every event, KB of buffer per CPU, clock
+# perf (local_clock(), rust_trace's clock), unfiltered.
+rust_trace_ftrace_start() {
+	echo 0 > "$TR/tracing_on"
+	echo perf > "$TR/trace_clock"
+	echo "$1" > "$TR/buffer_size_kb"
+	echo > "$TR/trace"
+	for e in $RUST_TRACE_FTRACE_EVENTS; do echo 1 > "$TR/events/$e/enable"; done
+	echo 1 > "$TR/tracing_on"
+}
+# rust_trace_ftrace_stop OUT: stops ftrace and saves its text output.
+rust_trace_ftrace_stop() {
+	echo 0 > "$TR/tracing_on"
+	for e in $RUST_TRACE_FTRACE_EVENTS; do echo 0 > "$TR/events/$e/enable"; done
+	cat "$TR/trace" > "$1"
+	echo > "$TR/trace"
+	echo 1408 > "$TR/buffer_size_kb"
+	echo local > "$TR/trace_clock"
+}
+# rust_trace_ftrace_diff CAPTURE FTRACE [OPTION...]: `rtdecode ftrace-diff`
+# between the marks rtmark-begin and rtmark-end, shown in the test log;
+# its JSON goes to CAPTURE.json.
+rust_trace_ftrace_diff() {
+	cap=$1; ft=$2; shift 2
+	rtdecode ftrace-diff --begin-mark rtmark-begin --end-mark rtmark-end "$@" \
+		"$cap" "$ft" > "$cap.diff"
+	rc=$?
+	sed 's/^/# /' "$cap.diff"
+	rtdecode ftrace-diff --json --begin-mark rtmark-begin --end-mark rtmark-end "$@" \
+		"$cap" "$ft" > "$cap.json" 2>/dev/null
+	return $rc
+}
+# rust_trace_diff_total KEY FILE: a figure of the "total" object of
+# ftrace-diff's JSON.
+rust_trace_diff_total() { sed -n '/"total"/,/}/p' "$2" | sed -n "s/.*\"$1\": \\([0-9]*\\).*/\\1/p"; }
+# rust_trace_diff_top KEY FILE: a top-level figure of ftrace-diff's JSON.
+rust_trace_diff_top() { sed -n "s/^  \"$1\": \\([0-9]*\\).*/\\1/p" "$2"; }

@@ -282,7 +282,7 @@ TEST_F_TIMEOUT(rt, poll_wakes_on_flush_and_at_eof, 600)
 /* Bad commands: EINVAL, and the session goes on. */
 TEST_F(rt, unknown_and_oversized_commands_get_einval_and_change_nothing)
 {
-	char big[200];
+	char big[8192];
 	struct rust_trace_stats st;
 	int w, r = open(DEV, O_RDONLY | O_NONBLOCK);
 
@@ -306,6 +306,112 @@ TEST_F(rt, unknown_and_oversized_commands_get_einval_and_change_nothing)
 	ASSERT_FALSE(st.flags & RUST_TRACE_STATS_F_RUNNING);
 	close(w);
 	close(r);
+}
+
+/* A thread that waits on a pipe; its TID for the caller. */
+struct waiter {
+	int fds[2];
+	pid_t tid;
+};
+
+static void *waiter_main(void *arg)
+{
+	struct waiter *w = arg;
+	char c;
+
+	__atomic_store_n(&w->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
+	if (read(w->fds[0], &c, 1) < 0)
+		return NULL;
+	return NULL;
+}
+
+/*
+ * Bad filter commands get EINVAL (malformed), ENOENT (no such cgroup) or
+ * ESRCH (no such task, or a thread given as a process), before and during
+ * a session, and change nothing: the capture states the one filter set
+ * before them, once.
+ */
+TEST_F_TIMEOUT(rt, bad_filter_commands_get_an_error_and_change_nothing, 600)
+{
+	static const struct {
+		const char *cmd;
+		int err;
+	} bad[] = {
+		{ "filter", EINVAL },
+		{ "filter pid", EINVAL },
+		{ "filter pid abc", EINVAL },
+		{ "filter pid 12x", EINVAL },
+		{ "filter pid 0", EINVAL },
+		{ "filter pid -1", EINVAL },
+		{ "filter pid 2147483648", EINVAL },
+		{ "filter pid 1 2 3 4 5 6 7 8 9", EINVAL },
+		{ "filter pids 1", EINVAL },
+		{ "filter tgid", EINVAL },
+		{ "filter cgroup", EINVAL },
+		{ "filter cgroup relative/path", EINVAL },
+		{ "filter cgroup / /", EINVAL },
+		{ "filter cgroup /rust_trace_no_such_cgroup", ENOENT },
+		{ "filter clear now", EINVAL },
+		{ "events", EINVAL },
+		{ "events bogus", EINVAL },
+		{ "events switch,,wakeup", EINVAL },
+		{ "events switch, wakeup", EINVAL },
+		{ "filter pid 99999999", ESRCH },
+	};
+	struct waiter w = { .tid = 0 };
+	char cmd[128];
+	pthread_t th;
+	int round, r;
+	size_t i;
+
+	ASSERT_EQ(pipe(w.fds), 0);
+	ASSERT_EQ(pthread_create(&th, NULL, waiter_main, &w), 0);
+	while (!__atomic_load_n(&w.tid, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	snprintf(cmd, sizeof(cmd), "filter tgid %d", getpid());
+	ASSERT_EQ(write_cmd(cmd), 0);
+	r = -1;
+	for (round = 0; round < 2; round++) {
+		/* Round 0 before the session, round 1 during it. */
+		if (round == 1) {
+			r = open(DEV, O_RDONLY);
+			ASSERT_GE(r, 0);
+		}
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			const char *c = bad[i].cmd;
+			int ret = write_cmd(c);
+
+			EXPECT_EQ(ret, -bad[i].err)
+				TH_LOG("'%s' gave %d", c, ret);
+		}
+		/* A thread that is not its process's leader is no process. */
+		snprintf(cmd, sizeof(cmd), "filter tgid %d", w.tid);
+		EXPECT_EQ(write_cmd(cmd), -ESRCH);
+		/* ... but it is a task. */
+		snprintf(cmd, sizeof(cmd), "filter pid %d", w.tid);
+		ASSERT_EQ(write_cmd(cmd), 0);
+		snprintf(cmd, sizeof(cmd), "filter tgid %d", getpid());
+		ASSERT_EQ(write_cmd(cmd), 0);
+	}
+	ASSERT_EQ(write(w.fds[1], "x", 1), 1);
+	pthread_join(th, NULL);
+	ASSERT_EQ(write_cmd("stop"), 0);
+	unlink(self->path);
+	ASSERT_GT(capture_fd(r, 65536, NULL, self->path), 0);
+	close(r);
+	ASSERT_EQ(write_cmd("filter clear"), 0);
+	ASSERT_EQ(validate(self->path), 0);
+	/*
+	 * Three filter records: the session's start (tgid), the valid change
+	 * to the thread's PID and the one back; two of them say tgid.
+	 */
+	snprintf(cmd, sizeof(cmd),
+		 "test \"$(rtdecode report %s | grep -c ' filter  *tgid %d$')\" = 2",
+		 self->path, getpid());
+	EXPECT_EQ(system(cmd), 0) {
+		snprintf(cmd, sizeof(cmd), "rtdecode report %s | grep ' filter ' >&2", self->path);
+		run(cmd);
+	}
 }
 
 /*

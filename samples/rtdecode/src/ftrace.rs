@@ -44,7 +44,7 @@ use regex::Regex;
 use serde::Serialize;
 
 use crate::format::decode::Event;
-use crate::format::{STATE_CHARS, STATE_PREEMPTED, TASK_NAME_MAX};
+use crate::format::{EVENTS_ALL, STATE_CHARS, STATE_PREEMPTED, TASK_NAME_MAX};
 use crate::replay::Replay;
 use crate::stream::{DecodeError, Timeline};
 
@@ -258,6 +258,63 @@ pub fn parse<R: BufRead>(r: R) -> anyhow::Result<FtraceTrace> {
     Ok(t)
 }
 
+/// The filter a capture was taken under, applied to ftrace's (unfiltered)
+/// events so that the comparison expects exactly what the filter lets
+/// through: an event passes when its type is in `events` and, with a task
+/// set, a task it names is in the set (`sched_switch` prev or next, fork
+/// parent or child, the others their one task), the module's rule.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    /// The tasks that pass; `None` for every task.
+    pub pids: Option<HashSet<u32>>,
+    /// Forks change the set as `filter pid` does: the child of a task in
+    /// the set joins it, any other child leaves it.
+    pub follow_forks: bool,
+    /// Event types kept: bit `1 << type`.
+    pub events: u32,
+}
+
+impl Default for Rule {
+    fn default() -> Self {
+        Rule {
+            pids: None,
+            follow_forks: false,
+            events: EVENTS_ALL,
+        }
+    }
+}
+
+impl Rule {
+    /// Whether `ev` passes, updating the set on a fork (events in time order).
+    fn passes(&mut self, ev: &Event) -> bool {
+        let ty = ev.type_byte();
+        let pids = match &mut self.pids {
+            None => return self.events & (1 << ty) != 0,
+            Some(p) => p,
+        };
+        let pass = match *ev {
+            Event::Fork {
+                parent_pid,
+                child_pid,
+            } => {
+                let parent = pids.contains(&parent_pid);
+                if self.follow_forks {
+                    if parent {
+                        pids.insert(child_pid);
+                    } else {
+                        pids.remove(&child_pid);
+                    }
+                }
+                parent || pids.contains(&child_pid)
+            }
+            // The task after exec (ftrace prints no comm for it).
+            Event::Exec { pid, .. } => pids.contains(&pid),
+            _ => pids_of(ev).iter().any(|p| pids.contains(p)),
+        };
+        pass && self.events & (1 << ty) != 0
+    }
+}
+
 /// How [`diff`] judges.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -270,6 +327,8 @@ pub struct Options {
     /// Largest time difference between a batch's first event and its
     /// ftrace pair.
     pub tolerance_ns: u64,
+    /// The capture's filter, if it had one.
+    pub rule: Option<Rule>,
 }
 
 impl Default for Options {
@@ -279,6 +338,7 @@ impl Default for Options {
             end_mark: None,
             margin_ns: 1_000_000,
             tolerance_ns: 200_000_000,
+            rule: None,
         }
     }
 }
@@ -343,6 +403,8 @@ pub struct Diff {
     /// Forks in the window whose child PID had been a child before
     /// (PID reuse), in ftrace's events.
     pub pid_reuses: u64,
+    /// ftrace events in the window the filter ([`Options::rule`]) leaves out.
+    pub filtered_out: u64,
     /// The first problems found, for people.
     pub problems: Vec<String>,
 }
@@ -369,13 +431,15 @@ impl Diff {
     /// Text rendering.
     pub fn render(&self) -> String {
         let mut o = format!(
-            "window {:.6} .. {:.6} s; ftrace lost {}; renames {}; PID reuses {}\n\
+            "window {:.6} .. {:.6} s; ftrace lost {}; renames {}; PID reuses {}; \
+             filtered out {}\n\
              CPU  matched    extra  missing  unexpl.     lost    names    wrong  unnamed\n",
             self.window_start_ns as f64 / 1e9,
             self.window_end_ns as f64 / 1e9,
             self.ftrace_lost,
             self.renames,
-            self.pid_reuses
+            self.pid_reuses,
+            self.filtered_out
         );
         let row = |name: String, c: &CpuDiff| {
             format!(
@@ -589,12 +653,21 @@ pub fn diff<R: Read + Seek>(
     // ftrace's events per CPU, in order; renames are judged through names.
     let mut lists: Vec<Vec<(u64, Event, usize)>> = (0..nr).map(|_| Vec::new()).collect();
     let mut children = HashSet::new();
+    let mut rule = opt.rule.clone();
     for (i, e) in ft.events.iter().enumerate() {
         if let Event::Task { .. } = e.ev {
             if inside(e.ts) {
                 d.renames += 1;
             }
             continue;
+        }
+        if let Some(r) = &mut rule {
+            if !r.passes(&e.ev) {
+                if inside(e.ts) {
+                    d.filtered_out += 1;
+                }
+                continue;
+            }
         }
         if let Event::Fork { child_pid, .. } = e.ev {
             if !children.insert(child_pid) && inside(e.ts) {
@@ -814,6 +887,47 @@ CPU:1 [LOST 3 EVENTS]
                 dest_cpu: 1
             }
         );
+    }
+
+    #[test]
+    fn the_pid_rule_follows_forks_and_forgets_reused_pids() {
+        use crate::format::{EV_SWITCH, EV_WAKEUP};
+        let mut r = Rule {
+            pids: Some([10].into_iter().collect()),
+            follow_forks: true,
+            events: (1 << EV_SWITCH) | (1 << EV_WAKEUP) | (1 << crate::format::EV_FORK),
+        };
+        let fork = |parent_pid, child_pid| Event::Fork {
+            parent_pid,
+            child_pid,
+        };
+        let wake = |pid| Event::Wakeup {
+            new: false,
+            pid,
+            target_cpu: 0,
+        };
+        let switch = |prev_pid, next_pid| Event::Switch {
+            prev_pid,
+            prev_state: 1,
+            next_pid,
+        };
+        assert!(r.passes(&fork(10, 11)));
+        assert!(r.passes(&wake(11)));
+        assert!(r.passes(&switch(0, 11)) && r.passes(&switch(11, 0)));
+        r.events |= 1 << crate::format::EV_EXEC;
+        assert!(r.passes(&Event::Exec {
+            pid: 11,
+            old_pid: 11
+        }));
+        assert!(!r.passes(&switch(0, 12)));
+        // PID 11 exits and is reused by a child of an unfiltered task.
+        assert!(!r.passes(&Event::Exit { pid: 11 }));
+        assert!(!r.passes(&fork(20, 11)));
+        assert!(!r.passes(&wake(11)));
+        // Without the rule's event types nothing passes.
+        r.events = 1 << EV_SWITCH;
+        assert!(!r.passes(&wake(10)));
+        assert!(r.passes(&switch(10, 0)));
     }
 
     #[test]

@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 
+use rtdecode::format::EVENT_NAMES;
 use rtdecode::stream::{open_input, CutIn, DecodeError, ErrorKind, Timeline};
 use rtdecode::{ftrace, perfetto, report, stats, validate};
 
@@ -103,6 +104,19 @@ enum Cmd {
         /// The window ends where a task renames itself to this name.
         #[arg(long)]
         end_mark: Option<String>,
+        /// The capture was filtered with `filter pid` on these PIDs
+        /// (comma-separated): expect only their events and their
+        /// children's, forks followed.
+        #[arg(long, value_delimiter = ',', conflicts_with = "filter_tids")]
+        filter_pids: Vec<u32>,
+        /// Expect only the events of these tasks (comma-separated), forks
+        /// not followed (the threads of a `filter tgid`, for example).
+        #[arg(long, value_delimiter = ',')]
+        filter_tids: Vec<u32>,
+        /// The capture recorded only these event types (`events` command
+        /// names, comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        filter_events: Vec<String>,
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -245,6 +259,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             ftrace: ftrace_file,
             begin_mark,
             end_mark,
+            filter_pids,
+            filter_tids,
+            filter_events,
             json,
         } => {
             let Some(mut tl) = timeline(&file)? else {
@@ -258,6 +275,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let opt = ftrace::Options {
                 begin_mark,
                 end_mark,
+                rule: diff_rule(filter_pids, filter_tids, &filter_events)?,
                 ..Default::default()
             };
             let d = ftrace::diff(&mut tl, &ft, &opt)?;
@@ -276,6 +294,31 @@ fn run(cli: Cli) -> Result<ExitCode> {
     };
     out.flush()?;
     Ok(cut_exit(cli.strict, cut))
+}
+
+/// The filter rule `ftrace-diff` applies to ftrace's events, if any.
+fn diff_rule(pids: Vec<u32>, tids: Vec<u32>, events: &[String]) -> Result<Option<ftrace::Rule>> {
+    if pids.is_empty() && tids.is_empty() && events.is_empty() {
+        return Ok(None);
+    }
+    let mut rule = ftrace::Rule {
+        follow_forks: !pids.is_empty(),
+        ..Default::default()
+    };
+    if !pids.is_empty() || !tids.is_empty() {
+        rule.pids = Some(pids.into_iter().chain(tids).collect());
+    }
+    if !events.is_empty() {
+        rule.events = 0;
+        for e in events {
+            let (ty, _) = EVENT_NAMES
+                .iter()
+                .find(|(_, n)| n == e)
+                .with_context(|| format!("unknown event type {e:?}"))?;
+            rule.events |= 1 << ty;
+        }
+    }
+    Ok(Some(rule))
 }
 
 /// Exit status once a capture was decoded: 1 if it was cut and `--strict`.

@@ -13,7 +13,9 @@
 //!    batch count equals the footer's, and the losses the batch headers
 //!    report do not exceed the footer's;
 //! 8. task records match the version: names alone (EV_COMM) in version 1,
-//!    tasks with process and cgroup (EV_TASK) and filters from version 2.
+//!    tasks with process and cgroup (EV_TASK) and filters from version 2;
+//! 9. a whole version 2 stream states its filter first: some CPU's batch 0
+//!    opens with a filter record.
 
 use std::io::Read;
 
@@ -115,6 +117,7 @@ pub fn validate<R: Read>(r: R) -> Summary {
     s.cpus = vec![CpuSummary::default(); n];
     let mut next_seq = vec![0u64; n];
     let mut last_ts: Vec<Option<u64>> = vec![None; n];
+    let mut states_filter = false;
     loop {
         let rec = match sr.next_record() {
             Ok(Some(r)) => r,
@@ -141,6 +144,9 @@ pub fn validate<R: Read>(r: R) -> Summary {
                     );
                 }
                 next_seq[cpu] = hdr.seq.wrapping_add(1);
+                if hdr.seq == 0 && events.first() == Some(&EV_FILTER) {
+                    states_filter = true;
+                }
                 if let Some(prev) = last_ts[cpu] {
                     if hdr.ts < prev {
                         s.violate(
@@ -226,6 +232,9 @@ pub fn validate<R: Read>(r: R) -> Summary {
                 }
                 if written != fixed.written || lost != fixed.lost {
                     s.violate(offset, "footer totals differ from the sum of its CPUs");
+                }
+                if version >= 2 && !states_filter {
+                    s.violate(offset, "no CPU's first batch opens with the filter record");
                 }
             }
         }

@@ -448,3 +448,18 @@ fn a_version_2_stream_validates_and_records_match_the_version() {
     let v = violations(&b.footer());
     assert!(v.iter().any(|x| x.1.contains("version 1 stream")), "{v:?}");
 }
+
+#[test]
+fn a_version_2_stream_that_does_not_state_its_filter_first_is_reported() {
+    let mut b = Builder::v2(1);
+    b.batch(0, 2_000, 0, |e| {
+        e.switch(0, 0, 0, 10);
+        e.filter(0, FILTER_NONE, EVENTS_ALL, &[]);
+        2
+    });
+    let v = violations(&b.footer());
+    assert!(
+        v.iter().any(|x| x.1.contains("opens with the filter")),
+        "{v:?}"
+    );
+}

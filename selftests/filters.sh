@@ -1,0 +1,169 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Filters against ftrace. Each capture is taken under one filter command
+# beside an unfiltered ftrace of the same tracepoints, around a workload
+# that is stopped until the session runs, with unfiltered noise on every
+# CPU. `rtdecode ftrace-diff` applies the filter's documented rule to
+# ftrace's events (an event passes when its type is selected and a task
+# it names passes: switch prev or next, fork parent or child, the others
+# their task) and pairs what is left one for one with the capture: no
+# event the filter should have kept is missing, none it should have left
+# out is there, no name is wrong; and the noise was left out.
+lib="$(dirname "$0")/lib.sh"
+if [ ! -r "$lib" ]; then
+	printf 'TAP version 13\n1..1\nnot ok 1 %s: lib.sh missing\n' "$0"
+	exit 1
+fi
+. "$lib"
+rust_trace_require rtdecode rust_trace_workload rust_trace_counters
+rust_trace_ftrace_require
+
+T=/tmp/rust_trace_filters.$$
+mkdir -p "$T"
+ncpu=$(grep -c ^processor /proc/cpuinfo)
+CG=/sys/fs/cgroup
+
+# start_stopped OUT SCRIPT: runs the shell SCRIPT in the background,
+# stopped (SIGSTOP) before it starts, its output to OUT; its PID (the
+# shell's, which SCRIPT may exec over) in $stopped_pid.
+start_stopped() {
+	sh -c "kill -STOP \$\$; $2" > "$1" &
+	stopped_pid=$!
+	for _ in $(seq 200); do
+		[ "$(cut -d' ' -f3 "/proc/$stopped_pid/stat" 2>/dev/null)" = T ] && return 0
+		sleep 0.05
+	done
+	echo "# the workload did not stop"
+	return 1
+}
+
+# The workload continued inside the marks, beside noise on every CPU.
+filtered_load() {
+	rust_trace_workload mark rtmark-begin
+	rust_trace_workload pairs "$ncpu" 1500 &
+	noise=$!
+	kill -CONT "$stopped_pid"
+	wait "$stopped_pid"
+	wait "$noise"
+	rust_trace_workload mark rtmark-end
+}
+
+# capture NAME COMMAND: a capture under the filter COMMAND, written before
+# the session, beside an unfiltered ftrace; the filter is cleared after.
+capture() {
+	echo "$2" > "$DEV" || { echo "# '$2' failed"; return 1; }
+	rust_trace_ftrace_start 16384
+	rust_trace_capture "$T/$1" filtered_load
+	rc=$?
+	rust_trace_ftrace_stop "$T/$1.ftrace"
+	echo "filter clear" > "$DEV" && echo "events all" > "$DEV" || return 1
+	[ "$rc" = 0 ] && rust_trace_validates "$T/$1" && touch "$T/$1.ok"
+}
+
+# judged NAME MIN OUT STATED DIFF-OPTION...: the capture states the filter
+# (its first filter record reads STATED), holds exactly what the rule
+# keeps of ftrace's events (at least MIN of them), nothing missing with
+# default buffers, no wrong name, and the rule left out at least OUT.
+judged() {
+	name=$1; min=$2; minout=$3; stated=$4; shift 4
+	first=$(rtdecode report "$T/$name" | grep -m1 ' filter ' | sed 's/.*filter *//')
+	echo "# stream: filter $first"
+	[ "$first" = "$stated" ] || { echo "# expected: filter $stated"; return 1; }
+	rust_trace_ftrace_diff "$T/$name" "$T/$name.ftrace" "$@" || return 1
+	kept=$(rust_trace_diff_total matched "$T/$name.json")
+	out=$(rust_trace_diff_top filtered_out "$T/$name.json")
+	echo "# $kept events kept (at least $min expected), $out left out (at least $minout)"
+	[ "$kept" -ge "$min" ] && [ "$out" -ge "$minout" ] &&
+		[ "$(rust_trace_diff_total missing "$T/$name.json")" -eq 0 ]
+}
+
+# filter pid: a shell that forks a fork storm, then execs a spawner.
+capture_pid() {
+	start_stopped "$T/pid.out" "rust_trace_workload forkstorm 50; exec rust_trace_workload spawn" || return 1
+	pid_root=$stopped_pid
+	capture pid "filter pid $pid_root"
+}
+judged_pid() {
+	judged pid 250 1000 "pid $pid_root (and their children)" --filter-pids "$pid_root"
+}
+
+# filter tgid: 8 threads of one process.
+capture_tgid() {
+	start_stopped "$T/tgid.out" "exec rust_trace_workload threads 8 300" || return 1
+	tgid=$stopped_pid
+	capture tgid "filter tgid $tgid"
+}
+judged_tgid() {
+	tids=$(sed -n 's/.* tids=//p' "$T/tgid.out")
+	echo "# tgid $tgid: threads $tids"
+	[ -n "$tids" ] && judged tgid 2000 1000 "tgid $tgid" --filter-tids "$tgid,$tids"
+}
+
+# filter cgroup: the workload in a cgroup below the one filtered; no
+# other task is in either, so the rule is its process tree.
+capture_cgroup() {
+	mkdir -p "$CG/rust_trace_filter/sub" || return 1
+	start_stopped "$T/cgroup.out" "rust_trace_workload forkstorm 50; exec rust_trace_workload spawn" || return 1
+	cg_root=$stopped_pid
+	echo "$cg_root" > "$CG/rust_trace_filter/sub/cgroup.procs" || return 1
+	capture cgroup "filter cgroup /rust_trace_filter"
+}
+judged_cgroup() {
+	id=$(stat -c %i "$CG/rust_trace_filter")
+	judged cgroup 250 1000 "cgroup id $id (and below)" --filter-pids "$cg_root"
+}
+
+# events: switches and wakeups only, of every task.
+capture_events() {
+	start_stopped "$T/events.out" "exec rust_trace_workload forkstorm 100" || return 1
+	capture events "events switch,wakeup"
+}
+judged_events() {
+	judged events 5000 200 "none; events switch,wakeup" --filter-events switch,wakeup || return 1
+	others=$(rtdecode report "$T/events" | grep -v ' filter \| task_name \| sched_switch \| sched_wakeup ')
+	[ -z "$others" ] || { echo "$others" | head -5 | sed 's/^/# other: /'; return 1; }
+}
+
+# A change during a session is stated in the stream and takes effect
+# there: wakeups before the second filter record, none after it (but for
+# probes already running on another CPU, within 1 ms).
+change_in_session() {
+	cat "$DEV" > "$T/change" &
+	reader=$!
+	rust_trace_wait_session || return 1
+	rust_trace_workload pingpong 300 > /dev/null
+	echo "events switch" > "$DEV" || return 1
+	rust_trace_workload pingpong 300 > /dev/null
+	echo stop > "$DEV"
+	wait "$reader" || return 1
+	echo "events all" > "$DEV"
+	rtdecode report "$T/change" > "$T/change.report" || return 1
+	grep ' filter ' "$T/change.report" | sed 's/^/# /'
+	awk '
+		/ filter / { n++; if (n == 2) { match($0, /[0-9]+\.[0-9]+:/); t = substr($0, RSTART, RLENGTH - 1) + 0 } }
+		/sched_wakeup / { match($0, /[0-9]+\.[0-9]+:/); w = substr($0, RSTART, RLENGTH - 1) + 0
+			if (n < 2) before++; else if (w > t + 0.001) after++ }
+		END { printf "# %d filter records; %d wakeups before the change, %d after\n", n, before, after
+			exit !(n == 2 && before > 100 && after == 0) }' "$T/change.report"
+}
+
+ktap_print_header
+ktap_set_plan 9
+rust_trace_load
+ktap_test_result "filter pid: a capture beside ftrace" capture_pid
+rust_trace_after "$T/pid.ok" "filter pid: the task and its descendants' events, exactly" judged_pid
+ktap_test_result "filter tgid: a capture beside ftrace" capture_tgid
+rust_trace_after "$T/tgid.ok" "filter tgid: every thread's events, exactly" judged_tgid
+if [ -w "$CG/cgroup.procs" ]; then
+	ktap_test_result "filter cgroup: a capture beside ftrace" capture_cgroup
+	rust_trace_after "$T/cgroup.ok" "filter cgroup: the events of the tasks below it, exactly" judged_cgroup
+else
+	ktap_test_skip "filter cgroup: a capture beside ftrace (no cgroup2 here)"
+	ktap_test_skip "filter cgroup: the events of the tasks below it, exactly (no cgroup2 here)"
+fi
+ktap_test_result "events switch,wakeup: a capture beside ftrace" capture_events
+rust_trace_after "$T/events.ok" "events switch,wakeup: those types of every task, exactly" judged_events
+ktap_test_result "events changed during a session: stated, and in force from there" change_in_session
+rmdir "$CG/rust_trace_filter/sub" "$CG/rust_trace_filter" 2>/dev/null
+rm -rf "$T"
+ktap_finished
