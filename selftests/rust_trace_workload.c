@@ -54,6 +54,9 @@ static void pingpong(long n, int cpu0, int cpu1, int verbose)
 	if (child < 0)
 		die("fork");
 	if (child == 0) {
+		/* Only ping holds the other ends: its death ends pong too. */
+		close(ab[1]);
+		close(ba[0]);
 		prctl(PR_SET_NAME, "rust_trace_pong");
 		pin(cpu1);
 		for (long i = 0; i < n; i++) {
@@ -62,6 +65,8 @@ static void pingpong(long n, int cpu0, int cpu1, int verbose)
 		}
 		_exit(0);
 	}
+	close(ab[0]);
+	close(ba[1]);
 	if (verbose) {
 		printf("ping=%d pong=%d switches>=%ld\n", getpid(), child, 2 * n);
 		fflush(stdout);

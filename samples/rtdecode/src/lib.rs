@@ -10,7 +10,8 @@
 //! - [`validate`]: every rule of the format, with byte offsets;
 //! - [`stats`]: per-CPU and per-task statistics and wakeup latencies;
 //! - [`report`]: one line per event;
-//! - [`perfetto`]: Perfetto protobuf and Chrome JSON export.
+//! - [`perfetto`]: Perfetto protobuf and Chrome JSON export;
+//! - [`record`]: `rtdecode record`, a capture around a command.
 
 #[path = "../../../format.rs"]
 #[allow(clippy::all)]
@@ -19,6 +20,7 @@ pub mod format;
 pub mod ftrace;
 pub mod perfetto;
 pub mod progress;
+pub mod record;
 pub mod replay;
 pub mod report;
 pub mod stats;

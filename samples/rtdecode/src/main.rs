@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use rtdecode::format::EVENT_NAMES;
 use rtdecode::stream::{open_input, CutIn, DecodeError, ErrorKind, Timeline};
-use rtdecode::{ftrace, perfetto, report, stats, validate};
+use rtdecode::{ftrace, perfetto, record, report, stats, validate};
 
 /// Decode a capture written by `cat /dev/rust_trace > FILE`.
 #[derive(Parser)]
@@ -44,6 +44,36 @@ enum ExportFormat {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Record a capture: set the filter, start a session on the device,
+    /// write the stream to a file; with a command, run it, follow it and
+    /// its children, and stop when it exits (exiting with its status).
+    /// Ctrl-C (SIGINT) or SIGTERM stops the session cleanly: the file ends
+    /// with its footer. Leaves the module with no filter.
+    Record {
+        /// Output file, or - for standard output.
+        #[arg(short, long, default_value = "rust_trace.rtt")]
+        output: PathBuf,
+        /// Record these tasks and the tasks they fork (comma-separated PIDs).
+        #[arg(long, value_delimiter = ',')]
+        pid: Vec<u32>,
+        /// Record every thread of these processes (comma-separated TGIDs).
+        #[arg(long, value_delimiter = ',')]
+        tgid: Vec<u32>,
+        /// Record the tasks in this cgroup v2 directory or below (a path in
+        /// the cgroup2 mount, or relative to its root).
+        #[arg(long)]
+        cgroup: Option<PathBuf>,
+        /// Record only these event types: switch, wakeup, wakeup_new,
+        /// fork, exit, exec, migrate (comma-separated), or all.
+        #[arg(long)]
+        events: Option<String>,
+        /// The device.
+        #[arg(long, default_value = "/dev/rust_trace")]
+        device: PathBuf,
+        /// The command to run and record, after `--`.
+        #[arg(last = true)]
+        command: Vec<std::ffi::OsString>,
+    },
     /// One line per event, merged across CPUs by time.
     Report {
         /// Capture file, or - for standard input.
@@ -160,6 +190,26 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let cut = match cli.cmd {
+        Cmd::Record {
+            output,
+            pid,
+            tgid,
+            cgroup,
+            events,
+            device,
+            command,
+        } => {
+            let code = record::record(&record::Options {
+                device,
+                output,
+                pids: pid,
+                tgids: tgid,
+                cgroup,
+                events,
+                command,
+            })?;
+            return Ok(ExitCode::from(code.clamp(0, 255) as u8));
+        }
         Cmd::Report { file } => {
             let Some(mut tl) = timeline(&file)? else {
                 return Ok(cut_exit(cli.strict, true));

@@ -1,0 +1,490 @@
+//! `rtdecode record`: a capture in one command, as `perf sched record` and
+//! `trace-cmd record` take one.
+//!
+//! ```text
+//!   rtdecode record [-o OUT] [--pid P,.. | --tgid P,.. | --cgroup PATH]
+//!                   [--events LIST] [-- CMD ARGS...]
+//!
+//!   fork CMD, held on a pipe           (it must not run before the session)
+//!   control fd (O_WRONLY): filter ..., events ...
+//!                         (with CMD: filter pid CHILD, the command and the
+//!                         tasks it forks)
+//!   reader fd (O_RDONLY): the session starts; its filter record says what
+//!                         the capture leaves out
+//!   release CMD; then poll(reader, signalfd):
+//!     reader readable  -> read, append to OUT; 0 = EOF: done
+//!     SIGCHLD (CMD)    -> its status kept; write "stop"
+//!     SIGINT, SIGTERM  -> write "stop"; drain to EOF; SIGTERM to CMD if alive
+//!   filter clear, events all                  (the module as no one set it)
+//! ```
+//!
+//! The device is driven exactly as `cat /dev/rust_trace > out` and `echo
+//! stop` drive it: the file is the stream, ending with its footer whatever
+//! ended the recording. The exit status is the command's (128 + N if a
+//! signal N killed it), else 0; 2 on an error (as for every rtdecode
+//! command), said on stderr with the module's error code.
+//!
+//! The command is forked first and held: `filter pid` needs a task that
+//! exists, and the command must not run before the session does.
+
+use std::ffi::{CString, OsString};
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+use crate::stream::Timeline;
+
+/// What to record.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// The device.
+    pub device: PathBuf,
+    /// Output file; `-` for standard output.
+    pub output: PathBuf,
+    /// `filter pid`: these tasks and their children.
+    pub pids: Vec<u32>,
+    /// `filter tgid`: every thread of these processes.
+    pub tgids: Vec<u32>,
+    /// `filter cgroup`: a cgroup v2 directory, as a path in the cgroup2
+    /// mount or relative to its root.
+    pub cgroup: Option<PathBuf>,
+    /// `events`: event type names, comma-separated.
+    pub events: Option<String>,
+    /// The command to run and follow, with its arguments.
+    pub command: Vec<OsString>,
+}
+
+/// `Err(errno)` of the last call when `ret` is -1.
+fn check(ret: libc::c_int, what: &str) -> Result<libc::c_int> {
+    if ret < 0 {
+        return Err(io::Error::last_os_error()).with_context(|| what.to_string());
+    }
+    Ok(ret)
+}
+
+/// The device's command file.
+struct Control {
+    file: File,      // /dev/rust_trace opened write-only
+    device: PathBuf, // its path, for messages
+}
+
+impl Control {
+    fn open(device: &Path) -> Result<Self> {
+        let file = File::options().write(true).open(device).with_context(|| {
+            format!(
+                "opening {} (is rust_trace loaded? it needs root or CAP_PERFMON)",
+                device.display()
+            )
+        })?;
+        Ok(Control {
+            file,
+            device: device.to_path_buf(),
+        })
+    }
+
+    /// Writes one command; the module's error code on failure.
+    fn send(&mut self, cmd: &str) -> Result<()> {
+        self.file
+            .write_all(cmd.as_bytes())
+            .with_context(|| format!("{}: '{}'", self.device.display(), cmd))
+    }
+}
+
+/// The cgroup path the module takes (relative to the cgroup2 root, with a
+/// leading `/`) for `path`: a path inside a mounted cgroup2 loses the mount
+/// point; any other is taken as already relative to the root.
+pub fn cgroup_arg(path: &Path, mountinfo: &str) -> String {
+    let mut best: Option<&str> = None;
+    for line in mountinfo.lines() {
+        // ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS... - FSTYPE SOURCE SUPER
+        let Some((pre, post)) = line.split_once(" - ") else {
+            continue;
+        };
+        if post.split_whitespace().next() != Some("cgroup2") {
+            continue;
+        }
+        let Some(mnt) = pre.split_whitespace().nth(4) else {
+            continue;
+        };
+        if path.starts_with(mnt) && best.is_none_or(|b| mnt.len() > b.len()) {
+            best = Some(mnt);
+        }
+    }
+    let rel = match best {
+        Some(m) => path.strip_prefix(m).unwrap_or(path),
+        None => path,
+    };
+    let s = rel.to_string_lossy();
+    let s = s.trim_start_matches('/').trim_end_matches('/');
+    format!("/{s}")
+}
+
+/// The filter command for `opt`, `child` being the command's PID if there
+/// is one; `filter clear` when no filter is asked.
+fn filter_command(opt: &Options, child: Option<libc::pid_t>) -> Result<String> {
+    let list = |v: &[u32]| v.iter().map(u32::to_string).collect::<Vec<_>>().join(" ");
+    let n = usize::from(!opt.pids.is_empty())
+        + usize::from(!opt.tgids.is_empty())
+        + usize::from(opt.cgroup.is_some())
+        + usize::from(!opt.command.is_empty());
+    if n > 1 {
+        bail!("give one of --pid, --tgid, --cgroup and a command");
+    }
+    Ok(if let Some(pid) = child {
+        format!("filter pid {pid}")
+    } else if !opt.pids.is_empty() {
+        format!("filter pid {}", list(&opt.pids))
+    } else if !opt.tgids.is_empty() {
+        format!("filter tgid {}", list(&opt.tgids))
+    } else if let Some(c) = &opt.cgroup {
+        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        format!("filter cgroup {}", cgroup_arg(c, &mountinfo))
+    } else {
+        "filter clear".to_string()
+    })
+}
+
+/// The command, forked and held until [`Child::release`].
+struct Child {
+    pid: libc::pid_t,    // its PID
+    go: Option<OwnedFd>, // closing it lets the child exec
+    exec_err: OwnedFd,   // CLOEXEC pipe: the child's exec errno, or EOF on success
+}
+
+impl Child {
+    /// Forks the command; it waits for [`Child::release`], with signals
+    /// unblocked and at their defaults, then execs.
+    fn spawn(argv: &[OsString]) -> Result<Child> {
+        let args: Vec<CString> = argv
+            .iter()
+            .map(|a| CString::new(a.as_bytes()).context("a NUL byte in the command"))
+            .collect::<Result<_>>()?;
+        let mut ptrs: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
+        ptrs.push(std::ptr::null());
+        let mut go = [0; 2];
+        let mut err = [0; 2];
+        // SAFETY: both arrays hold two fds.
+        unsafe {
+            check(libc::pipe2(go.as_mut_ptr(), libc::O_CLOEXEC), "pipe")?;
+            check(libc::pipe2(err.as_mut_ptr(), libc::O_CLOEXEC), "pipe")?;
+        }
+        // SAFETY: the child only calls async-signal-safe functions before exec.
+        let pid = check(unsafe { libc::fork() }, "fork")?;
+        if pid == 0 {
+            // SAFETY: async-signal-safe calls on valid arguments, in the child.
+            unsafe {
+                let mut set: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut set);
+                libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+                libc::signal(libc::SIGINT, libc::SIG_DFL);
+                libc::signal(libc::SIGTERM, libc::SIG_DFL);
+                libc::close(go[1]);
+                let mut b = 0u8;
+                // Wait for release: EOF when the parent closes its end.
+                while libc::read(go[0], (&mut b as *mut u8).cast(), 1) < 0
+                    && *libc::__errno_location() == libc::EINTR
+                {}
+                libc::execvp(ptrs[0], ptrs.as_ptr());
+                let e = *libc::__errno_location();
+                libc::write(err[1], (&e as *const libc::c_int).cast(), 4);
+                libc::_exit(127);
+            }
+        }
+        // SAFETY: the parent's ends are open fds we own from here; the
+        // child's are closed.
+        unsafe {
+            libc::close(go[0]);
+            libc::close(err[1]);
+            Ok(Child {
+                pid,
+                go: Some(OwnedFd::from_raw_fd(go[1])),
+                exec_err: OwnedFd::from_raw_fd(err[0]),
+            })
+        }
+    }
+
+    /// Lets the command exec; its exec error if that failed.
+    fn release(&mut self) -> Result<(), io::Error> {
+        self.go = None;
+        let mut e = [0u8; 4];
+        let mut f = File::from(self.exec_err.try_clone()?);
+        match f.read(&mut e) {
+            Ok(4) => Err(io::Error::from_raw_os_error(i32::from_ne_bytes(e))),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Signals the recorder handles, blocked and read from a signalfd. SIGINT
+/// and SIGTERM are set to their default first: a shell starts background
+/// jobs with SIGINT ignored, and an ignored signal never reaches the
+/// signalfd (blocked, the default action does not run).
+fn signal_fd() -> Result<OwnedFd> {
+    // SAFETY: plain calls on a local set.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for s in [libc::SIGINT, libc::SIGTERM, libc::SIGCHLD] {
+            libc::sigaddset(&mut set, s);
+        }
+        check(
+            libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()),
+            "sigprocmask",
+        )?;
+        libc::signal(libc::SIGINT, libc::SIG_DFL);
+        libc::signal(libc::SIGTERM, libc::SIG_DFL);
+        let fd = check(
+            libc::signalfd(-1, &set, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK),
+            "signalfd",
+        )?;
+        Ok(OwnedFd::from_raw_fd(fd))
+    }
+}
+
+/// The exit status a shell gives for a `waitpid` status.
+fn exit_code(status: libc::c_int) -> i32 {
+    if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else if libc::WIFSIGNALED(status) {
+        128 + libc::WTERMSIG(status)
+    } else {
+        1
+    }
+}
+
+/// Records as `opt` says; returns the exit status.
+pub fn record(opt: &Options) -> Result<i32> {
+    let mut ctl = Control::open(&opt.device)?;
+    filter_command(opt, None)?;
+    let sigfd = signal_fd()?;
+    let mut child = if opt.command.is_empty() {
+        None
+    } else {
+        Some(Child::spawn(&opt.command)?)
+    };
+    // From here on, a failure must not leave the command held or running.
+    let filter = filter_command(opt, child.as_ref().map(|c| c.pid))?;
+    let res = run(opt, &mut ctl, &filter, &sigfd, child.as_mut());
+    if let Some(c) = child {
+        let mut status = 0;
+        // SAFETY: our child, not reaped yet if this returns 0 (run()
+        // reaps it when it ends).
+        if unsafe { libc::waitpid(c.pid, &mut status, libc::WNOHANG) } == 0 {
+            // SAFETY: as above; then wait for it.
+            unsafe {
+                libc::kill(c.pid, libc::SIGTERM);
+                libc::waitpid(c.pid, &mut status, 0);
+            }
+        }
+    }
+    // The module as no one set it.
+    let _ = ctl
+        .send("filter clear")
+        .and_then(|_| ctl.send("events all"));
+    res
+}
+
+/// The recording proper (see the top of the file).
+fn run(
+    opt: &Options,
+    ctl: &mut Control,
+    filter: &str,
+    sigfd: &OwnedFd,
+    mut child: Option<&mut Child>,
+) -> Result<i32> {
+    ctl.send(filter)?;
+    ctl.send(&format!(
+        "events {}",
+        opt.events.as_deref().unwrap_or("all")
+    ))?;
+    let mut out: Box<dyn Write> = if opt.output == Path::new("-") {
+        Box::new(io::stdout().lock())
+    } else {
+        Box::new(
+            File::create(&opt.output)
+                .with_context(|| format!("creating {}", opt.output.display()))?,
+        )
+    };
+    let mut reader = File::open(&opt.device).with_context(|| {
+        format!(
+            "opening {} for reading (EBUSY: another reader has it)",
+            opt.device.display()
+        )
+    })?;
+    let mut status: Option<i32> = None;
+    let mut stopping = false;
+    if let Some(c) = child.as_deref_mut() {
+        if let Err(e) = c.release() {
+            ctl.send("stop")?;
+            stopping = true;
+            status = Some(127);
+            eprintln!(
+                "rtdecode record: cannot run {}: {e}",
+                opt.command[0].to_string_lossy()
+            );
+        }
+    }
+    let mut interrupted = None;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut bytes = 0u64;
+    loop {
+        let mut fds = [
+            libc::pollfd {
+                fd: reader.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: sigfd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        // SAFETY: two valid pollfds.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e).context("poll");
+        }
+        if fds[1].revents & libc::POLLIN != 0 {
+            // SAFETY: reading a signalfd_siginfo from the signalfd.
+            let mut si: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
+            let sz = std::mem::size_of::<libc::signalfd_siginfo>();
+            // SAFETY: `si` has room for `sz` bytes.
+            while unsafe {
+                libc::read(
+                    sigfd.as_raw_fd(),
+                    (&mut si as *mut libc::signalfd_siginfo).cast(),
+                    sz,
+                )
+            } == sz as isize
+            {
+                let sig = si.ssi_signo as i32;
+                if sig == libc::SIGCHLD {
+                    if let (Some(c), None) = (child.as_deref(), status) {
+                        let mut st = 0;
+                        // SAFETY: our child.
+                        if unsafe { libc::waitpid(c.pid, &mut st, libc::WNOHANG) } == c.pid {
+                            status = Some(exit_code(st));
+                        }
+                    }
+                } else if interrupted.is_none() {
+                    interrupted = Some(sig);
+                }
+            }
+            if !stopping && (status.is_some() || interrupted.is_some()) {
+                ctl.send("stop")?;
+                stopping = true;
+            }
+        }
+        if fds[0].revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 {
+            let n = match reader.read(&mut buf) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e).context("reading the stream"),
+            };
+            if n == 0 {
+                break;
+            }
+            out.write_all(&buf[..n])
+                .with_context(|| format!("writing {}", opt.output.display()))?;
+            bytes += n as u64;
+        }
+    }
+    out.flush()?;
+    drop(out);
+    drop(reader);
+    summary(opt, bytes);
+    if let Some(c) = child {
+        if status.is_none() {
+            // Interrupted: the command still runs.
+            // SAFETY: our child.
+            unsafe { libc::kill(c.pid, libc::SIGTERM) };
+            let mut st = 0;
+            // SAFETY: as above.
+            unsafe { libc::waitpid(c.pid, &mut st, 0) };
+            status = Some(exit_code(st));
+        }
+    }
+    Ok(status.unwrap_or(0))
+}
+
+/// One line on stderr: what the file holds, from its footer.
+fn summary(opt: &Options, bytes: u64) {
+    let name = opt.output.display();
+    if opt.output == Path::new("-") {
+        eprintln!("rtdecode record: {bytes} bytes written to standard output");
+        return;
+    }
+    let footer = File::open(&opt.output)
+        .ok()
+        .and_then(|f| Timeline::open(io::BufReader::new(f)).ok())
+        .and_then(|mut tl| {
+            tl.for_each(|_| {}).ok()?;
+            tl.footer().map(|(f, _)| (f.written, f.lost))
+        });
+    match footer {
+        Some((written, lost)) => eprintln!(
+            "rtdecode record: {bytes} bytes in {name}: {} events recorded, {lost} lost",
+            written - lost
+        ),
+        None => eprintln!("rtdecode record: {bytes} bytes in {name}, without a footer"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cgroup_paths_lose_the_mount_point() {
+        let mi = "\
+22 1 0:21 / /sys rw - sysfs sysfs rw
+30 22 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw
+";
+        let p = |s: &str| cgroup_arg(Path::new(s), mi);
+        assert_eq!(p("/sys/fs/cgroup/a/b"), "/a/b");
+        assert_eq!(p("/sys/fs/cgroup/a/b/"), "/a/b");
+        assert_eq!(p("/sys/fs/cgroup"), "/");
+        assert_eq!(p("/a/b"), "/a/b");
+        assert_eq!(p("a"), "/a");
+    }
+
+    #[test]
+    fn one_filter_at_a_time() {
+        let o = Options {
+            pids: vec![1],
+            tgids: vec![2],
+            ..Default::default()
+        };
+        assert!(filter_command(&o, None).is_err());
+        let o = Options {
+            pids: vec![3, 4],
+            ..Default::default()
+        };
+        assert_eq!(filter_command(&o, None).unwrap(), "filter pid 3 4");
+        assert_eq!(Options::default().events, None);
+        assert_eq!(
+            filter_command(&Options::default(), None).unwrap(),
+            "filter clear"
+        );
+        let o = Options {
+            command: vec!["true".into()],
+            ..Default::default()
+        };
+        assert_eq!(filter_command(&o, Some(77)).unwrap(), "filter pid 77");
+        let o = Options {
+            cgroup: Some("/a".into()),
+            command: vec!["true".into()],
+            ..Default::default()
+        };
+        assert!(filter_command(&o, Some(77)).is_err());
+    }
+}
