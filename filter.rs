@@ -405,9 +405,10 @@ impl Filter {
     /// The filter in force, for one probe call. Tracepoint context.
     #[inline(always)]
     pub(crate) fn active(&self) -> Active<'_> {
-        let state = self.state.load(Ordering::Acquire);
-        let slot = &self.slots[usize::from(state & STATE_SLOT != 0)];
-        Active { state, slot }
+        Active {
+            state: self.state.load(Ordering::Acquire),
+            filter: self,
+        }
     }
 
     /// Puts `spec` in force. `record` is called once the new filter is
@@ -500,15 +501,22 @@ fn add_descendants(set: &PidSet) {
     unsafe { helpers::rust_trace_add_descendants(contains, insert, ctx) };
 }
 
-/// The filter in force for one probe call: the state word read once and
-/// its slot.
+/// The filter in force for one probe call: the state word read once (its
+/// slot is looked up only by a task filter, so that no filter costs one
+/// load and a test or two).
 #[derive(Clone, Copy)]
 pub(crate) struct Active<'a> {
-    state: u64,     // Filter::state as read
-    slot: &'a Slot, // the slot it names
+    state: u64,         // Filter::state as read
+    filter: &'a Filter, // whose slot the state names
 }
 
-impl Active<'_> {
+impl<'a> Active<'a> {
+    /// The slot the state names.
+    #[inline(always)]
+    fn slot(self) -> &'a Slot {
+        &self.filter.slots[usize::from(self.state & STATE_SLOT != 0)]
+    }
+
     /// Whether events of type `ty` are recorded.
     #[inline(always)]
     pub(crate) fn wants(self, ty: u8) -> bool {
@@ -528,21 +536,24 @@ impl Active<'_> {
     /// `p` is a live task.
     #[inline(always)]
     pub(crate) unsafe fn passes(self, fields: &TaskFields, p: *mut Task, pid: u32) -> bool {
-        match self.kind() {
-            FILTER_NONE => true,
-            FILTER_PID => self.slot.pids.contains(pid),
+        let kind = self.kind();
+        if kind == FILTER_NONE {
+            return true;
+        }
+        match kind {
+            FILTER_PID => self.slot().pids.contains(pid),
             FILTER_TGID => {
                 // SAFETY: live task, by the caller's contract.
                 let tgid = unsafe { fields.tgid(p) };
                 // Every entry, unused ones never match: no counter that
                 // could overflow (and so panic) in a probe.
-                self.slot
+                self.slot()
                     .tgids
                     .iter()
                     .any(|t| t.load(Ordering::Relaxed) == tgid)
             }
             FILTER_CGROUP => {
-                let c = self.slot.cgroup.load(Ordering::Relaxed);
+                let c = self.slot().cgroup.load(Ordering::Relaxed);
                 // SAFETY: live task; `c` is null or held by the slot, which
                 // is not released while this probe runs (RCU).
                 !c.is_null() && unsafe { helpers::rust_trace_task_in_cgroup(p.cast_const(), c) }
@@ -568,9 +579,9 @@ impl Active<'_> {
     ) -> bool {
         if self.kind() == FILTER_PID {
             if parent_passes {
-                self.slot.pids.insert(child_pid);
+                self.slot().pids.insert(child_pid);
             } else {
-                self.slot.pids.remove(child_pid);
+                self.slot().pids.remove(child_pid);
             }
             return parent_passes;
         }
