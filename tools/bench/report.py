@@ -5,12 +5,20 @@ usage: report.py RAW.txt OUT.json
 
 Per workload and tracer: median (min-max) of time, events, lost, bytes;
 overhead per event = (median traced time - median untraced time) / median
-events; bytes per event; and the ratios rust_trace / ftrace.
+events; bytes per event; and the ratios rust_trace / ftrace. For the
+filtered runs (rust_trace_pid, rust_trace_cgroup, rust_trace_events: every
+workload event left out by the filter), the overhead per filtered-out event is (median time -
+median untraced time) / the events the unfiltered rust_trace run recorded,
+and its ratio to the overhead of a recorded event.
 """
 import json
 import statistics
 import sys
 from collections import defaultdict
+
+
+# rust_trace runs whose filter leaves every event of the workload out.
+FILTERED = ("rust_trace_pid", "rust_trace_cgroup", "rust_trace_events")
 
 
 def main():
@@ -37,12 +45,14 @@ def main():
               "guest": header, "workloads": {}}
     print(header)
     print("guest time counts instructions (-icount): ratios are the result, not bare-metal ns\n")
-    print(f"{'workload':<10} {'tracer':<11} {'time ms (min-max)':<26} {'events':>9} {'lost':>6} "
+    print("(rust_trace_pid, _cgroup, _events: every workload event filtered out, by PID, by cgroup, "
+          "by event type;\n their ovh is per event left out, counted by the unfiltered run)\n")
+    print(f"{'workload':<10} {'tracer':<17} {'time ms (min-max)':<26} {'events':>9} {'lost':>6} "
           f"{'bytes':>10} {'ovh ns/ev':>10} {'B/ev':>6}")
     for w in sorted({k[0] for k in runs}):
         base = statistics.median(r["ns"] for r in runs[(w, "none")])
         res = {}
-        for t in ("none", "ftrace", "rust_trace"):
+        for t in ("none", "ftrace", "rust_trace") + FILTERED:
             rs = runs.get((w, t), [])
             if not rs:
                 continue
@@ -52,13 +62,32 @@ def main():
             ev = med["events"]
             ovh = (med["ns"] - base) / ev if ev else None
             bpe = med["bytes"] / ev if ev else None
+            if t in FILTERED:
+                # Per event the filter left out: the unfiltered run's count.
+                rec = res.get("rust_trace", {}).get("events")
+                ovh = (med["ns"] - base) / rec if rec else None
+                bpe = None
             res[t] = {"runs": len(rs), "ns_median": med["ns"], "ns_min": lo, "ns_max": hi,
                       "events": ev, "lost": med["lost"], "bytes": med["bytes"],
                       "overhead_ns_per_event": ovh, "bytes_per_event": bpe,
                       "spread_pct": 100.0 * (hi - lo) / med["ns"] if med["ns"] else 0}
-            print(f"{w:<10} {t:<11} {med['ns']/1e6:>9.3f} ({lo/1e6:.3f}-{hi/1e6:.3f})   {ev:>9.0f} "
+            print(f"{w:<10} {t:<17} {med['ns']/1e6:>9.3f} ({lo/1e6:.3f}-{hi/1e6:.3f})   {ev:>9.0f} "
                   f"{med['lost']:>6.0f} {med['bytes']:>10.0f} "
                   f"{'' if ovh is None else f'{ovh:10.1f}':>10} {'' if bpe is None else f'{bpe:6.2f}':>6}")
+        if "rust_trace" in res:
+            r = res["rust_trace"]
+            for t in FILTERED:
+                if t not in res or not r["events"] or not r["overhead_ns_per_event"]:
+                    continue
+                f = res[t]
+                ovh = f.pop("overhead_ns_per_event")
+                f.pop("bytes_per_event")
+                f["filtered_out_events"] = r["events"] - f["events"]
+                f["overhead_ns_per_filtered_out_event"] = ovh
+                f["filtered_out_over_recorded"] = ovh / r["overhead_ns_per_event"]
+                print(f"{w:<10} {t}: {ovh:.1f} ns per filtered-out event, "
+                      f"{ovh / r['overhead_ns_per_event']:.3f} of a recorded one "
+                      f"({r['overhead_ns_per_event']:.1f} ns)")
         if "ftrace" in res and "rust_trace" in res:
             f, r = res["ftrace"], res["rust_trace"]
             ratios = {}

@@ -5,7 +5,14 @@
  *   rust_trace_bench WORKLOAD N TRACER
  *     WORKLOAD  pingpong (two processes pinned to CPUs 0 and 1 bounce a byte
  *               N times) | forkstorm (fork N children that exit at once)
- *     TRACER    none | ftrace | rust_trace
+ *     TRACER    none | ftrace | rust_trace | rust_trace_pid | rust_trace_cgroup |
+ *               rust_trace_events
+ *               (the last three: rust_trace filtered so that the
+ *               workload's events are all left out, by `filter pid` of a
+ *               task that sleeps, by `filter cgroup` of an empty cgroup, or
+ *               by `events exec`, which the workloads have none of: what a
+ *               filtered-out event costs, the last being the floor, a
+ *               probe that returns at its first test)
  *   rust_trace_bench microbench N
  *     the module's write-path microbenchmark: N synthetic sched_switch
  *     events through the probe (RUST_TRACE_IOC_MICROBENCH); prints a MICRO line
@@ -28,6 +35,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -255,14 +263,43 @@ static void bench_ftrace(const char *w, long n, int ncpu, unsigned int buf_kb)
 	free(r);
 }
 
-static void bench_rust_trace(const char *w, long n)
+static void command(const char *cmd)
+{
+	int fd = open("/dev/rust_trace", O_WRONLY);
+
+	if (fd < 0 || write(fd, cmd, strlen(cmd)) != (ssize_t)strlen(cmd))
+		die(cmd);
+	close(fd);
+}
+
+#define BENCH_CGROUP "/sys/fs/cgroup/rust_trace_bench"
+
+static void bench_rust_trace(const char *w, long n, const char *tracer)
 {
 	struct workload wl = spawn_workload(w, n);
 	struct rust_trace_stats st = { .cpu = RUST_TRACE_STATS_ALL };
 	struct reader r;
 	uint64_t ns, bytes;
-	int fd = open("/dev/rust_trace", O_RDONLY), wfd;
+	pid_t sleeper = 0;
+	char cmd[64];
+	int fd, wfd;
 
+	if (!strcmp(tracer, "rust_trace_pid")) {
+		sleeper = fork();
+		if (sleeper == 0) {
+			pause();
+			_exit(0);
+		}
+		snprintf(cmd, sizeof(cmd), "filter pid %d", sleeper);
+		command(cmd);
+	} else if (!strcmp(tracer, "rust_trace_cgroup")) {
+		if (mkdir(BENCH_CGROUP, 0755) && errno != EEXIST)
+			die(BENCH_CGROUP);
+		command("filter cgroup /rust_trace_bench");
+	} else if (!strcmp(tracer, "rust_trace_events")) {
+		command("events exec");
+	}
+	fd = open("/dev/rust_trace", O_RDONLY);
 	if (fd < 0)
 		die("/dev/rust_trace");
 	reader_start(&r, fd, "/tmp/rust_trace.out");
@@ -274,8 +311,15 @@ static void bench_rust_trace(const char *w, long n)
 	if (ioctl(wfd, RUST_TRACE_IOC_STATS, &st))
 		die("RUST_TRACE_IOC_STATS");
 	close(wfd);
-	printf("BENCH workload=%s tracer=rust_trace ns=%llu events=%llu lost=%llu bytes=%llu\n",
-	       w, (unsigned long long)ns, (unsigned long long)(st.written - st.lost),
+	command("filter clear");
+	command("events all");
+	if (sleeper) {
+		kill(sleeper, SIGKILL);
+		waitpid(sleeper, NULL, 0);
+	}
+	rmdir(BENCH_CGROUP);
+	printf("BENCH workload=%s tracer=%s ns=%llu events=%llu lost=%llu bytes=%llu\n",
+	       w, tracer, (unsigned long long)ns, (unsigned long long)(st.written - st.lost),
 	       (unsigned long long)st.lost, (unsigned long long)bytes);
 }
 
@@ -303,7 +347,8 @@ int main(int argc, char **argv)
 		return microbench(atol(argv[2]));
 
 	if (argc < 4 || (strcmp(argv[1], "pingpong") && strcmp(argv[1], "forkstorm"))) {
-		fprintf(stderr, "usage: rust_trace_bench pingpong|forkstorm N none|ftrace|rust_trace [buf_kb]\n");
+		fprintf(stderr, "usage: rust_trace_bench pingpong|forkstorm N "
+				"none|ftrace|rust_trace|rust_trace_pid|rust_trace_cgroup|rust_trace_events [buf_kb]\n");
 		return 2;
 	}
 	if (!strcmp(argv[3], "none"))
@@ -311,8 +356,10 @@ int main(int argc, char **argv)
 		       (unsigned long long)run_workload(spawn_workload(argv[1], atol(argv[2]))));
 	else if (!strcmp(argv[3], "ftrace"))
 		bench_ftrace(argv[1], atol(argv[2]), ncpu, argc > 4 ? atoi(argv[4]) : 512);
+	else if (!strncmp(argv[3], "rust_trace", 10))
+		bench_rust_trace(argv[1], atol(argv[2]), argv[3]);
 	else
-		bench_rust_trace(argv[1], atol(argv[2]));
+		die(argv[3]);
 	fflush(stdout);
 	return 0;
 }

@@ -1,5 +1,7 @@
 # Guest payload of `make bench`: the same workloads, interleaved, with no
-# tracer, with ftrace and with rust_trace, REPS times each. Prints BENCH lines.
+# tracer, with ftrace, with rust_trace, and with rust_trace filtering every
+# event of the workload out (by PID, by cgroup, by event type), REPS times
+# each. Prints BENCH lines.
 export PATH=/bench:/kselftest/rust_trace:$PATH
 reps=$(sed -n 's/.*rust_trace_bench_reps=\([0-9]*\).*/\1/p' /proc/cmdline)
 reps=${reps:-5}
@@ -8,7 +10,7 @@ echo "bench: $reps repetitions, $(grep -c ^processor /proc/cpuinfo) CPUs, clock:
 i=0
 while [ "$i" -lt "$reps" ]; do
 	for w in "pingpong 20000" "forkstorm 1500"; do
-		for t in none ftrace rust_trace; do
+		for t in none ftrace rust_trace rust_trace_pid rust_trace_cgroup rust_trace_events; do
 			# shellcheck disable=SC2086
 			rust_trace_bench $w $t 512
 		done
