@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # Filters against ftrace. Each capture is taken under one filter command
 # beside an unfiltered ftrace of the same tracepoints, around a workload
-# that is stopped until the session runs, with unfiltered noise on every
-# CPU. `rtdecode ftrace-diff` applies the filter's documented rule to
+# that is stopped until the session runs (a process whose threads, forks
+# and execs all come after the filter was set), with unfiltered noise on
+# every CPU. `rtdecode ftrace-diff` applies the filter's documented rule to
 # ftrace's events (an event passes when its type is selected and a task
 # it names passes: switch prev or next, fork parent or child, the others
 # their task) and pairs what is left one for one with the capture: no
@@ -77,40 +78,42 @@ judged() {
 		[ "$(rust_trace_diff_total missing "$T/$name.json")" -eq 0 ]
 }
 
-# filter pid: a shell that forks a fork storm, then execs a spawner.
+MIXED="exec rust_trace_workload mixed 4 200 20"
+
+# filter pid: the process, its threads and its children.
 capture_pid() {
-	start_stopped "$T/pid.out" "rust_trace_workload forkstorm 50; exec rust_trace_workload spawn" || return 1
+	start_stopped "$T/pid.out" "$MIXED" || return 1
 	pid_root=$stopped_pid
 	capture pid "filter pid $pid_root"
 }
 judged_pid() {
-	judged pid 250 1000 "pid $pid_root (and their children)" --filter-pids "$pid_root"
+	judged pid 1000 1000 "pid $pid_root (and their children)" --filter-pids "$pid_root"
 }
 
-# filter tgid: 8 threads of one process.
+# filter tgid: the process and its threads, not its children.
 capture_tgid() {
-	start_stopped "$T/tgid.out" "exec rust_trace_workload threads 8 300" || return 1
+	start_stopped "$T/tgid.out" "$MIXED" || return 1
 	tgid=$stopped_pid
 	capture tgid "filter tgid $tgid"
 }
 judged_tgid() {
 	tids=$(sed -n 's/.* tids=//p' "$T/tgid.out")
 	echo "# tgid $tgid: threads $tids"
-	[ -n "$tids" ] && judged tgid 2000 1000 "tgid $tgid" --filter-tids "$tgid,$tids"
+	[ -n "$tids" ] && judged tgid 1000 1000 "tgid $tgid" --filter-tids "$tgid,$tids"
 }
 
 # filter cgroup: the workload in a cgroup below the one filtered; no
 # other task is in either, so the rule is its process tree.
 capture_cgroup() {
 	mkdir -p "$CG/rust_trace_filter/sub" || return 1
-	start_stopped "$T/cgroup.out" "rust_trace_workload forkstorm 50; exec rust_trace_workload spawn" || return 1
+	start_stopped "$T/cgroup.out" "$MIXED" || return 1
 	cg_root=$stopped_pid
 	echo "$cg_root" > "$CG/rust_trace_filter/sub/cgroup.procs" || return 1
 	capture cgroup "filter cgroup /rust_trace_filter"
 }
 judged_cgroup() {
 	id=$(stat -c %i "$CG/rust_trace_filter")
-	judged cgroup 250 1000 "cgroup id $id (and below)" --filter-pids "$cg_root"
+	judged cgroup 1000 1000 "cgroup id $id (and below)" --filter-pids "$cg_root"
 }
 
 # events: switches and wakeups only, of every task.

@@ -14,6 +14,10 @@
  *                               prints "tgid=PID tids=TID,TID,..."
  *   rust_trace_workload spawn           forks a child that execs "rust_trace_workload noop";
  *                               prints "child=PID"
+ *   rust_trace_workload mixed T N K     the ring of "threads T N" and, while it runs,
+ *                               K children forked one after the other, each
+ *                               exec'ing "rust_trace_workload noop"; prints
+ *                               "tgid=PID tids=TID,TID,..." (the threads)
  *   rust_trace_workload renamers N      N children, four at a time; each renames
  *                               itself "rnI-a", sleeps, renames itself
  *                               "rnI-b", sleeps and exits
@@ -106,7 +110,30 @@ static void *ring_thread(void *arg)
 	return NULL;
 }
 
-static void threads(int t, long laps, int print)
+/* Forks a child that execs "rust_trace_workload noop" and waits for it. */
+static pid_t spawn_noop(void)
+{
+	char self[4096];
+	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	pid_t p;
+
+	if (len < 0)
+		die("readlink");
+	self[len] = 0;
+	p = fork();
+	if (p < 0)
+		die("fork");
+	if (p == 0) {
+		/* By its real path, so that its name (comm) is "rust_trace_workload". */
+		execl(self, "rust_trace_workload", "noop", (char *)NULL);
+		_exit(127);
+	}
+	waitpid(p, NULL, 0);
+	return p;
+}
+
+/* The ring of t threads, `spawns` children spawned while it runs. */
+static void threads(int t, long laps, int print, long spawns)
 {
 	struct ring r = { .pipes = calloc(t, sizeof(*r.pipes)), .nthreads = t, .laps = laps };
 	struct ring_member *m = calloc(t, sizeof(*m));
@@ -123,6 +150,8 @@ static void threads(int t, long laps, int print)
 	}
 	if (write(r.pipes[0][1], &c, 1) != 1)
 		die("ring start");
+	for (long i = 0; i < spawns; i++)
+		spawn_noop();
 	for (int i = 0; i < t; i++)
 		pthread_join(th[i], NULL);
 	if (print) {
@@ -186,28 +215,14 @@ int main(int argc, char **argv)
 		while (wait(NULL) > 0)
 			;
 	} else if (argc >= 4 && !strcmp(argv[1], "threads")) {
-		threads(atoi(argv[2]), atol(argv[3]), 1);
+		threads(atoi(argv[2]), atol(argv[3]), 1, 0);
+	} else if (argc >= 5 && !strcmp(argv[1], "mixed")) {
+		threads(atoi(argv[2]), atol(argv[3]), 1, atol(argv[4]));
 	} else if (argc >= 3 && !strcmp(argv[1], "forkstorm")) {
 		forkstorm(atol(argv[2]));
 	} else if (argc >= 2 && !strcmp(argv[1], "spawn")) {
-		char self[4096];
-		ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
-		pid_t p;
-
-		if (len < 0)
-			die("readlink");
-		self[len] = 0;
-		p = fork();
-		if (p < 0)
-			die("fork");
-		if (p == 0) {
-			/* By its real path, so that its name (comm) is "rust_trace_workload". */
-			execl(self, "rust_trace_workload", "noop", (char *)NULL);
-			_exit(127);
-		}
-		printf("child=%d\n", p);
-		fflush(stdout);
-		waitpid(p, NULL, 0);
+		/* Printed once the child ran: waitpid() inside. */
+		printf("child=%d\n", spawn_noop());
 	} else if (argc >= 3 && !strcmp(argv[1], "renamers")) {
 		renamers(atol(argv[2]));
 	} else if (argc >= 4 && !strcmp(argv[1], "oncpu")) {
