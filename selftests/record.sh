@@ -3,7 +3,9 @@
 # rtdecode record: a capture around a command follows the command and its
 # children only, ends when it exits and passes on its exit status; Ctrl-C
 # (SIGINT) or SIGTERM ends a recording cleanly, the file ending with its
-# footer; a filter the module refuses is an error that records nothing.
+# footer; a filter the module refuses is an error that records nothing;
+# a busy device or a missing module is said plainly; on a terminal it
+# shows a live status line.
 lib="$(dirname "$0")/lib.sh"
 if [ ! -r "$lib" ]; then
 	printf 'TAP version 13\n1..1\nnot ok 1 %s: lib.sh missing\n' "$0"
@@ -81,16 +83,24 @@ sigint_without_command() {
 	echo "# exit status $rc"
 	[ "$rc" = 0 ] && [ "$(rtdecode report "$T/sig" | grep -c sched_switch)" -gt 600 ]
 }
+# Whether a task of that command still runs (busybox has no pgrep; the
+# bracket keeps this grep's own command line from matching).
+pingpong_alive() {
+	for f in /proc/[0-9]*/cmdline; do
+		{ tr '\0' ' ' < "$f"; } 2>/dev/null | grep -q 'workload [p]ingpong 100000000' && return 0
+	done
+	return 1
+}
 # With a command still running, SIGTERM ends the recording and the command.
 sigterm_with_command() {
 	stopped_by TERM -- rust_trace_workload pingpong 100000000 || return 1
 	echo "# exit status $rc (the command got SIGTERM: 143)"
 	# Its pong side ends once ping is gone.
 	for _ in $(seq 40); do
-		pgrep -f 'pingpong 100000000' > /dev/null || break
+		pingpong_alive || break
 		sleep 0.05
 	done
-	[ "$rc" = 143 ] && ! pgrep -f 'pingpong 100000000' > /dev/null
+	[ "$rc" = 143 ] && ! pingpong_alive
 }
 
 # --events: only those types; the stream says so.
@@ -111,8 +121,36 @@ a_refused_filter() {
 		rust_trace_counters | head -1 | grep -q 'running=0 reader=0'
 }
 
+# On a terminal, a live status line, then the summary.
+status_on_a_terminal() {
+	rust_trace_workload pty rtdecode record -o "$T/tty" -- \
+		rust_trace_workload pingpong 3000 > "$T/tty.out" || return 1
+	tr '\r' '\n' < "$T/tty.out" | grep . | tail -3 | sed 's/^/# /'
+	tr '\r' '\n' < "$T/tty.out" | grep -q 'recording: [0-9.]* s, [0-9]* events, [0-9.]* MB, 0 lost' &&
+		grep -q 'rtdecode record: .* events recorded, 0 lost' "$T/tty.out"
+}
+
+# Clear errors: no module, a busy device.
+clear_errors() {
+	cat "$DEV" > /dev/null &
+	reader=$!
+	rust_trace_wait_session || { kill "$reader"; return 1; }
+	rtdecode record -o "$T/busy" 2> "$T/busy.err"
+	rc=$?
+	echo stop > "$DEV"
+	wait "$reader"
+	sed 's/^/# /' "$T/busy.err"
+	[ "$rc" = 2 ] && grep -q 'is busy: another reader' "$T/busy.err" || return 1
+	rust_trace_unload || return 1
+	rtdecode record -o "$T/none" 2> "$T/none.err"
+	rc=$?
+	rust_trace_load || return 1
+	sed 's/^/# /' "$T/none.err"
+	[ "$rc" = 2 ] && grep -q 'is rust_trace loaded?' "$T/none.err"
+}
+
 ktap_print_header
-ktap_set_plan 7
+ktap_set_plan 9
 rust_trace_load
 ktap_test_result "record -- CMD: the command and its children, none of the noise" follows_the_command
 ktap_test_result "record -- CMD exits as the command (0, 3, 128+SIGTERM)" exits_as_the_command
@@ -121,5 +159,7 @@ ktap_test_result "SIGINT ends a recording: exit 0, the file validates with its f
 ktap_test_result "SIGTERM ends a recording and its command" sigterm_with_command
 ktap_test_result "record --events switch: switches only, stated in the stream" only_the_events_asked
 ktap_test_result "record --pid of no task: the module's ESRCH, exit 2, no session" a_refused_filter
+ktap_test_result "record on a terminal: a live status line, then the summary" status_on_a_terminal
+ktap_test_result "record: a busy device and a missing module are said plainly" clear_errors
 rm -rf "$T"
 ktap_finished

@@ -27,10 +27,14 @@
  *   rust_trace_workload sigdfl CMD ...  runs CMD with SIGINT and SIGQUIT at their
  *                               default (a shell's background jobs ignore
  *                               them)
+ *   rust_trace_workload pty CMD ...     runs CMD with its stderr on a pseudo-terminal,
+ *                               copying what it writes there to stdout;
+ *                               exits with CMD's status
  *   rust_trace_workload noop            exits 0
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -238,12 +242,39 @@ int main(int argc, char **argv)
 		signal(SIGQUIT, SIG_DFL);
 		execvp(argv[2], argv + 2);
 		die(argv[2]);
+	} else if (argc >= 3 && !strcmp(argv[1], "pty")) {
+		int m = posix_openpt(O_RDWR | O_NOCTTY), st;
+		char buf[4096];
+		ssize_t n;
+		pid_t p;
+
+		if (m < 0 || grantpt(m) || unlockpt(m))
+			die("posix_openpt");
+		p = fork();
+		if (p < 0)
+			die("fork");
+		if (p == 0) {
+			int t = open(ptsname(m), O_RDWR | O_NOCTTY);
+
+			if (t < 0 || dup2(t, 2) < 0)
+				_exit(127);
+			close(t);
+			close(m);
+			execvp(argv[2], argv + 2);
+			_exit(127);
+		}
+		/* read() fails (EIO) once the child's side is closed. */
+		while ((n = read(m, buf, sizeof(buf))) > 0)
+			if (write(1, buf, n) != n)
+				break;
+		waitpid(p, &st, 0);
+		return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	} else if (argc >= 2 && !strcmp(argv[1], "noop")) {
 		return 0;
 	} else {
 		fprintf(stderr, "usage: rust_trace_workload pingpong N | pairs P N | threads T N | forkstorm N |\n"
-				"       spawn | renamers N | oncpu CPU N | mark NAME | sigdfl CMD... |\n"
-				"       noop\n");
+				"       spawn | mixed T N K | renamers N | oncpu CPU N | mark NAME |\n"
+				"       sigdfl CMD... | pty CMD... | noop\n");
 		return 2;
 	}
 	return 0;

@@ -18,6 +18,11 @@
 //!   filter clear, events all                  (the module as no one set it)
 //! ```
 //!
+//! On a terminal, a status line on stderr says every half second how long
+//! it has recorded, how many events (the module's counters,
+//! `RUST_TRACE_IOC_STATS`), how many bytes, how many lost and at what rate;
+//! at the end one summary line says what the file holds (from its footer).
+//!
 //! The device is driven exactly as `cat /dev/rust_trace > out` and `echo
 //! stop` drive it: the file is the stream, ending with its footer whatever
 //! ended the recording. The exit status is the command's (128 + N if a
@@ -58,6 +63,47 @@ pub struct Options {
     pub command: Vec<OsString>,
 }
 
+/// `struct rust_trace_stats` (`uapi/rust_trace.h`).
+#[repr(C)]
+#[derive(Default)]
+struct Stats {
+    cpu: u32,         // in: CPU id or STATS_ALL
+    flags: u32,       // out: RUST_TRACE_STATS_F_*
+    nr_cpus: u32,     // out: number of CPU ids
+    pad: u32,         // zero
+    written: u64,     // events the probes tried to record
+    lost: u64,        // events dropped: no empty buffer
+    batches: u64,     // batches handed to the reader
+    read_events: u64, // events copied out to the reader
+    read_bytes: u64,  // batch bytes copied out to the reader
+}
+
+/// `RUST_TRACE_STATS_ALL`: the totals.
+const STATS_ALL: u32 = u32::MAX;
+/// `RUST_TRACE_IOC_STATS`: `_IOWR('R', 1, struct rust_trace_stats)`.
+const IOC_STATS: libc::c_ulong = (3 << 30)
+    | ((std::mem::size_of::<Stats>() as libc::c_ulong) << 16)
+    | ((b'R' as libc::c_ulong) << 8)
+    | 1;
+
+/// What opening the device failed with, said so that the fix is plain.
+fn open_error(e: io::Error, device: &Path) -> anyhow::Error {
+    let d = device.display();
+    let why = match e.raw_os_error() {
+        Some(libc::ENOENT) | Some(libc::ENXIO) | Some(libc::ENODEV) => {
+            format!("{d} is not there: is rust_trace loaded? (insmod rust_trace.ko)")
+        }
+        Some(libc::EACCES) | Some(libc::EPERM) => {
+            format!("{d}: permission denied: recording needs root or CAP_PERFMON")
+        }
+        Some(libc::EBUSY) => {
+            format!("{d} is busy: another reader has a session open (one at a time)")
+        }
+        _ => format!("opening {d}"),
+    };
+    anyhow::Error::new(e).context(why)
+}
+
 /// `Err(errno)` of the last call when `ret` is -1.
 fn check(ret: libc::c_int, what: &str) -> Result<libc::c_int> {
     if ret < 0 {
@@ -74,16 +120,25 @@ struct Control {
 
 impl Control {
     fn open(device: &Path) -> Result<Self> {
-        let file = File::options().write(true).open(device).with_context(|| {
-            format!(
-                "opening {} (is rust_trace loaded? it needs root or CAP_PERFMON)",
-                device.display()
-            )
-        })?;
+        let file = File::options()
+            .write(true)
+            .open(device)
+            .map_err(|e| open_error(e, device))?;
         Ok(Control {
             file,
             device: device.to_path_buf(),
         })
+    }
+
+    /// The module's counters (totals); `None` if the ioctl fails.
+    fn stats(&self) -> Option<Stats> {
+        let mut st = Stats {
+            cpu: STATS_ALL,
+            ..Default::default()
+        };
+        // SAFETY: `st` is a `struct rust_trace_stats` the ioctl fills.
+        let r = unsafe { libc::ioctl(self.file.as_raw_fd(), IOC_STATS as _, &mut st) };
+        (r == 0).then_some(st)
     }
 
     /// Writes one command; the module's error code on failure.
@@ -309,12 +364,11 @@ fn run(
                 .with_context(|| format!("creating {}", opt.output.display()))?,
         )
     };
-    let mut reader = File::open(&opt.device).with_context(|| {
-        format!(
-            "opening {} for reading (EBUSY: another reader has it)",
-            opt.device.display()
-        )
-    })?;
+    let mut reader = File::open(&opt.device).map_err(|e| open_error(e, &opt.device))?;
+    // SAFETY: isatty() on a valid fd.
+    let tty = unsafe { libc::isatty(libc::STDERR_FILENO) } == 1;
+    let start = std::time::Instant::now();
+    let mut shown = start;
     let mut status: Option<i32> = None;
     let mut stopping = false;
     if let Some(c) = child.as_deref_mut() {
@@ -344,8 +398,12 @@ fn run(
                 revents: 0,
             },
         ];
+        if tty && shown.elapsed().as_millis() >= 500 {
+            shown = std::time::Instant::now();
+            status_line(ctl, start, bytes);
+        }
         // SAFETY: two valid pollfds.
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, if tty { 500 } else { -1 }) };
         if n < 0 {
             let e = io::Error::last_os_error();
             if e.kind() == io::ErrorKind::Interrupted {
@@ -401,6 +459,9 @@ fn run(
     out.flush()?;
     drop(out);
     drop(reader);
+    if tty {
+        eprint!("\r\x1b[K");
+    }
     summary(opt, bytes);
     if let Some(c) = child {
         if status.is_none() {
@@ -414,6 +475,20 @@ fn run(
         }
     }
     Ok(status.unwrap_or(0))
+}
+
+/// The live status line (a terminal only): elapsed time, events recorded,
+/// bytes written, events lost, rate.
+fn status_line(ctl: &Control, start: std::time::Instant, bytes: u64) {
+    let secs = start.elapsed().as_secs_f64();
+    let (events, lost) = ctl
+        .stats()
+        .map_or((0, 0), |s| (s.written.saturating_sub(s.lost), s.lost));
+    let mb = bytes as f64 / 1e6;
+    eprint!(
+        "\r\x1b[Krecording: {secs:.1} s, {events} events, {mb:.2} MB, {lost} lost, {:.2} MB/s",
+        if secs > 0.0 { mb / secs } else { 0.0 }
+    );
 }
 
 /// One line on stderr: what the file holds, from its footer.
@@ -442,6 +517,22 @@ fn summary(opt: &Options, bytes: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_stats_ioctl_is_the_uapi_headers() {
+        // _IOWR('R', 1, struct rust_trace_stats), 56 bytes.
+        assert_eq!(std::mem::size_of::<Stats>(), 56);
+        assert_eq!(IOC_STATS, 0xc038_5201);
+    }
+
+    #[test]
+    fn open_errors_say_what_to_do() {
+        let d = Path::new("/dev/rust_trace");
+        let e = |n| format!("{:#}", open_error(io::Error::from_raw_os_error(n), d));
+        assert!(e(libc::ENOENT).contains("is rust_trace loaded?"));
+        assert!(e(libc::EACCES).contains("needs root or CAP_PERFMON"));
+        assert!(e(libc::EBUSY).contains("another reader"));
+    }
 
     #[test]
     fn cgroup_paths_lose_the_mount_point() {
