@@ -368,7 +368,10 @@ fn run(
     // SAFETY: isatty() on a valid fd.
     let tty = unsafe { libc::isatty(libc::STDERR_FILENO) } == 1;
     let start = std::time::Instant::now();
-    let mut shown = start;
+    // The first status line at once, then every half second.
+    let mut shown = start
+        .checked_sub(std::time::Duration::from_secs(1))
+        .unwrap_or(start);
     let mut status: Option<i32> = None;
     let mut stopping = false;
     if let Some(c) = child.as_deref_mut() {
