@@ -65,7 +65,7 @@ use core::alloc::Layout;
 use core::cell::UnsafeCell;
 use core::mem::size_of;
 use core::ptr::{self, NonNull};
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use kernel::alloc::allocator::Vmalloc;
 use kernel::alloc::Allocator;
@@ -74,6 +74,7 @@ use kernel::prelude::*;
 
 use crate::format::{BatchHeader, Encoder, BATCH_HDR_LEN};
 use crate::helpers;
+use crate::pidset::NameCache;
 
 /// In-memory header at the start of every trace buffer; not part of the
 /// stream. The batch (stream record) follows it.
@@ -83,11 +84,35 @@ struct TraceBufHdr {
     cpu: u32,          // CPU whose pool holds this buffer
     used: u32,         // bytes of the batch written, its header included
     nevents: u32,      // events in the batch
-    _pad: u32,         // keeps the u64 fields aligned
+    ncross: u32,       // flight: generation crossings at the buffer's end
     seq: u64,          // batch sequence number on its CPU
     ts: u64,           // time of the batch start
     lost: u64,         // events the CPU lost just before this batch
+    last_ts: u64,      // time of its last event
+    gen_first: u64,    // flight: generation of its first event
 }
+
+/// Where a generation starts inside a flight recorder's buffer, kept in a
+/// directory at the buffer's end (entry `i` at `end - (i + 1) * CROSS_LEN`,
+/// growing down toward the events): a snapshot cuts the buffer there.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Crossing {
+    gen: u64,            // the generation that starts here
+    prev_ts: u64,        // time of the event before (the cut batch's time base)
+    offset: u32,         // its first event's offset in the batch
+    nevents_before: u32, // events of the batch before it
+}
+
+/// Bytes of one [`Crossing`].
+const CROSS_LEN: usize = size_of::<Crossing>();
+
+/// Buffers per CPU that flight recording keeps out of the ring, for the
+/// writer to go on with while a snapshot holds the rest.
+const FLIGHT_RESERVE: usize = 2;
+/// Fewest buffers per CPU flight recording needs: the current one, the
+/// reserve, and a ring of at least one.
+pub(crate) const FLIGHT_MIN_BUFS: usize = FLIGHT_RESERVE + 2;
 
 /// Bytes before the batch in each buffer.
 const BUF_HDR_LEN: usize = size_of::<TraceBufHdr>();
@@ -280,10 +305,40 @@ impl Drop for VmallocArea {
 
 /// The part of a CPU's state that only its writer touches.
 struct CpuWriter {
-    cur: TraceBufPtr,  // buffer being filled, or null: take one at the next event
-    seq: u64,          // sequence number of the next batch
-    lost_pending: u64, // events lost since the last batch was started
-    last_ts: u64,      // time of the last event written to `cur`
+    cur: TraceBufPtr,       // buffer being filled, or null: take one at the next event
+    seq: u64,               // sequence number of the next batch
+    lost_pending: u64,      // events lost since the last batch was started
+    last_ts: u64,           // time of the last event written to `cur`
+    ring_head: TraceBufPtr, // flight: retired buffers, oldest first (linked by `link`)
+    ring_tail: TraceBufPtr, // flight: the newest retired buffer
+    ring_len: usize,        // flight: buffers on the ring
+    gen: u64,               // flight: generation of the current time
+    gen_end: u64,           // flight: when it ends
+    gen_started: bool,      // flight: an event of `gen` was recorded (its crossing noted)
+    epoch: u32,             // flight: name epoch (a new one at each generation and freeze)
+    frozen_at: u64,         // flight: the freeze time already acted on
+    gone_ts: u64,           // flight: time of the newest event overwritten or lost (0: none)
+}
+
+impl CpuWriter {
+    /// A writer with nothing recorded.
+    const fn new() -> Self {
+        CpuWriter {
+            cur: TraceBufPtr::NULL,
+            seq: 0,
+            lost_pending: 0,
+            last_ts: 0,
+            ring_head: TraceBufPtr::NULL,
+            ring_tail: TraceBufPtr::NULL,
+            ring_len: 0,
+            gen: 0,
+            gen_end: 0,
+            gen_started: false,
+            epoch: 0,
+            frozen_at: 0,
+            gone_ts: 0,
+        }
+    }
 }
 
 /// A snapshot of [`CpuCounters`], of one CPU or summed over all (`+=`).
@@ -299,6 +354,8 @@ pub(crate) struct Counts {
     pub(crate) read_events: u64,
     /// Batch bytes copied out to the reader.
     pub(crate) read_bytes: u64,
+    /// Flight: events overwritten.
+    pub(crate) overwritten: u64,
 }
 
 impl core::ops::AddAssign for Counts {
@@ -309,6 +366,7 @@ impl core::ops::AddAssign for Counts {
         self.batches = self.batches.saturating_add(o.batches);
         self.read_events = self.read_events.saturating_add(o.read_events);
         self.read_bytes = self.read_bytes.saturating_add(o.read_bytes);
+        self.overwritten = self.overwritten.saturating_add(o.overwritten);
     }
 }
 
@@ -327,6 +385,9 @@ pub(crate) struct CpuCounters {
     pub(crate) read_events: AtomicU64,
     /// Bytes of this CPU's batches the reader has copied out (the reader).
     pub(crate) read_bytes: AtomicU64,
+    /// Flight: events recorded and then overwritten, their buffer reused
+    /// (written by its writer).
+    pub(crate) overwritten: AtomicU64,
 }
 
 impl CpuCounters {
@@ -339,6 +400,7 @@ impl CpuCounters {
             batched: AtomicU64::new(0),
             read_events: AtomicU64::new(0),
             read_bytes: AtomicU64::new(0),
+            overwritten: AtomicU64::new(0),
         }
     }
 
@@ -351,6 +413,7 @@ impl CpuCounters {
             batches: self.batches.load(Ordering::Relaxed),
             read_events: self.read_events.load(Ordering::Relaxed),
             read_bytes: self.read_bytes.load(Ordering::Relaxed),
+            overwritten: self.overwritten.load(Ordering::Relaxed),
         }
     }
 
@@ -363,6 +426,7 @@ impl CpuCounters {
             &self.batched,
             &self.read_events,
             &self.read_bytes,
+            &self.overwritten,
         ] {
             a.store(0, Ordering::Relaxed);
         }
@@ -381,6 +445,9 @@ struct CpuPool {
     writer: UnsafeCell<CpuWriter>, // the writer's private state
     empty: BufStack,               // empty buffers of this CPU
     counters: CpuCounters,         // statistics
+    names: NameCache,              // flight: PIDs named in the writer's epoch
+    frozen: AtomicUsize,           // flight: buffers a freeze took, oldest first (0: none)
+    frozen_gone: AtomicU64,        // flight: the writer's `gone_ts` at that freeze
     area: Option<VmallocArea>,     // the buffers; None for an impossible CPU
 }
 
@@ -398,10 +465,13 @@ unsafe impl Send for CpuPool {}
 /// `cpus[c].area`, for a possible CPU `c`, holds `nr_bufs` buffers of
 /// `buf_size` bytes, each starting with a [`TraceBufHdr`] whose `cpu` is `c`.
 pub(crate) struct BufPool {
-    cpus: KVec<CpuPool>, // indexed by CPU id, `nr_cpu_ids` entries
-    full: BufStack,      // retired buffers waiting for the reader
-    buf_size: usize,     // bytes per buffer, header included
-    nr_bufs: usize,      // buffers per possible CPU
+    cpus: KVec<CpuPool>,  // indexed by CPU id, `nr_cpu_ids` entries
+    full: BufStack,       // retired buffers waiting for the reader
+    buf_size: usize,      // bytes per buffer, header included
+    nr_bufs: usize,       // buffers per possible CPU
+    flight: AtomicBool,   // flight recording: rings, generations, no reader
+    gen_ns: AtomicU64,    // flight: the generation period
+    freeze_at: AtomicU64, // flight: writers switch buffers at this time (u64::MAX: none)
 }
 
 impl BufPool {
@@ -420,14 +490,12 @@ impl BufPool {
             };
             cpus.push(
                 CpuPool {
-                    writer: UnsafeCell::new(CpuWriter {
-                        cur: TraceBufPtr::NULL,
-                        seq: 0,
-                        lost_pending: 0,
-                        last_ts: 0,
-                    }),
+                    writer: UnsafeCell::new(CpuWriter::new()),
                     empty: BufStack::new(),
                     counters: CpuCounters::new(),
+                    names: NameCache::new(),
+                    frozen: AtomicUsize::new(0),
+                    frozen_gone: AtomicU64::new(0),
                     area,
                 },
                 GFP_KERNEL,
@@ -438,6 +506,9 @@ impl BufPool {
             full: BufStack::new(),
             buf_size,
             nr_bufs,
+            flight: AtomicBool::new(false),
+            gen_ns: AtomicU64::new(u64::MAX),
+            freeze_at: AtomicU64::new(u64::MAX),
         };
         // SAFETY: no probe can run: the pool is not published yet.
         unsafe { pool.reset() };
@@ -502,13 +573,10 @@ impl BufPool {
             // SAFETY: quiescent by the caller's contract (the `CpuPool`
             // invariant allows process context then).
             let w = unsafe { &mut *pool.writer.get() };
-            *w = CpuWriter {
-                cur: TraceBufPtr::NULL,
-                seq: 0,
-                lost_pending: 0,
-                last_ts: 0,
-            };
+            *w = CpuWriter::new();
             pool.counters.clear();
+            pool.names.clear();
+            pool.frozen.store(0, Ordering::Relaxed);
             pool.empty.take_all();
             let Some(area) = &pool.area else { continue };
             // Push in reverse so the first buffer is on top: the order is
@@ -531,10 +599,12 @@ impl BufPool {
                             cpu: cpu as u32,
                             used: 0,
                             nevents: 0,
-                            _pad: 0,
+                            ncross: 0,
                             seq: 0,
                             ts: 0,
                             lost: 0,
+                            last_ts: 0,
+                            gen_first: 0,
                         },
                     )
                 };
@@ -546,19 +616,17 @@ impl BufPool {
         }
     }
 
-    /// Records one group of `nevents` events (at most `max_len` bytes) on this
-    /// CPU; `encode` writes them given the time since the previous event.
-    /// Returns whether they were stored (false: counted as lost). When a
-    /// buffer is retired, queues the irq_work that wakes the reader.
+    /// Records a group of events (at most `max_len` bytes) on this CPU:
+    /// `encode` gets a [`Slot`] (the encoder, the time since the previous
+    /// event, and in flight recording the CPU's name cache) and returns how
+    /// many events it encoded, or would have: without an empty buffer the
+    /// slot has no encoder and they count as lost. Returns whether they were
+    /// stored. When a buffer is retired to the reader, queues the irq_work
+    /// that wakes it.
     ///
     /// Tracepoint context: preemption is off; IRQs are disabled here.
     #[inline(always)]
-    pub(crate) fn record(
-        &self,
-        max_len: usize,
-        nevents: u32,
-        encode: impl FnOnce(&mut Encoder<'_>, u64),
-    ) -> bool {
+    pub(crate) fn record(&self, max_len: usize, encode: impl FnOnce(&mut Slot<'_>) -> u32) -> bool {
         // SAFETY: saving and disabling IRQs on this CPU is always allowed.
         let flags = unsafe { helpers::rust_trace_irq_save() };
         // SAFETY: IRQs are off, so the CPU cannot change under us.
@@ -568,7 +636,7 @@ impl BufPool {
             // SAFETY: we run on `cpu` with IRQs off: the `CpuPool` invariant
             // makes us the only user of its writer state.
             let w = unsafe { &mut *pool.writer.get() };
-            (stored, wake) = self.record_locked(pool, w, max_len, nevents, encode);
+            (stored, wake) = self.record_locked(pool, w, max_len, encode);
         }
         // SAFETY: restores the state saved above.
         unsafe { helpers::rust_trace_irq_restore(flags) };
@@ -588,77 +656,134 @@ impl BufPool {
         pool: &CpuPool,
         w: &mut CpuWriter,
         max_len: usize,
-        nevents: u32,
-        encode: impl FnOnce(&mut Encoder<'_>, u64),
+        encode: impl FnOnce(&mut Slot<'_>) -> u32,
     ) -> (bool, bool) {
         // The event path must not panic: arithmetic here is on values the
         // invariants bound (a buffer's `used` <= `cap` < 4 MiB, counters
         // that would take centuries to wrap), so it is written wrapping,
         // which also keeps the overflow checks out of the probe.
-        let n = u64::from(nevents);
-        bump(&pool.counters.written, n);
         // SAFETY: local_clock() may be called from any context.
         let now = unsafe { helpers::local_clock() };
+        let flight = self.flight.load(Ordering::Relaxed);
+        if flight {
+            self.flight_clock(pool, w, now);
+        }
         let cap = self.buf_size.wrapping_sub(BUF_HDR_LEN);
+        // The first event of a generation also needs room for its crossing.
+        let need = if flight && !w.gen_started {
+            max_len.wrapping_add(CROSS_LEN)
+        } else {
+            max_len
+        };
         let mut wake = false;
         if !w.cur.is_null() {
             // SAFETY: `cur` is ours (CPU slot) and non-null.
-            let used = unsafe { w.cur.hdr() }.used as usize;
-            if max_len > cap.wrapping_sub(used) {
+            if need > room(cap, unsafe { w.cur.hdr() }) {
                 self.retire(pool, w);
-                wake = true;
+                wake = !flight;
             }
         }
         if w.cur.is_null() && !self.start_batch(pool, w, now) {
+            let mut slot = Slot {
+                enc: None,
+                dt: 0,
+                names: None,
+                named: [None; 3],
+            };
+            let n = u64::from(encode(&mut slot));
+            bump(&pool.counters.written, n);
             bump(&pool.counters.lost, n);
             w.lost_pending = w.lost_pending.wrapping_add(n);
+            w.gone_ts = now;
             return (false, wake);
         }
-        let dt = now.saturating_sub(w.last_ts);
-        w.last_ts = now;
         let b = w.cur;
         // SAFETY: `b` is in our CPU slot: we are its only writer.
         let hdr = unsafe { &mut *b.ptr() };
+        if flight && !w.gen_started {
+            // The first event of a generation on this CPU: where a snapshot
+            // may cut (`need` kept room for the crossing).
+            note_crossing(b, hdr, w, cap);
+        }
+        let dt = now.saturating_sub(w.last_ts);
         let used = hdr.used as usize;
-        let room = cap.wrapping_sub(used).min(max_len);
-        // SAFETY: `used + room <= cap`, so the slice lies inside the buffer,
-        // which only this writer touches while it is in the CPU slot.
+        let room = room(cap, hdr).min(max_len);
+        // SAFETY: `used + room` stays below the crossings at the buffer's
+        // end, so the slice lies inside the buffer, which only this writer
+        // touches while it is in the CPU slot.
         let dst = unsafe { core::slice::from_raw_parts_mut(b.batch().add(used), room) };
-        let mut enc = Encoder::new(dst);
-        encode(&mut enc, dt);
-        match enc.fitted_len() {
+        let mut slot = Slot {
+            enc: Some(Encoder::new(dst)),
+            dt,
+            names: if flight {
+                Some((&pool.names, w.epoch))
+            } else {
+                None
+            },
+            named: [None; 3],
+        };
+        let n = encode(&mut slot);
+        let nev = u64::from(n);
+        bump(&pool.counters.written, nev);
+        match slot.enc.as_ref().and_then(Encoder::fitted_len) {
             Some(len) => {
                 hdr.used = hdr.used.wrapping_add(len as u32);
-                hdr.nevents = hdr.nevents.wrapping_add(nevents);
+                hdr.nevents = hdr.nevents.wrapping_add(n);
+                hdr.last_ts = now;
+                w.last_ts = now;
+                if flight {
+                    w.gen_started = true;
+                    for &pid in slot.named.iter().flatten() {
+                        pool.names.insert(pid, w.epoch);
+                    }
+                }
                 (true, wake)
             }
             // `max_len` was too small for what `encode` wrote: a bug in the
             // caller. Count the events as lost rather than corrupt the batch.
             None => {
-                bump(&pool.counters.lost, n);
-                w.lost_pending = w.lost_pending.wrapping_add(n);
+                bump(&pool.counters.lost, nev);
+                w.lost_pending = w.lost_pending.wrapping_add(nev);
+                w.gone_ts = now;
                 (false, wake)
             }
         }
     }
 
     /// Takes an empty buffer into `w.cur` and starts a batch at `now`.
-    /// Returns false if the CPU has no empty buffer. Writer context.
+    /// Returns false if the CPU has no buffer to write to. In flight
+    /// recording, reuses the CPU's oldest retired buffer when the ring is
+    /// full or no empty one is left (its events count as overwritten).
+    /// Writer context.
     fn start_batch(&self, pool: &CpuPool, w: &mut CpuWriter, now: u64) -> bool {
-        // SAFETY: only this CPU's writer (or a quiescent caller) pops its
-        // empty stack: single consumer.
-        let b = unsafe { pool.empty.pop() };
+        let flight = self.flight.load(Ordering::Relaxed);
+        let b = if flight && w.ring_len > self.ring_cap() {
+            self.ring_reuse(pool, w)
+        } else {
+            // SAFETY: only this CPU's writer (or a quiescent caller) pops
+            // its empty stack: single consumer.
+            let b = unsafe { pool.empty.pop() };
+            if b.is_null() && flight {
+                self.ring_reuse(pool, w)
+            } else {
+                b
+            }
+        };
         if b.is_null() {
             return false;
         }
-        // INVARIANT: `b` left the empty stack and is now in the CPU slot.
+        // INVARIANT: `b` left the empty stack or the ring and is now in the
+        // CPU slot.
         // SAFETY: we hold `b`.
         let hdr = unsafe { &mut *b.ptr() };
         hdr.used = BATCH_HDR_LEN as u32;
         hdr.nevents = 0;
+        hdr.ncross = 0;
         hdr.seq = w.seq;
         hdr.ts = now;
         hdr.lost = w.lost_pending;
+        hdr.last_ts = now;
+        hdr.gen_first = w.gen;
         w.seq = w.seq.wrapping_add(1);
         w.lost_pending = 0;
         w.last_ts = now;
@@ -666,8 +791,9 @@ impl BufPool {
         true
     }
 
-    /// Writes the batch header of `w.cur` and moves it to the full queue.
-    /// Writer context (or quiescent). `w.cur` must be non-null.
+    /// Writes the batch header of `w.cur` and moves it to the full queue,
+    /// or in flight recording to the end of the CPU's ring. Writer context
+    /// (or quiescent). `w.cur` must be non-null.
     fn retire(&self, pool: &CpuPool, w: &mut CpuWriter) {
         let b = w.cur;
         w.cur = TraceBufPtr::NULL;
@@ -686,9 +812,299 @@ impl BufPool {
         unsafe { ptr::copy_nonoverlapping(bh.to_bytes().as_ptr(), b.batch(), BATCH_HDR_LEN) };
         bump(&pool.counters.batches, 1);
         bump(&pool.counters.batched, u64::from(hdr.nevents));
+        if self.flight.load(Ordering::Relaxed) {
+            // INVARIANT: `b` leaves the CPU slot for the end of its ring.
+            hdr.link.store(0, Ordering::Relaxed);
+            if w.ring_tail.is_null() {
+                w.ring_head = b;
+            } else {
+                // SAFETY: the ring's buffers are the writer's.
+                unsafe { w.ring_tail.hdr() }
+                    .link
+                    .store(b.0, Ordering::Relaxed);
+            }
+            w.ring_tail = b;
+            w.ring_len = w.ring_len.wrapping_add(1);
+            return;
+        }
         // INVARIANT: `b` leaves the CPU slot for the full queue.
         // SAFETY: we hold `b` and it is on no list.
         unsafe { self.full.push(b) };
+    }
+
+    /// Flight recording: starts a new generation when `now` reached the
+    /// end of the writer's, and switches buffers at the freeze time the
+    /// first time it is reached (the buffer before it goes to the ring,
+    /// where a snapshot finds it). Both start a name epoch. Writer context.
+    #[inline(always)]
+    fn flight_clock(&self, pool: &CpuPool, w: &mut CpuWriter, now: u64) {
+        if now >= w.gen_end {
+            let g = self.gen_ns.load(Ordering::Relaxed);
+            // `g` is at least 1 ms (start_flight()); no division by zero.
+            w.gen = now.checked_div(g).unwrap_or(0);
+            w.gen_end = w.gen.wrapping_add(1).wrapping_mul(g);
+            w.gen_started = false;
+            w.epoch = w.epoch.wrapping_add(1);
+        }
+        let f = self.freeze_at.load(Ordering::Relaxed);
+        if now >= f && w.frozen_at != f {
+            self.freeze_writer(pool, w, f);
+        }
+    }
+
+    /// Freezes at `at` (in the past, and after every event `w` recorded):
+    /// retires the current buffer if it holds events and moves the whole
+    /// ring, oldest first, to the CPU's frozen list, where the snapshot
+    /// takes it. Doing it at the writer's first event at or after `at`
+    /// (or in the snapshot's IPI if there is none) means no buffer of
+    /// events before `at` is reused for later ones. Writer context.
+    fn freeze_writer(&self, pool: &CpuPool, w: &mut CpuWriter, at: u64) {
+        w.frozen_at = at;
+        // SAFETY: `cur` is ours when non-null.
+        if !w.cur.is_null() && unsafe { w.cur.hdr() }.nevents > 0 {
+            self.retire(pool, w);
+        }
+        w.epoch = w.epoch.wrapping_add(1);
+        // INVARIANT: the ring's buffers move from the writer to the
+        // snapshot (the frozen list), linked as they were.
+        pool.frozen_gone.store(w.gone_ts, Ordering::Relaxed);
+        pool.frozen.store(w.ring_head.0, Ordering::Release);
+        w.ring_head = TraceBufPtr::NULL;
+        w.ring_tail = TraceBufPtr::NULL;
+        w.ring_len = 0;
+    }
+
+    /// Buffers a CPU's ring may hold in flight recording: all but the
+    /// current one and [`FLIGHT_RESERVE`], which stay free for recording
+    /// while a snapshot is read.
+    fn ring_cap(&self) -> usize {
+        self.nr_bufs.saturating_sub(FLIGHT_RESERVE + 1).max(1)
+    }
+
+    /// Takes the oldest buffer off the writer's ring for reuse, counting
+    /// its events as overwritten; null if the ring is empty. Writer context.
+    fn ring_reuse(&self, pool: &CpuPool, w: &mut CpuWriter) -> TraceBufPtr {
+        let b = w.ring_head;
+        if b.is_null() {
+            return b;
+        }
+        // SAFETY: the ring's buffers are the writer's.
+        let hdr = unsafe { b.hdr() };
+        w.ring_head = TraceBufPtr(hdr.link.load(Ordering::Relaxed));
+        if w.ring_head.is_null() {
+            w.ring_tail = TraceBufPtr::NULL;
+        }
+        w.ring_len = w.ring_len.wrapping_sub(1);
+        bump(&pool.counters.overwritten, u64::from(hdr.nevents));
+        w.gone_ts = w.gone_ts.max(hdr.last_ts);
+        b
+    }
+
+    /// Switches the pool to flight recording with generations of `gen_ns`
+    /// nanoseconds (at least 1 ms); `EINVAL` if the CPUs have fewer than
+    /// [`FLIGHT_MIN_BUFS`] buffers each.
+    ///
+    /// # Safety
+    ///
+    /// Quiescent, just after [`BufPool::reset`]: no probe runs.
+    pub(crate) unsafe fn start_flight(&self, gen_ns: u64) -> Result {
+        if self.nr_bufs < FLIGHT_MIN_BUFS || gen_ns < 1_000_000 {
+            return Err(EINVAL);
+        }
+        self.gen_ns.store(gen_ns, Ordering::Relaxed);
+        self.freeze_at.store(u64::MAX, Ordering::Relaxed);
+        self.flight.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Ends flight recording: back to streaming for the next session.
+    ///
+    /// # Safety
+    ///
+    /// Quiescent: no probe runs.
+    pub(crate) unsafe fn stop_flight(&self) {
+        self.flight.store(false, Ordering::Relaxed);
+        self.freeze_at.store(u64::MAX, Ordering::Relaxed);
+    }
+
+    /// Whether the pool is flight recording.
+    pub(crate) fn in_flight(&self) -> bool {
+        self.flight.load(Ordering::Relaxed)
+    }
+
+    /// The generation period of flight recording.
+    pub(crate) fn gen_ns(&self) -> u64 {
+        self.gen_ns.load(Ordering::Relaxed)
+    }
+
+    /// Sets the freeze time: each writer switches buffers at its first
+    /// event at or after `at`. Process context.
+    pub(crate) fn set_freeze(&self, at: u64) {
+        self.freeze_at.store(at, Ordering::Relaxed);
+    }
+
+    /// Freezes `cpu` at `at` if its writer has not done so itself (it had
+    /// no event since `at`): its buffers, all of events before `at`, move
+    /// to its frozen list for [`BufPool::take_frozen`].
+    ///
+    /// # Safety
+    ///
+    /// The caller is the only user of `cpu`'s writer state: on `cpu` with
+    /// IRQs off (an IPI), or `cpu` offline with hotplug locked out. `at` is
+    /// in the past.
+    pub(crate) unsafe fn freeze_local(&self, cpu: usize, at: u64) {
+        let Some(pool) = self.cpus.get(cpu) else {
+            return;
+        };
+        // SAFETY: exclusive use, by the caller's contract.
+        let w = unsafe { &mut *pool.writer.get() };
+        if w.frozen_at != at {
+            // No event since `at`: everything the CPU holds is older.
+            self.freeze_writer(pool, w, at);
+        }
+    }
+
+    /// The buffers the freeze took from `cpu`, oldest first (linked by
+    /// `link`; the caller holds them), and the time of the newest event
+    /// the CPU had overwritten or lost by then (0: none): the CPU holds
+    /// every event it recorded after that time. Process context, after
+    /// the freeze.
+    pub(crate) fn take_frozen(&self, cpu: usize) -> (TraceBufPtr, u64) {
+        self.cpus.get(cpu).map_or((TraceBufPtr::NULL, 0), |p| {
+            (
+                TraceBufPtr(p.frozen.swap(0, Ordering::Acquire)),
+                p.frozen_gone.load(Ordering::Relaxed),
+            )
+        })
+    }
+
+    /// Flight recording: events `cpu` overwrote since flight recording
+    /// started.
+    pub(crate) fn overwritten(&self, cpu: usize) -> u64 {
+        self.cpus
+            .get(cpu)
+            .map_or(0, |p| p.counters.overwritten.load(Ordering::Relaxed))
+    }
+
+    /// Forgets `pid` in every CPU's name cache: its next event on any CPU
+    /// names it again. Any context.
+    #[inline(always)]
+    pub(crate) fn forget_name(&self, pid: u32) {
+        for pool in self.cpus.iter() {
+            pool.names.remove(pid);
+        }
+    }
+
+    /// What a snapshot needs to know of a buffer it holds.
+    ///
+    /// # Safety
+    ///
+    /// `b` is non-null and held by the caller (a frozen buffer).
+    pub(crate) unsafe fn frozen_meta(&self, b: TraceBufPtr) -> FrozenMeta {
+        // SAFETY: held by the caller: no one writes it.
+        let h = unsafe { b.hdr() };
+        FrozenMeta {
+            next: TraceBufPtr(h.link.load(Ordering::Relaxed)),
+            nevents: h.nevents,
+            last_ts: h.last_ts,
+            gen_first: h.gen_first,
+        }
+    }
+
+    /// Cuts `b` so that its batch starts at its first event of generation
+    /// `gen` or later: the events before are dropped, the batch's time base
+    /// becomes the time of the event before the cut. Returns the events
+    /// dropped, or `None` if `b` has no such crossing.
+    ///
+    /// # Safety
+    ///
+    /// `b` is non-null and held by the caller; process context.
+    pub(crate) unsafe fn cut_before_gen(&self, b: TraceBufPtr, gen: u64) -> Option<u32> {
+        let cap = self.buf_size.wrapping_sub(BUF_HDR_LEN);
+        // SAFETY: held by the caller: ours to change.
+        let h = unsafe { &mut *b.ptr() };
+        let mut found = None;
+        for k in 1..=h.ncross as usize {
+            let off = cap.checked_sub(k.checked_mul(CROSS_LEN)?)?;
+            // SAFETY: crossing `k - 1` lies at `off`, inside the batch area.
+            let c = unsafe { ptr::read_unaligned(b.batch().add(off).cast::<Crossing>()) };
+            if c.gen >= gen {
+                found = Some(c);
+                break;
+            }
+        }
+        let c = found?;
+        let from = c.offset as usize;
+        let used = h.used as usize;
+        if from < BATCH_HDR_LEN || from > used {
+            return None;
+        }
+        // SAFETY: both ranges lie inside the batch's `used` bytes.
+        unsafe {
+            ptr::copy(
+                b.batch().add(from),
+                b.batch().add(BATCH_HDR_LEN),
+                used - from,
+            )
+        };
+        h.used = (BATCH_HDR_LEN + (used - from)) as u32;
+        h.nevents = h.nevents.saturating_sub(c.nevents_before);
+        h.ts = c.prev_ts;
+        h.ncross = 0;
+        Some(c.nevents_before)
+    }
+
+    /// Rewrites `b`'s batch header as batch `seq` of its CPU with no loss,
+    /// and returns its event count.
+    ///
+    /// # Safety
+    ///
+    /// `b` is non-null and held by the caller.
+    pub(crate) unsafe fn seal(&self, b: TraceBufPtr, seq: u64) -> u32 {
+        // SAFETY: held by the caller.
+        let h = unsafe { &mut *b.ptr() };
+        h.seq = seq;
+        h.lost = 0;
+        let bh = BatchHeader {
+            len: h.used,
+            cpu: h.cpu,
+            nevents: h.nevents,
+            seq,
+            ts: h.ts,
+            lost: 0,
+        };
+        // SAFETY: the batch area starts with its header's bytes.
+        unsafe { ptr::copy_nonoverlapping(bh.to_bytes().as_ptr(), b.batch(), BATCH_HDR_LEN) };
+        h.nevents
+    }
+
+    /// Hands `b` to the reader through the full queue.
+    ///
+    /// # Safety
+    ///
+    /// `b` is non-null, held by the caller and on no list; the caller
+    /// drops its handle.
+    pub(crate) unsafe fn queue(&self, b: TraceBufPtr) {
+        // INVARIANT: from the caller to the full queue.
+        // SAFETY: by the caller's contract.
+        unsafe { self.full.push(b) };
+    }
+
+    /// Gives `b`, which a snapshot does not keep, back to its CPU's empty
+    /// stack (not counted as read).
+    ///
+    /// # Safety
+    ///
+    /// `b` is non-null, held by the caller and on no list; the caller
+    /// drops its handle.
+    pub(crate) unsafe fn give_back(&self, b: TraceBufPtr) {
+        // SAFETY: held by the caller.
+        let cpu = unsafe { b.hdr() }.cpu as usize;
+        if let Some(pool) = self.cpus.get(cpu) {
+            // INVARIANT: from the caller to its CPU's empty stack.
+            // SAFETY: by the caller's contract.
+            unsafe { pool.empty.push(b) };
+        }
     }
 
     /// Whether `cpu`'s current buffer may hold events (a hint read from
@@ -826,4 +1242,86 @@ impl BufPool {
 #[inline(always)]
 fn bump(a: &AtomicU64, n: u64) {
     a.store(a.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
+}
+
+/// Bytes a buffer's batch can still take: below its crossings.
+#[inline(always)]
+fn room(cap: usize, hdr: &TraceBufHdr) -> usize {
+    cap.saturating_sub(hdr.used as usize)
+        .saturating_sub((hdr.ncross as usize).wrapping_mul(CROSS_LEN))
+}
+
+/// Notes that the next event of `b` (the writer's current buffer) is the
+/// first of generation `w.gen` on this CPU: in the header if it is the
+/// buffer's first event, else in a crossing at the buffer's end, for
+/// which the caller kept room. Writer context.
+#[inline(always)]
+fn note_crossing(b: TraceBufPtr, hdr: &mut TraceBufHdr, w: &CpuWriter, cap: usize) {
+    if hdr.nevents == 0 {
+        hdr.gen_first = w.gen;
+        return;
+    }
+    let c = Crossing {
+        gen: w.gen,
+        prev_ts: w.last_ts,
+        offset: hdr.used,
+        nevents_before: hdr.nevents,
+    };
+    let k = (hdr.ncross as usize).wrapping_add(1);
+    let off = cap.wrapping_sub(k.wrapping_mul(CROSS_LEN));
+    // SAFETY: the caller kept room for one more crossing below the
+    // buffer's end: `off` lies inside the batch area, above the events.
+    unsafe { ptr::write_unaligned(b.batch().add(off).cast::<Crossing>(), c) };
+    hdr.ncross = hdr.ncross.wrapping_add(1);
+}
+
+/// What a snapshot reads of a frozen buffer ([`BufPool::frozen_meta`]).
+pub(crate) struct FrozenMeta {
+    /// The next buffer of the frozen list (null at its end).
+    pub(crate) next: TraceBufPtr,
+    /// Its events.
+    pub(crate) nevents: u32,
+    /// Time of its last event.
+    pub(crate) last_ts: u64,
+    /// Generation of its first event.
+    pub(crate) gen_first: u64,
+}
+
+/// What one [`BufPool::record`] call sees with IRQs off: where to encode,
+/// and in flight recording which PIDs this CPU named in its epoch.
+pub(crate) struct Slot<'a> {
+    enc: Option<Encoder<'a>>, // the buffer's free space; None: the events are lost
+    dt: u64,                  // time since the CPU's previous event
+    names: Option<(&'a NameCache, u32)>, // flight: the CPU's cache and epoch
+    named: [Option<u32>; 3],  // flight: PIDs to note as named once stored
+}
+
+impl<'a> Slot<'a> {
+    /// Time since the CPU's previous event, for the first event's `dt`.
+    #[inline(always)]
+    pub(crate) fn dt(&self) -> u64 {
+        self.dt
+    }
+
+    /// Where to encode; `None` when the events are lost (no buffer).
+    #[inline(always)]
+    pub(crate) fn encoder(&mut self) -> Option<&mut Encoder<'a>> {
+        self.enc.as_mut()
+    }
+
+    /// In flight recording, whether this CPU named `pid` in its current
+    /// epoch; `None` outside flight recording.
+    #[inline(always)]
+    pub(crate) fn named_here(&self, pid: u32) -> Option<bool> {
+        self.names.map(|(c, epoch)| c.contains(pid, epoch))
+    }
+
+    /// In flight recording, notes `pid` as named once the events are
+    /// stored (at most three per call).
+    #[inline(always)]
+    pub(crate) fn mark_named(&mut self, pid: u32) {
+        if let Some(s) = self.named.iter_mut().find(|s| s.is_none()) {
+            *s = Some(pid);
+        }
+    }
 }

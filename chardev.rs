@@ -64,11 +64,12 @@ pub(crate) struct RustTraceStats {
     batches: u64,     // out: batches retired to the reader
     read_events: u64, // out: events copied out to the reader
     read_bytes: u64,  // out: batch bytes copied out to the reader
+    overwritten: u64, // out: flight recording: events overwritten
 }
 
-kernel::static_assert!(core::mem::size_of::<RustTraceStats>() == 56);
+kernel::static_assert!(core::mem::size_of::<RustTraceStats>() == 64);
 
-// SAFETY: only integers, no padding (4 * 4 + 5 * 8 bytes, all aligned).
+// SAFETY: only integers, no padding (4 * 4 + 6 * 8 bytes, all aligned).
 unsafe impl FromBytes for RustTraceStats {}
 // SAFETY: as above.
 unsafe impl AsBytes for RustTraceStats {}
@@ -81,6 +82,10 @@ const RUST_TRACE_STATS_F_CPU: u32 = 1 << 0;
 const RUST_TRACE_STATS_F_RUNNING: u32 = 1 << 1;
 /// A reader is open.
 const RUST_TRACE_STATS_F_READER: u32 = 1 << 2;
+/// Flight recording runs.
+const RUST_TRACE_STATS_F_FLIGHT: u32 = 1 << 3;
+/// A snapshot waits for its reader.
+const RUST_TRACE_STATS_F_SNAPSHOT: u32 = 1 << 4;
 /// `_IOWR('R', 1, struct rust_trace_stats)`.
 pub(crate) const RUST_TRACE_IOC_STATS: u32 = _IOWR::<RustTraceStats>(b'R' as u32, 1);
 
@@ -201,7 +206,9 @@ unsafe extern "C" fn rust_trace_open(
     let t = unsafe { &*tracer };
     // SAFETY: `file` is valid.
     if unsafe { is_reader(file) } {
-        if let Err(e) = t.start() {
+        // SAFETY: `file` is valid.
+        let nonblock = unsafe { helpers::rust_trace_file_nonblock(file) };
+        if let Err(e) = t.open_reader(nonblock) {
             return e.to_errno();
         }
     }
@@ -259,6 +266,10 @@ enum Command {
     Flush,
     /// `filter ...` or `events ...` (see `filter.rs`).
     Filter(FilterCmd),
+    /// `flight`: start flight recording (see `flight.rs`).
+    Flight,
+    /// `snapshot`: freeze the recent past for the next reader.
+    Snapshot,
 }
 
 /// Parses a command: words separated by spaces or tabs, optionally
@@ -268,6 +279,8 @@ fn parse_command(b: &[u8]) -> Result<Command> {
     match b {
         b"stop" => Ok(Command::Stop),
         b"flush" => Ok(Command::Flush),
+        b"flight" => Ok(Command::Flight),
+        b"snapshot" => Ok(Command::Snapshot),
         _ => {
             let words = b
                 .split(|&c| c == b' ' || c == b'\t')
@@ -305,6 +318,9 @@ unsafe extern "C" fn rust_trace_write(
         Ok(Command::Stop) => t.stop(),
         Ok(Command::Flush) => t.flush(),
         Ok(Command::Filter(f)) => t.set_filter(&f),
+        // SAFETY: a module parameter, read once.
+        Ok(Command::Flight) => t.flight(unsafe { helpers::rust_trace_param_flight_gen_ms }),
+        Ok(Command::Snapshot) => t.snapshot(),
         Err(e) => Err(e),
     };
     match res {
@@ -365,7 +381,7 @@ fn ioctl_stats(t: &Tracer, arg: usize) -> Result {
     let (mut reader, mut writer) =
         UserSlice::new(arg, core::mem::size_of::<RustTraceStats>()).reader_writer();
     let req: RustTraceStats = reader.read()?;
-    let (running, reader_open) = t.state();
+    let (running, reader_open, flight, snapshot) = t.state();
     let mut flags = 0;
     let st: Counts = if req.cpu == RUST_TRACE_STATS_ALL {
         t.total_stats()
@@ -383,6 +399,12 @@ fn ioctl_stats(t: &Tracer, arg: usize) -> Result {
     if reader_open {
         flags |= RUST_TRACE_STATS_F_READER;
     }
+    if flight {
+        flags |= RUST_TRACE_STATS_F_FLIGHT;
+    }
+    if snapshot {
+        flags |= RUST_TRACE_STATS_F_SNAPSHOT;
+    }
     writer.write(&RustTraceStats {
         cpu: req.cpu,
         flags,
@@ -393,5 +415,6 @@ fn ioctl_stats(t: &Tracer, arg: usize) -> Result {
         batches: st.batches,
         read_events: st.read_events,
         read_bytes: st.read_bytes,
+        overwritten: st.overwritten,
     })
 }

@@ -11,10 +11,13 @@
 //! in prose.
 //!
 //! ```text
-//!   stream := Header Batch* Footer EOF
+//!   stream := Header Snapshot? Batch* Footer EOF
 //!
 //!   Header (64 bytes)   magic "RSTRACE\0", version, header length, buffer size,
 //!                       CPU count, clock id, start time, clock name
+//!   Snapshot            tag "SNAP", len, window, generation period, events
+//!                       overwritten, the filter at the window's start, the
+//!                       trigger (a flight recorder's snapshot only)
 //!   Batch               tag "BTCH", len, cpu, nevents, seq, ts, lost | events
 //!   Footer              tag "FOOT", len, nr_cpus, clock_hz, end time,
 //!                       totals, then per CPU: written, lost, batches
@@ -37,9 +40,10 @@
 /// First eight bytes of a stream.
 pub const MAGIC: [u8; 8] = *b"RSTRACE\0";
 /// Format version this file writes.
-pub const VERSION: u16 = 2;
+pub const VERSION: u16 = 3;
 /// Oldest format version the decoder reads. Version 1 names tasks with
-/// [`EV_COMM`] alone (no process, no cgroup) and has no [`EV_FILTER`].
+/// [`EV_COMM`] alone (no process, no cgroup) and has no [`EV_FILTER`];
+/// version 2 has no snapshot record ([`TAG_SNAPSHOT`]).
 pub const VERSION_MIN: u16 = 1;
 /// Length of the stream header in bytes.
 pub const HEADER_LEN: usize = 64;
@@ -52,6 +56,15 @@ pub const CLOCK_LOCAL_NAME: &[u8] = b"local_clock";
 pub const TAG_BATCH: u32 = u32::from_le_bytes(*b"BTCH");
 /// Tag of the footer record ("FOOT").
 pub const TAG_FOOTER: u32 = u32::from_le_bytes(*b"FOOT");
+/// Tag of the snapshot record ("SNAP"), from version 3: right after the
+/// header of a flight recorder's snapshot, nowhere else.
+pub const TAG_SNAPSHOT: u32 = u32::from_le_bytes(*b"SNAP");
+/// Length of the snapshot record.
+pub const SNAPSHOT_LEN: usize = 160;
+/// Snapshot flag: a latency trigger took it (the trigger fields are set).
+pub const SNAP_F_TRIGGERED: u16 = 1 << 0;
+/// Trigger flag: the wakeup came from interrupt context.
+pub const TRIGGER_F_IRQ: u32 = 1 << 0;
 /// Length of a batch header; its events follow.
 pub const BATCH_HDR_LEN: usize = 40;
 /// Length of the fixed part of the footer; per-CPU entries follow.
@@ -445,6 +458,85 @@ impl CpuTotals {
     }
 }
 
+/// The latency trigger that took a snapshot: a task woken at `wakeup_ns`
+/// that ran only at `run_ns`, more than `threshold_ns` later.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Trigger {
+    /// The task that waited.
+    pub pid: u32,
+    /// The task that woke it (the one running on the waking CPU).
+    pub waker: u32,
+    /// The CPU it was queued on.
+    pub cpu: u32,
+    /// `TRIGGER_F_*`.
+    pub flags: u32,
+    /// When it was woken.
+    pub wakeup_ns: u64,
+    /// When it ran.
+    pub run_ns: u64,
+    /// The threshold it exceeded.
+    pub threshold_ns: u64,
+}
+
+/// The snapshot record of a flight recorder's snapshot: the window the
+/// snapshot holds every event of, and what it cannot show.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    /// Start of the window: every CPU's events from here on are in the
+    /// snapshot, none before. A multiple of `gen_ns`, or the end of the
+    /// previous snapshot when nothing was overwritten since.
+    pub window_start: u64,
+    /// End of the window (excluded): no event at or after it.
+    pub window_end: u64,
+    /// The generation period: task names start again at every multiple.
+    pub gen_ns: u64,
+    /// Events recorded since flight recording started that were
+    /// overwritten before the snapshot (the recorder's memory is fixed).
+    pub overwritten: u64,
+    /// `SNAP_F_*`.
+    pub flags: u16,
+    /// The filter in force at `window_start`: its kind (`FILTER_*`).
+    pub filter_kind: u8,
+    /// Its event mask.
+    pub filter_events: u32,
+    /// Its ids, `filter_n` of them valid.
+    pub filter_ids: [u64; FILTER_IDS_MAX],
+    /// Number of ids.
+    pub filter_n: u8,
+    /// The trigger, when `flags` has [`SNAP_F_TRIGGERED`].
+    pub trigger: Trigger,
+}
+
+impl Snapshot {
+    /// Serialises the snapshot record.
+    pub fn to_bytes(self) -> [u8; SNAPSHOT_LEN] {
+        let mut b = [0u8; SNAPSHOT_LEN];
+        b[0..4].copy_from_slice(&TAG_SNAPSHOT.to_le_bytes());
+        b[4..8].copy_from_slice(&(SNAPSHOT_LEN as u32).to_le_bytes());
+        b[8..16].copy_from_slice(&self.window_start.to_le_bytes());
+        b[16..24].copy_from_slice(&self.window_end.to_le_bytes());
+        b[24..32].copy_from_slice(&self.gen_ns.to_le_bytes());
+        b[32..40].copy_from_slice(&self.overwritten.to_le_bytes());
+        b[40] = self.filter_kind;
+        b[41] = self.filter_n;
+        b[42..44].copy_from_slice(&self.flags.to_le_bytes());
+        b[44..48].copy_from_slice(&self.filter_events.to_le_bytes());
+        for (i, id) in self.filter_ids.iter().enumerate() {
+            let o = 48 + 8 * i;
+            b[o..o + 8].copy_from_slice(&id.to_le_bytes());
+        }
+        let t = &self.trigger;
+        b[112..116].copy_from_slice(&t.pid.to_le_bytes());
+        b[116..120].copy_from_slice(&t.waker.to_le_bytes());
+        b[120..124].copy_from_slice(&t.cpu.to_le_bytes());
+        b[124..128].copy_from_slice(&t.flags.to_le_bytes());
+        b[128..136].copy_from_slice(&t.wakeup_ns.to_le_bytes());
+        b[136..144].copy_from_slice(&t.run_ns.to_le_bytes());
+        b[144..152].copy_from_slice(&t.threshold_ns.to_le_bytes());
+        b
+    }
+}
+
 /// Decoding, for userspace only (the module never parses a stream).
 #[cfg(not(MODULE))]
 pub mod decode {
@@ -595,6 +687,47 @@ pub mod decode {
                 end_ns: u64_at(b, 24),
                 written: u64_at(b, 32),
                 lost: u64_at(b, 40),
+            })
+        }
+    }
+
+    impl Snapshot {
+        /// Parses a snapshot record (tag already checked by the caller).
+        pub fn parse(b: &[u8]) -> Result<Snapshot, FormatError> {
+            if b.len() < SNAPSHOT_LEN {
+                return Err(FormatError::Truncated);
+            }
+            let len = u32_at(b, 4);
+            if len as usize != SNAPSHOT_LEN {
+                return Err(FormatError::BadRecordLen(len));
+            }
+            let mut filter_ids = [0u64; FILTER_IDS_MAX];
+            for (i, id) in filter_ids.iter_mut().enumerate() {
+                *id = u64_at(b, 48 + 8 * i);
+            }
+            let filter_n = b[41];
+            if usize::from(filter_n) > FILTER_IDS_MAX || b[40] > FILTER_CGROUP {
+                return Err(FormatError::BadFilter(filter_n));
+            }
+            Ok(Snapshot {
+                window_start: u64_at(b, 8),
+                window_end: u64_at(b, 16),
+                gen_ns: u64_at(b, 24),
+                overwritten: u64_at(b, 32),
+                filter_kind: b[40],
+                filter_n,
+                flags: u16_at(b, 42),
+                filter_events: u32_at(b, 44),
+                filter_ids,
+                trigger: Trigger {
+                    pid: u32_at(b, 112),
+                    waker: u32_at(b, 116),
+                    cpu: u32_at(b, 120),
+                    flags: u32_at(b, 124),
+                    wakeup_ns: u64_at(b, 128),
+                    run_ns: u64_at(b, 136),
+                    threshold_ns: u64_at(b, 144),
+                },
             })
         }
     }

@@ -58,6 +58,15 @@ module_param_named(flush_ms, rust_trace_param_flush_ms, uint, 0644);
 MODULE_PARM_DESC(flush_ms,
 		 "period of the flush of partial buffers to a reader waiting for data, ms; 0 = off, max 60000 (default 1000)");
 
+unsigned int rust_trace_param_flight;
+module_param_named(flight, rust_trace_param_flight, uint, 0444);
+MODULE_PARM_DESC(flight, "1: start flight recording at load (default 0)");
+
+unsigned int rust_trace_param_flight_gen_ms = 100;
+module_param_named(flight_gen_ms, rust_trace_param_flight_gen_ms, uint, 0644);
+MODULE_PARM_DESC(flight_gen_ms,
+		 "flight recording: generation period, ms, 1..10000 (default 100): a snapshot's window starts on a multiple of it");
+
 static_assert(sizeof(struct rust_trace_layouts) == 18 * sizeof(size_t));
 
 void rust_trace_layouts(struct rust_trace_layouts *l)

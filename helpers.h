@@ -20,6 +20,8 @@ struct wait_queue_head;
 extern unsigned int rust_trace_param_buf_size;
 extern unsigned int rust_trace_param_nr_bufs;
 extern unsigned int rust_trace_param_flush_ms;
+extern unsigned int rust_trace_param_flight;
+extern unsigned int rust_trace_param_flight_gen_ms;
 
 /* What the C compiler says of the layouts Rust trusts (helpers.rs). */
 struct rust_trace_layouts {

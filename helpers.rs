@@ -90,6 +90,10 @@ extern "C" {
     pub(crate) static rust_trace_param_nr_bufs: c_uint;
     /// `flush_ms=` module parameter (writable at run time: read it once).
     pub(crate) static rust_trace_param_flush_ms: c_uint;
+    /// `flight=` module parameter: 1 starts flight recording at load.
+    pub(crate) static rust_trace_param_flight: c_uint;
+    /// `flight_gen_ms=` module parameter (writable at run time: read it once).
+    pub(crate) static rust_trace_param_flight_gen_ms: c_uint;
     /// Fills in the C compiler's sizes and offsets (see [`check_layouts`]).
     fn rust_trace_layouts(l: *mut Layouts);
 

@@ -218,10 +218,13 @@ impl Recorder {
         enc.task(dt, pid, tgid, cgroup, comm);
     }
 
-    /// Records `ev` (at most `max_len` bytes), preceded by the names of the
-    /// `(pid, task)` pairs of `names` whose PID is not yet named, and of
-    /// `always_name` in any case (a forked child). The callers read each PID
-    /// once and pass it. Tracepoint context.
+    /// Records `ev` (at most `max_len` bytes), preceded by the task
+    /// records of the `(pid, task)` pairs of `names` not named yet, and of
+    /// `always_name` in any case (a forked child). Whether a PID is named
+    /// is decided with IRQs off, in the same critical section as the
+    /// write: the set of named PIDs when streaming, the CPU's name cache
+    /// in flight recording. The callers read each PID once and pass it.
+    /// Tracepoint context.
     #[inline(always)]
     fn emit(
         &self,
@@ -230,27 +233,40 @@ impl Recorder {
         max_len: usize,
         ev: impl FnOnce(&mut Encoder<'_>, u64),
     ) {
-        // The (at most three) tasks to name first: unseen ones, no PID twice.
-        let first = names[0].filter(|&(pid, _)| !self.names.contains(pid));
-        let second = names[1]
-            .filter(|&(pid, _)| !self.names.contains(pid) && first.map(|f| f.0) != Some(pid));
-        let named = [first, second, always_name];
-        // At most 3: the arithmetic below cannot overflow.
-        let n = usize::from(first.is_some())
-            + usize::from(second.is_some())
-            + usize::from(always_name.is_some());
-        let len = max_len.wrapping_add(n.wrapping_mul(TASK_MAX));
-        let stored = self
-            .pool
-            .record(len, (n as u32).wrapping_add(1), |enc, dt| {
-                let mut dt = dt;
+        // Room for the event and three task records at most.
+        let len = max_len.wrapping_add(3 * TASK_MAX);
+        let mut named = [None; 3];
+        let stored = self.pool.record(len, |slot| {
+            let unnamed = |pid: u32| match slot.named_here(pid) {
+                Some(here) => !here,
+                None => !self.names.contains(pid),
+            };
+            // The tasks to name first: unseen ones, no PID twice.
+            let first = names[0].filter(|&(pid, _)| unnamed(pid));
+            let second =
+                names[1].filter(|&(pid, _)| unnamed(pid) && first.map(|f| f.0) != Some(pid));
+            named = [first, second, always_name];
+            // At most 3: the arithmetic cannot overflow.
+            let n = u32::from(first.is_some())
+                + u32::from(second.is_some())
+                + u32::from(always_name.is_some());
+            let mut dt = slot.dt();
+            if let Some(enc) = slot.encoder() {
                 for &(pid, p) in named.iter().flatten() {
                     // SAFETY: live task; read with IRQs off, once.
                     unsafe { self.name_task(enc, dt, pid, p, &self.task.comm(p)) };
                     dt = 0;
                 }
                 ev(enc, dt);
-            });
+            }
+            for &(pid, _) in named.iter().flatten() {
+                slot.mark_named(pid);
+            }
+            n.wrapping_add(1)
+        });
+        if self.pool.in_flight() {
+            return;
+        }
         if stored {
             for &(pid, _) in named.iter().flatten() {
                 self.names.insert(pid);
@@ -258,6 +274,17 @@ impl Recorder {
         } else if let Some((pid, _)) = always_name {
             // A lost fork: the child's PID may still be marked with the
             // name of a task that had it before.
+            self.names.remove(pid);
+        }
+    }
+
+    /// Forgets `pid`'s name everywhere: its next event names it again.
+    /// Tracepoint context.
+    #[inline(always)]
+    fn forget(&self, pid: u32) {
+        if self.pool.in_flight() {
+            self.pool.forget_name(pid);
+        } else {
             self.names.remove(pid);
         }
     }
@@ -381,10 +408,13 @@ unsafe extern "C" fn probe_fork(data: *mut c_void, parent: *mut Task, child: *mu
     let parent_passes = unsafe { f.passes(&r.task, parent, ppid) };
     // SAFETY: as above.
     let child_passes = unsafe { f.follow_fork(&r.task, parent_passes, child, cpid) };
+    // The child's PID may still be named after a task that had it before:
+    // forget it (in flight recording on every CPU; when streaming, the
+    // fork record below names it in any case).
+    if r.pool.in_flight() || !f.wants(EV_FORK) || !(parent_passes || child_passes) {
+        r.forget(cpid);
+    }
     if !f.wants(EV_FORK) || !(parent_passes || child_passes) {
-        // Not recorded: the child's PID may still be marked with the name
-        // of a task that had it before.
-        r.names.remove(cpid);
         return;
     }
     r.emit(
@@ -487,10 +517,15 @@ unsafe extern "C" fn probe_rename(data: *mut c_void, p: *mut Task, comm: *const 
     let r = unsafe { &*data.cast::<Recorder>() };
     // SAFETY: live task.
     let pid = unsafe { r.task.pid(p) };
+    // Every CPU that named the task must name it again (in flight
+    // recording each CPU keeps its own names).
+    if r.pool.in_flight() {
+        r.forget(pid);
+    }
     // SAFETY: as above.
     if !unsafe { r.filter.active().passes(&r.task, p, pid) } {
         // Not recorded: the stream may have the old name; forget it.
-        r.names.remove(pid);
+        r.forget(pid);
         return;
     }
     let mut name = [0u8; 16];
@@ -503,10 +538,18 @@ unsafe extern "C" fn probe_rename(data: *mut c_void, p: *mut Task, comm: *const 
         }
         *slot = c;
     }
-    let stored = r.pool.record(TASK_MAX, 1, |enc, dt| {
-        // SAFETY: live task.
-        unsafe { r.name_task(enc, dt, pid, p, &name) }
+    let stored = r.pool.record(TASK_MAX, |slot| {
+        let dt = slot.dt();
+        if let Some(enc) = slot.encoder() {
+            // SAFETY: live task.
+            unsafe { r.name_task(enc, dt, pid, p, &name) };
+        }
+        slot.mark_named(pid);
+        1
     });
+    if r.pool.in_flight() {
+        return;
+    }
     if stored {
         r.names.insert(pid);
     } else {
@@ -533,20 +576,18 @@ unsafe extern "C" fn probe_cgroup_attach(
     task: *mut Task,
     threadgroup: bool,
 ) {
-    /// Forgets the PID given (the `PidSet` is `ctx`).
+    /// Forgets the PID given (the `Recorder` is `ctx`).
     ///
     /// # Safety
     ///
-    /// `ctx` is a live `PidSet`.
+    /// `ctx` is a live `Recorder`.
     unsafe extern "C" fn forget(ctx: *mut c_void, pid: c_uint) {
         // SAFETY: by the caller's contract.
-        unsafe { &*ctx.cast::<PidSet>() }.remove(pid);
+        unsafe { &*ctx.cast::<Recorder>() }.forget(pid);
     }
-    // SAFETY: registered data.
-    let r = unsafe { &*data.cast::<Recorder>() };
-    let names = ptr::from_ref(&r.names).cast_mut().cast::<c_void>();
-    // SAFETY: `task` is live; `forget` gets the live PID set.
-    unsafe { helpers::rust_trace_for_each_thread(task, threadgroup, forget, names) };
+    // SAFETY: `data` is the registered `Recorder`; `task` is live and
+    // `forget` gets the live recorder.
+    unsafe { helpers::rust_trace_for_each_thread(task, threadgroup, forget, data) };
 }
 
 /// A tracepoint rust_trace attaches to, and its probe.

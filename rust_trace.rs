@@ -11,6 +11,7 @@
 //!   empty stacks and full queue, the event write path;
 //! - `probes.rs`: the scheduler tracepoint probes and their registration;
 //! - `filter.rs`: which tasks and event types the probes record;
+//! - `flight.rs`: the flight recorder: rings, consistent snapshots;
 //! - `pidset.rs`: the lock-free PID bitmap of task names and the PID filter;
 //! - `session.rs`: start, stop, flush and the blocking reader;
 //! - `chardev.rs`: the misc device and its file operations;
@@ -22,13 +23,16 @@
 //! Module parameters (`modinfo rust_trace.ko`): `buf_size` (bytes per
 //! buffer, power of two, 4 KiB..4 MiB, default 64 KiB), `nr_bufs` (buffers
 //! per possible CPU, 2..1024, default 8), `flush_ms` (periodic flush, 0 =
-//! off, default 1000).
+//! off, default 1000), `flight` (1: flight recording from load, default 0),
+//! `flight_gen_ms` (flight recording's generation period, 1..10000,
+//! default 100).
 
 use kernel::prelude::*;
 
 mod bufpool;
 mod chardev;
 mod filter;
+mod flight;
 #[expect(
     dead_code,
     unreachable_pub,
@@ -95,8 +99,17 @@ impl kernel::Module for RustTrace {
         // SAFETY: `nr_cpu_ids` is set at boot and never changes after.
         let nr_cpus = unsafe { kernel::bindings::nr_cpu_ids } as usize;
         let tracer = session::Tracer::new(nr_cpus, buf_size, nr_bufs)?;
+        // SAFETY: read-only (0444) module parameter.
+        let flight = unsafe { helpers::rust_trace_param_flight };
+        check_param("flight", flight, 0, 1, false)?;
+        // SAFETY: `flight_gen_ms` is writable at run time: one plain read.
+        let gen_ms = unsafe { helpers::rust_trace_param_flight_gen_ms };
+        check_param("flight_gen_ms", gen_ms, 1, 10_000, false)?;
         // SAFETY: the tracer is dropped after the registration (field order).
         let dev = unsafe { chardev::Registration::new(&tracer)? };
+        if flight == 1 {
+            tracer.flight(gen_ms)?;
+        }
         pr_info!(
             "loaded: {} CPU ids, {} x {} KiB buffers per possible CPU, {} KiB in all\n",
             nr_cpus,

@@ -74,8 +74,10 @@ use kernel::{new_mutex, try_pin_init};
 
 use crate::bufpool::{BufPool, Counts, TraceBufPtr};
 use crate::filter::{Filter, FilterCmd, FilterSpec};
+use crate::flight::{self, FilterAt, Flight};
 use crate::format::{
-    CpuTotals, FooterFixed, Header, CLOCK_LOCAL, FILTER_IDS_MAX, FILTER_MAX, HEADER_LEN, VERSION,
+    CpuTotals, FooterFixed, Header, CLOCK_LOCAL, FILTER_IDS_MAX, FILTER_MAX, HEADER_LEN,
+    SNAPSHOT_LEN, VERSION,
 };
 use crate::helpers;
 use crate::pidset::PidSet;
@@ -165,16 +167,31 @@ enum Phase {
     /// A reader is open and the probes are detached: it drains the
     /// batches, then reads the footer.
     Stopped,
+    /// Flight recording: the probes are attached, no stream is read; a
+    /// reader may open to read a snapshot (see `flight.rs`).
+    Flight,
 }
+
+/// A snapshot taken and not yet opened by a reader: its batches are in the
+/// pool's full queue.
+struct Pending {
+    preamble: [u8; PREAMBLE_MAX], // the stream header and the snapshot record
+    footer: KVec<u8>,             // the footer
+}
+
+/// Longest stream start: the header and a snapshot record.
+const PREAMBLE_MAX: usize = HEADER_LEN + SNAPSHOT_LEN;
 
 /// Session lifecycle state.
 struct Session {
-    tps: Tracepoints,   // the sched tracepoints and whether probes are attached
-    phase: Phase,       // where the session is
-    flush_armed: bool,  // the periodic flush work is scheduled
-    footer: KVec<u8>,   // the footer, built by stop(), until the reader takes it
-    sessions: u64,      // sessions started since load
-    filter: FilterSpec, // the filter the commands set (in force in `Recorder::filter`)
+    tps: Tracepoints,          // the sched tracepoints and whether probes are attached
+    phase: Phase,              // where the session is
+    flush_armed: bool,         // the periodic flush work is scheduled
+    footer: KVec<u8>,          // the footer, built by stop(), until the reader takes it
+    sessions: u64,             // sessions started since load
+    filter: FilterSpec,        // the filter the commands set (in force in `Recorder::filter`)
+    flight: Option<Flight>,    // flight recording's state, in Phase::Flight
+    snapshot: Option<Pending>, // a snapshot waiting for its reader
 }
 
 /// The reader's position in the stream.
@@ -184,20 +201,22 @@ struct Session {
 /// `list` and `cur` are buffers held by the reader (see `bufpool.rs`):
 /// `cur` is being copied from `off`, `list` links the ones after it.
 struct Reader {
-    header: [u8; HEADER_LEN], // the stream header
-    header_off: usize,        // header bytes already read
-    cur: TraceBufPtr,         // batch being copied, or null
-    off: usize,               // bytes of `cur` already read
-    list: TraceBufPtr,        // batches taken from the full queue, oldest first
-    footer: Option<KVec<u8>>, // the footer, once taken from the session
-    footer_off: usize,        // footer bytes already read
-    eof: bool,                // the footer was read entirely
+    header: [u8; PREAMBLE_MAX], // the stream header (and a snapshot's record)
+    header_len: usize,          // bytes of `header` in the stream
+    header_off: usize,          // header bytes already read
+    cur: TraceBufPtr,           // batch being copied, or null
+    off: usize,                 // bytes of `cur` already read
+    list: TraceBufPtr,          // batches taken from the full queue, oldest first
+    footer: Option<KVec<u8>>,   // the footer, once taken from the session
+    footer_off: usize,          // footer bytes already read
+    eof: bool,                  // the footer was read entirely
 }
 
 impl Reader {
     const fn idle() -> Self {
         Reader {
-            header: [0; HEADER_LEN],
+            header: [0; PREAMBLE_MAX],
+            header_len: HEADER_LEN,
             header_off: HEADER_LEN,
             cur: TraceBufPtr::NULL,
             off: 0,
@@ -279,6 +298,8 @@ pub(crate) struct Tracer {
     reader_open: AtomicBool,    // a reader file is open (one at a time)
     reader_waiting: AtomicBool, // the reader found nothing at its last read or poll
     stopped: AtomicBool,        // stop() has flushed: footer after the last batch
+    flight_on: AtomicBool,      // Phase::Flight (a hint for waiters)
+    snapshot_ready: AtomicBool, // a snapshot waits for its reader
     rec: Recorder,              // buffers and PID names: the probes' data
 }
 
@@ -298,6 +319,8 @@ impl Tracer {
                     footer: KVec::new(),
                     sessions: 0,
                     filter: FilterSpec::all(),
+                    flight: None,
+                    snapshot: None,
                 }),
                 reader <- new_mutex!(Reader::idle()),
                 waitq <- WaitQueue::new(),
@@ -305,6 +328,8 @@ impl Tracer {
                 reader_open: AtomicBool::new(false),
                 reader_waiting: AtomicBool::new(false),
                 stopped: AtomicBool::new(false),
+                flight_on: AtomicBool::new(false),
+                snapshot_ready: AtomicBool::new(false),
                 rec: Recorder {
                     pool,
                     names,
@@ -344,6 +369,26 @@ impl Tracer {
         }
         let mut r = self.reader.lock();
         let mut s = self.session.lock();
+        if s.phase == Phase::Flight {
+            // A reader of a snapshot, if one is ready.
+            let Some(p) = s.snapshot.take() else {
+                self.reader_open.store(false, Ordering::Release);
+                return Err(EAGAIN);
+            };
+            self.snapshot_ready.store(false, Ordering::Relaxed);
+            self.reader_waiting.store(false, Ordering::Relaxed);
+            *r = Reader {
+                header: p.preamble,
+                header_len: PREAMBLE_MAX,
+                header_off: 0,
+                footer: Some(p.footer),
+                eof: false,
+                ..Reader::idle()
+            };
+            // Its batches are all queued: the footer follows them.
+            self.stopped.store(true, Ordering::Release);
+            return Ok(());
+        }
         // The previous session ended in end(), which left the phase Idle
         // before it let a new reader in: no probe is attached and the
         // reader was reset, so the pool is quiescent.
@@ -357,15 +402,11 @@ impl Tracer {
         s.footer = KVec::new();
         // SAFETY: local_clock() has no precondition.
         let start_ns = unsafe { helpers::local_clock() };
+        let mut header = [0; PREAMBLE_MAX];
+        header[..HEADER_LEN].copy_from_slice(&self.header(start_ns));
         *r = Reader {
-            header: Header {
-                version: VERSION,
-                buf_size: self.rec.pool.buf_size() as u32,
-                nr_cpus: self.rec.pool.nr_cpus() as u32,
-                clock_id: CLOCK_LOCAL,
-                start_ns,
-            }
-            .to_bytes(),
+            header,
+            header_len: HEADER_LEN,
             header_off: 0,
             eof: false,
             ..Reader::idle()
@@ -410,6 +451,10 @@ impl Tracer {
         match s.phase {
             Phase::Idle => return Err(ESRCH),
             Phase::Stopped => return Ok(()),
+            Phase::Flight => {
+                self.stop_flight(&mut s);
+                return Ok(());
+            }
             Phase::Running => {}
         }
         if s.flush_armed {
@@ -447,6 +492,145 @@ impl Tracer {
         Ok(())
     }
 
+    /// The stream header of a stream starting at `start_ns`.
+    fn header(&self, start_ns: u64) -> [u8; HEADER_LEN] {
+        Header {
+            version: VERSION,
+            buf_size: self.rec.pool.buf_size() as u32,
+            nr_cpus: self.rec.pool.nr_cpus() as u32,
+            clock_id: CLOCK_LOCAL,
+            start_ns,
+        }
+        .to_bytes()
+    }
+
+    /// Opens a reader: starts a streaming session, or in flight recording
+    /// takes the snapshot waiting for a reader, waiting for one (unless
+    /// `nonblock`: `EAGAIN`). A wait ends with `ESRCH` if flight recording
+    /// stops first, `ERESTARTSYS` on a signal. May sleep.
+    pub(crate) fn open_reader(&self, nonblock: bool) -> Result {
+        loop {
+            match self.start() {
+                Err(e) if e == EAGAIN && !nonblock => {}
+                r => return r,
+            }
+            self.waitq.wait_interruptible(|| {
+                self.snapshot_ready.load(Ordering::Acquire)
+                    || !self.flight_on.load(Ordering::Acquire)
+            })?;
+            if !self.flight_on.load(Ordering::Acquire) {
+                return Err(ESRCH);
+            }
+        }
+    }
+
+    /// `flight`: starts flight recording (see `flight.rs`): `EBUSY` if a
+    /// session runs or a reader is open, `EINVAL` if the CPUs have too few
+    /// buffers or the generation period is out of range. May sleep.
+    pub(crate) fn flight(&self, gen_ms: u32) -> Result {
+        if !(1..=10_000).contains(&gen_ms) {
+            return Err(EINVAL);
+        }
+        let _r = self.reader.lock();
+        let mut s = self.session.lock();
+        if s.phase != Phase::Idle || self.reader_open.load(Ordering::Acquire) {
+            return Err(EBUSY);
+        }
+        // Idle with no reader: no probe is attached, nothing is held.
+        // SAFETY: quiescent, see above.
+        unsafe {
+            self.rec.pool.reset();
+            self.rec
+                .pool
+                .start_flight(u64::from(gen_ms).saturating_mul(1_000_000))?;
+        }
+        let mut start = || -> Result {
+            self.rec
+                .filter
+                .install(&s.filter, || self.record_filter(&s.filter))?;
+            // SAFETY: `self.rec` lives until the tracer is dropped, whose
+            // drop detaches first.
+            unsafe { s.tps.attach(&self.rec) }?;
+            // Every probe is attached: the CPUs hold every event from now.
+            // SAFETY: local_clock() has no precondition.
+            let now = unsafe { helpers::local_clock() };
+            s.flight = Some(Flight::new(now, filter_at(&s.filter, now)));
+            Ok(())
+        };
+        if let Err(e) = start() {
+            s.flight = None;
+            // SAFETY: no probe attached.
+            unsafe { self.rec.pool.stop_flight() };
+            return Err(e);
+        }
+        s.phase = Phase::Flight;
+        s.sessions += 1;
+        self.flight_on.store(true, Ordering::Release);
+        pr_info!(
+            "session {} flight recording: generations of {} ms\n",
+            s.sessions,
+            gen_ms
+        );
+        Ok(())
+    }
+
+    /// `snapshot`: in flight recording, freezes the recent past for the
+    /// next reader (see `flight.rs`). `ESRCH` without flight recording,
+    /// `EBUSY` while an earlier snapshot waits for or is being read. May
+    /// sleep (about a millisecond).
+    pub(crate) fn snapshot(&self) -> Result {
+        let mut s = self.session.lock();
+        if s.phase != Phase::Flight {
+            return Err(ESRCH);
+        }
+        if s.snapshot.is_some() || self.reader_open.load(Ordering::Acquire) {
+            return Err(EBUSY);
+        }
+        let nr_cpus = self.rec.pool.nr_cpus();
+        let fl = s.flight.as_mut().ok_or(ESRCH)?;
+        let t = flight::take_snapshot(&self.rec.pool, fl, nr_cpus)?;
+        let mut preamble = [0u8; PREAMBLE_MAX];
+        preamble[..HEADER_LEN].copy_from_slice(&self.header(t.snap.window_start));
+        preamble[HEADER_LEN..].copy_from_slice(&t.snap.to_bytes());
+        pr_info!(
+            "session {} snapshot: {} ns window, {} events, {} overwritten before\n",
+            s.sessions,
+            t.snap.window_end - t.snap.window_start,
+            t.events,
+            t.snap.overwritten
+        );
+        s.snapshot = Some(Pending {
+            preamble,
+            footer: t.footer,
+        });
+        self.snapshot_ready.store(true, Ordering::Release);
+        drop(s);
+        self.waitq.wake_all();
+        Ok(())
+    }
+
+    /// Ends flight recording: the probes detach; a snapshot being read
+    /// stays readable to its end (the phase becomes Stopped until its
+    /// reader closes), one nobody opened is dropped. Under the session
+    /// lock. May sleep.
+    fn stop_flight(&self, s: &mut Session) {
+        // SAFETY: `self.rec` is the recorder the probes were attached with.
+        unsafe { s.tps.detach(&self.rec) };
+        // SAFETY: the probes are detached and synchronised.
+        unsafe { self.rec.pool.stop_flight() };
+        s.flight = None;
+        s.snapshot = None;
+        self.snapshot_ready.store(false, Ordering::Relaxed);
+        self.flight_on.store(false, Ordering::Release);
+        s.phase = if self.reader_open.load(Ordering::Acquire) {
+            Phase::Stopped
+        } else {
+            Phase::Idle
+        };
+        pr_info!("session {} flight recording stopped\n", s.sessions);
+        self.waitq.wake_all();
+    }
+
     /// Puts a `filter` or `events` command in force (see `filter.rs`):
     /// during a session, after recording the new filter in the stream
     /// (`ENOBUFS`, and no change, if it cannot be stored). On any error
@@ -454,10 +638,14 @@ impl Tracer {
     pub(crate) fn set_filter(&self, cmd: &FilterCmd) -> Result {
         let mut s = self.session.lock();
         let spec = s.filter.changed(cmd)?;
-        let running = s.phase == Phase::Running;
+        let running = matches!(s.phase, Phase::Running | Phase::Flight);
         self.rec
             .filter
             .install(&spec, || !running || self.record_filter(&spec))?;
+        if let Some(fl) = s.flight.as_mut() {
+            // SAFETY: local_clock() has no precondition.
+            fl.log_filter(filter_at(&spec, unsafe { helpers::local_clock() }));
+        }
         s.filter = spec;
         Ok(())
     }
@@ -468,8 +656,12 @@ impl Tracer {
         let mut ids = [0u64; FILTER_IDS_MAX];
         let n = spec.record_ids(&mut ids);
         let ids = ids.get(..n).unwrap_or(&[]);
-        self.rec.pool.record(FILTER_MAX, 1, |enc, dt| {
-            enc.filter(dt, spec.kind(), spec.events(), ids)
+        self.rec.pool.record(FILTER_MAX, |slot| {
+            let dt = slot.dt();
+            if let Some(enc) = slot.encoder() {
+                enc.filter(dt, spec.kind(), spec.events(), ids);
+            }
+            1
         })
     }
 
@@ -502,7 +694,7 @@ impl Tracer {
     pub(crate) fn flush(&self) -> Result {
         let s = self.session.lock();
         match s.phase {
-            Phase::Idle => Err(ESRCH),
+            Phase::Idle | Phase::Flight => Err(ESRCH),
             Phase::Stopped => Ok(()),
             Phase::Running => {
                 self.flush_cpus();
@@ -552,6 +744,28 @@ impl Tracer {
 
     /// Ends the session of the reader being closed. May sleep.
     pub(crate) fn end(&self) {
+        {
+            let mut r = self.reader.lock();
+            let s = self.session.lock();
+            if s.phase == Phase::Flight {
+                // A snapshot's reader: what it did not read goes back to
+                // the CPUs, which record on.
+                // SAFETY: the reader holds `cur`, `list` and (the snapshot's
+                // batches being the only ones queued in flight recording)
+                // what is left in the full queue; the handles are dropped.
+                unsafe {
+                    flight::give_back_all(&self.rec.pool, r.cur);
+                    flight::give_back_all(&self.rec.pool, r.list);
+                    flight::give_back_all(&self.rec.pool, self.rec.pool.take_full());
+                }
+                *r = Reader::idle();
+                self.stopped.store(false, Ordering::Relaxed);
+                drop(s);
+                drop(r);
+                self.reader_open.store(false, Ordering::Release);
+                return;
+            }
+        }
         // A reader is open, so the phase is Running or Stopped: this
         // cannot fail.
         let _ = self.stop();
@@ -576,8 +790,10 @@ impl Tracer {
     /// Whether a read would not block, for poll(). May sleep.
     pub(crate) fn readable(&self) -> bool {
         let r = self.reader.lock();
-        let ready =
-            r.header_off < HEADER_LEN || !r.cur.is_null() || !r.list.is_null() || self.data_ready();
+        let ready = r.header_off < r.header_len
+            || !r.cur.is_null()
+            || !r.list.is_null()
+            || self.data_ready();
         if !ready {
             // The poller will sleep for data: let the periodic flush serve it.
             self.reader_waiting.store(true, Ordering::Relaxed);
@@ -620,8 +836,8 @@ impl Tracer {
     /// is full, faults, or nothing more is available.
     fn fill(&self, r: &mut Reader, out: &mut UserBuf) {
         while out.room() > 0 && !out.fault {
-            if r.header_off < HEADER_LEN {
-                r.header_off += out.put(&r.header[r.header_off..]);
+            if r.header_off < r.header_len {
+                r.header_off += out.put(&r.header[r.header_off..r.header_len]);
                 continue;
             }
             if !r.cur.is_null() {
@@ -693,10 +909,17 @@ impl Tracer {
         self.rec.pool.has_cpu(cpu)
     }
 
-    /// Whether a session is tracing, and whether a reader is open.
-    pub(crate) fn state(&self) -> (bool, bool) {
-        let running = self.session.lock().phase == Phase::Running;
-        (running, self.reader_open.load(Ordering::Relaxed))
+    /// Whether a session is tracing (streaming or flight recording),
+    /// whether a reader is open, whether flight recording runs, and whether
+    /// a snapshot waits for its reader.
+    pub(crate) fn state(&self) -> (bool, bool, bool, bool) {
+        let s = self.session.lock();
+        (
+            matches!(s.phase, Phase::Running | Phase::Flight),
+            self.reader_open.load(Ordering::Relaxed),
+            s.phase == Phase::Flight,
+            s.snapshot.is_some(),
+        )
     }
 }
 
@@ -704,7 +927,14 @@ impl Tracer {
 impl PinnedDrop for Tracer {
     fn drop(self: Pin<&mut Self>) {
         // No file is open (the module is unloading), so end() ran for every
-        // reader and the session is Idle; stop() would have nothing to do.
+        // reader and the session is Idle, or flight recording runs with no
+        // reader: stop it, which detaches the probes before the buffers go.
+        {
+            let mut s = self.session.lock();
+            if s.phase == Phase::Flight {
+                self.stop_flight(&mut s);
+            }
+        }
         // Wait for the deferred works.
         // SAFETY: process context; after this neither work runs again (the
         // flush work was cancelled by stop() and is only armed by start()).
@@ -755,4 +985,17 @@ unsafe extern "C" fn flush_ipi(info: *mut c_void) {
     // SAFETY: we run on `cpu` with IRQs off. The caller wakes the reader
     // once on_each_cpu() has returned.
     unsafe { pool.flush_local(cpu) };
+}
+
+/// The filter `spec` as a snapshot states it, in force from `since`.
+fn filter_at(spec: &FilterSpec, since: u64) -> FilterAt {
+    let mut ids = [0u64; FILTER_IDS_MAX];
+    let n = spec.record_ids(&mut ids);
+    FilterAt {
+        since,
+        kind: spec.kind(),
+        events: spec.events(),
+        ids,
+        n: n as u8,
+    }
 }

@@ -25,11 +25,13 @@ int main(void)
 		perror("RUST_TRACE_IOC_STATS");
 		return 1;
 	}
-	printf("written=%llu lost=%llu read_events=%llu read_bytes=%llu batches=%llu running=%d reader=%d\n",
+	printf("written=%llu lost=%llu read_events=%llu read_bytes=%llu batches=%llu running=%d reader=%d"
+	       " flight=%d snapshot=%d overwritten=%llu\n",
 	       (unsigned long long)st.written, (unsigned long long)st.lost,
 	       (unsigned long long)st.read_events, (unsigned long long)st.read_bytes,
 	       (unsigned long long)st.batches, !!(st.flags & RUST_TRACE_STATS_F_RUNNING),
-	       !!(st.flags & RUST_TRACE_STATS_F_READER));
+	       !!(st.flags & RUST_TRACE_STATS_F_READER), !!(st.flags & RUST_TRACE_STATS_F_FLIGHT),
+	       !!(st.flags & RUST_TRACE_STATS_F_SNAPSHOT), (unsigned long long)st.overwritten);
 	for (unsigned int cpu = 0; cpu < st.nr_cpus; cpu++) {
 		struct rust_trace_stats c = { .cpu = cpu };
 

@@ -27,6 +27,8 @@
 #define RUST_TRACE_STATS_F_CPU		(1u << 0)	/* the CPU has buffers */
 #define RUST_TRACE_STATS_F_RUNNING	(1u << 1)	/* a session is tracing */
 #define RUST_TRACE_STATS_F_READER	(1u << 2)	/* a reader is open */
+#define RUST_TRACE_STATS_F_FLIGHT	(1u << 3)	/* flight recording runs */
+#define RUST_TRACE_STATS_F_SNAPSHOT	(1u << 4)	/* a snapshot waits for a reader */
 
 struct rust_trace_stats {
 	__u32 cpu;		/* in: CPU id or RUST_TRACE_STATS_ALL */
@@ -38,6 +40,7 @@ struct rust_trace_stats {
 	__u64 batches;		/* batches handed to the reader */
 	__u64 read_events;	/* events copied out to the reader */
 	__u64 read_bytes;	/* batch bytes copied out to the reader */
+	__u64 overwritten;	/* flight recording: events overwritten */
 };
 
 #define RUST_TRACE_IOC_STATS		_IOWR('R', 1, struct rust_trace_stats)

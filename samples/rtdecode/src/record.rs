@@ -76,6 +76,7 @@ struct Stats {
     batches: u64,     // batches handed to the reader
     read_events: u64, // events copied out to the reader
     read_bytes: u64,  // batch bytes copied out to the reader
+    overwritten: u64, // flight recording: events overwritten
 }
 
 /// `RUST_TRACE_STATS_ALL`: the totals.
@@ -523,9 +524,9 @@ mod tests {
 
     #[test]
     fn the_stats_ioctl_is_the_uapi_headers() {
-        // _IOWR('R', 1, struct rust_trace_stats), 56 bytes.
-        assert_eq!(std::mem::size_of::<Stats>(), 56);
-        assert_eq!(IOC_STATS, 0xc038_5201);
+        // _IOWR('R', 1, struct rust_trace_stats), 64 bytes.
+        assert_eq!(std::mem::size_of::<Stats>(), 64);
+        assert_eq!(IOC_STATS, 0xc040_5201);
     }
 
     #[test]

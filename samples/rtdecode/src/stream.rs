@@ -15,8 +15,8 @@ use std::io::{self, BufReader, Read, Seek, SeekFrom};
 
 use crate::format::decode::{Cursor, Event, FormatError};
 use crate::format::{
-    BatchHeader, CpuTotals, FooterFixed, Header, BATCH_HDR_LEN, FOOTER_CPU_LEN, FOOTER_FIXED_LEN,
-    HEADER_LEN, MAGIC, TAG_BATCH, TAG_FOOTER,
+    BatchHeader, CpuTotals, FooterFixed, Header, Snapshot, BATCH_HDR_LEN, FOOTER_CPU_LEN,
+    FOOTER_FIXED_LEN, HEADER_LEN, MAGIC, SNAPSHOT_LEN, TAG_BATCH, TAG_FOOTER, TAG_SNAPSHOT,
 };
 use crate::replay::TaskInfo;
 
@@ -137,6 +137,14 @@ pub enum Record {
         /// The event bytes (after the batch header).
         events: Vec<u8>,
     },
+    /// The snapshot record of a flight recorder's snapshot (only right
+    /// after the header).
+    Snapshot {
+        /// Offset of the record in the stream.
+        offset: u64,
+        /// The record.
+        snap: Snapshot,
+    },
     /// The footer.
     Footer {
         /// Offset of the footer in the stream.
@@ -154,6 +162,7 @@ pub struct StreamReader<R: Read> {
     offset: u64,    // bytes consumed so far
     header: Header, // the stream header
     footer: bool,   // the footer was read
+    records: u64,   // records read so far
 }
 
 /// Reads until `buf` is full or EOF; returns the bytes read.
@@ -198,6 +207,7 @@ impl<R: Read> StreamReader<R> {
             offset: HEADER_LEN as u64,
             header,
             footer: false,
+            records: 0,
         })
     }
 
@@ -235,15 +245,19 @@ impl<R: Read> StreamReader<R> {
         }
         let (tag, len) = crate::format::decode::record_tag_len(&tl)
             .map_err(|e| err(at, ErrorKind::Format(e)))?;
+        let first = self.records == 0;
+        self.records += 1;
         let min = match tag {
             TAG_BATCH => BATCH_HDR_LEN,
             TAG_FOOTER => FOOTER_FIXED_LEN,
+            // From version 3, and only as the first record.
+            TAG_SNAPSHOT if first && self.header.version >= 3 => SNAPSHOT_LEN,
             _ => return Err(err(at, ErrorKind::Format(FormatError::UnknownTag(tag)))),
         };
-        let max = if tag == TAG_BATCH {
-            self.header.buf_size.min(MAX_BATCH)
-        } else {
-            FooterFixed::len_for(crate::format::MAX_CPUS) as u32
+        let max = match tag {
+            TAG_BATCH => self.header.buf_size.min(MAX_BATCH),
+            TAG_SNAPSHOT => SNAPSHOT_LEN as u32,
+            _ => FooterFixed::len_for(crate::format::MAX_CPUS) as u32,
         };
         if (len as usize) < min || len > max {
             return Err(err(at, ErrorKind::Format(FormatError::BadRecordLen(len))));
@@ -252,10 +266,10 @@ impl<R: Read> StreamReader<R> {
         rec[..8].copy_from_slice(&tl);
         match read_full(&mut self.r, &mut rec[8..]) {
             Ok(n) if n < rec.len() - 8 => {
-                let within = if tag == TAG_BATCH {
-                    CutIn::Batch { len }
-                } else {
-                    CutIn::Footer
+                let within = match tag {
+                    TAG_BATCH => CutIn::Batch { len },
+                    TAG_SNAPSHOT => CutIn::RecordStart,
+                    _ => CutIn::Footer,
                 };
                 return Err(cut(8 + n, within));
             }
@@ -263,6 +277,10 @@ impl<R: Read> StreamReader<R> {
             Err(e) => return Err(err(at, ErrorKind::Io(e))),
         }
         self.offset += u64::from(len);
+        if tag == TAG_SNAPSHOT {
+            let snap = Snapshot::parse(&rec).map_err(|e| err(at, ErrorKind::Format(e)))?;
+            return Ok(Some(Record::Snapshot { offset: at, snap }));
+        }
         if tag == TAG_BATCH {
             let hdr = BatchHeader::parse(&rec).map_err(|e| err(at, ErrorKind::Format(e)))?;
             if hdr.cpu >= self.header.nr_cpus {
@@ -367,6 +385,7 @@ pub struct Timeline<R: Read + Seek = File> {
     tasks: HashMap<u32, TaskInfo>,                 // the last task record of each PID
     lost_in_batches: Vec<u64>,                     // per CPU, sum of batch `lost` fields
     cut: Option<Cut>,                              // where the stream ends early, if it does
+    snapshot: Option<Snapshot>,                    // the snapshot record, for a snapshot
 }
 
 impl<R: Read + Seek> Timeline<R> {
@@ -382,6 +401,7 @@ impl<R: Read + Seek> Timeline<R> {
         let mut lost_in_batches = vec![0u64; n];
         let mut footer = None;
         let mut cut = None;
+        let mut snapshot = None;
         loop {
             match sr.next_record() {
                 Ok(Some(Record::Batch {
@@ -405,6 +425,7 @@ impl<R: Read + Seek> Timeline<R> {
                     *l = l.saturating_add(hdr.lost);
                 }
                 Ok(Some(Record::Footer { fixed, cpus, .. })) => footer = Some((fixed, cpus)),
+                Ok(Some(Record::Snapshot { snap, .. })) => snapshot = Some(snap),
                 Ok(None) => break,
                 // A stream cut short still holds every record before the
                 // cut: decode those, and say where it was cut.
@@ -427,7 +448,14 @@ impl<R: Read + Seek> Timeline<R> {
             tasks,
             lost_in_batches,
             cut,
+            snapshot,
         })
+    }
+
+    /// The snapshot record, when the capture is a flight recorder's
+    /// snapshot.
+    pub fn snapshot(&self) -> Option<&Snapshot> {
+        self.snapshot.as_ref()
     }
 
     /// Where the stream was cut, if it ends before its footer. Every

@@ -14,15 +14,22 @@
 //!    report do not exceed the footer's;
 //! 8. task records match the version: names alone (EV_COMM) in version 1,
 //!    tasks with process and cgroup (EV_TASK) and filters from version 2;
-//! 9. a whole version 2 stream states its filter first: some CPU's batch 0
-//!    opens with a filter record.
+//! 9. a whole stream of version 2 or later states its filter first: some
+//!    CPU's batch 0 opens with a filter record (a snapshot states it in its
+//!    snapshot record instead);
+//! 10. a snapshot (version 3, a snapshot record first): its window ends
+//!     after it starts; every event lies in the window; each CPU names every task it
+//!     mentions before it mentions it (a snapshot names its tasks itself,
+//!     whatever was overwritten); nothing is lost.
 
 use std::io::Read;
 
 use serde::Serialize;
 
+use std::collections::HashSet;
+
 use crate::format::decode::Event;
-use crate::format::{EV_COMM, EV_FILTER, EV_TASK};
+use crate::format::{Snapshot, EV_COMM, EV_FILTER, EV_TASK};
 use crate::stream::{batch_events, DecodeError, Record, StreamReader};
 
 /// One rule broken.
@@ -66,6 +73,13 @@ pub struct Summary {
     pub cpus: Vec<CpuSummary>,
     /// Whether a footer was found.
     pub footer: bool,
+    /// The snapshot record, for a flight recorder's snapshot.
+    #[serde(skip)]
+    pub snapshot: Option<Snapshot>,
+    /// A snapshot's window: start and end (excluded), in ns.
+    pub window: Option<[u64; 2]>,
+    /// A snapshot's events overwritten before its window.
+    pub overwritten: Option<u64>,
     /// Rules broken, in stream order (at most [`MAX_VIOLATIONS`]).
     pub violations: Vec<Violation>,
 }
@@ -101,6 +115,64 @@ fn from_err(s: &mut Summary, e: DecodeError) {
     s.violate(e.offset, msg);
 }
 
+/// The PIDs an event names (0, the idle tasks, is never named).
+fn event_pids(ev: &Event) -> [Option<u32>; 2] {
+    let (a, b) = match *ev {
+        Event::Switch {
+            prev_pid, next_pid, ..
+        } => (Some(prev_pid), Some(next_pid)),
+        Event::Fork {
+            parent_pid,
+            child_pid,
+        } => (Some(parent_pid), Some(child_pid)),
+        Event::Wakeup { pid, .. }
+        | Event::Exit { pid }
+        | Event::Exec { pid, .. }
+        | Event::Migrate { pid, .. } => (Some(pid), None),
+        Event::Task { .. } | Event::Filter { .. } => (None, None),
+    };
+    [a.filter(|&p| p != 0), b.filter(|&p| p != 0)]
+}
+
+/// Rule 10 for one batch of a snapshot: its events lie in the window, and
+/// its CPU named each task before mentioning it.
+fn snapshot_events(
+    s: &mut Summary,
+    offset: u64,
+    cpu: usize,
+    snap: &Snapshot,
+    evs: &[crate::stream::TimedEvent],
+    named: &mut HashSet<u32>,
+) {
+    for te in evs {
+        if te.ts < snap.window_start || te.ts >= snap.window_end {
+            s.violate(
+                offset,
+                format!(
+                    "CPU {cpu}: event at {} outside the snapshot window {}..{}",
+                    te.ts, snap.window_start, snap.window_end
+                ),
+            );
+        }
+        if let Event::Task { pid, .. } = te.ev {
+            named.insert(pid);
+            continue;
+        }
+        for pid in event_pids(&te.ev).into_iter().flatten() {
+            if !named.contains(&pid) {
+                s.violate(
+                    offset,
+                    format!(
+                        "CPU {cpu}: PID {pid} mentioned at {} before this CPU named it",
+                        te.ts
+                    ),
+                );
+                named.insert(pid);
+            }
+        }
+    }
+}
+
 /// Validates the stream read from `r`.
 pub fn validate<R: Read>(r: R) -> Summary {
     let mut s = Summary::default();
@@ -118,6 +190,8 @@ pub fn validate<R: Read>(r: R) -> Summary {
     let mut next_seq = vec![0u64; n];
     let mut last_ts: Vec<Option<u64>> = vec![None; n];
     let mut states_filter = false;
+    // Snapshots: the PIDs each CPU has named so far.
+    let mut named: Vec<HashSet<u32>> = vec![HashSet::new(); n];
     loop {
         let rec = match sr.next_record() {
             Ok(Some(r)) => r,
@@ -128,6 +202,14 @@ pub fn validate<R: Read>(r: R) -> Summary {
             }
         };
         match rec {
+            Record::Snapshot { offset, snap } => {
+                if snap.window_end < snap.window_start {
+                    s.violate(offset, "snapshot window ends before it starts");
+                }
+                s.snapshot = Some(snap);
+                s.window = Some([snap.window_start, snap.window_end]);
+                s.overwritten = Some(snap.overwritten);
+            }
             Record::Batch {
                 offset,
                 hdr,
@@ -171,6 +253,9 @@ pub fn validate<R: Read>(r: R) -> Summary {
                             s.violate(offset, "a task or filter record in a version 1 stream");
                         } else if version >= 2 && types & v1 != 0 {
                             s.violate(offset, "a version 1 task name record in a version 2 stream");
+                        }
+                        if let Some(snap) = s.snapshot {
+                            snapshot_events(&mut s, offset, cpu, &snap, &evs, &mut named[cpu]);
                         }
                         let c = &mut s.cpus[cpu];
                         c.events += evs.len() as u64;
@@ -233,7 +318,10 @@ pub fn validate<R: Read>(r: R) -> Summary {
                 if written != fixed.written || lost != fixed.lost {
                     s.violate(offset, "footer totals differ from the sum of its CPUs");
                 }
-                if version >= 2 && !states_filter {
+                if s.snapshot.is_some() && lost != 0 {
+                    s.violate(offset, format!("a snapshot that lost {lost} events"));
+                }
+                if version >= 2 && !states_filter && s.snapshot.is_none() {
                     s.violate(offset, "no CPU's first batch opens with the filter record");
                 }
             }
@@ -260,6 +348,24 @@ pub fn render(s: &Summary, name: &str) -> String {
         lost,
         if s.footer { "present" } else { "MISSING" }
     );
+    if let Some(snap) = &s.snapshot {
+        o += &format!(
+            "snapshot: window {:.6} .. {:.6} s ({:.3} ms), {} events overwritten before it{}\n",
+            snap.window_start as f64 / 1e9,
+            snap.window_end as f64 / 1e9,
+            snap.window_end.saturating_sub(snap.window_start) as f64 / 1e6,
+            snap.overwritten,
+            if snap.flags & crate::format::SNAP_F_TRIGGERED != 0 {
+                format!(
+                    "; taken by a trigger: PID {} waited {:.3} ms",
+                    snap.trigger.pid,
+                    snap.trigger.run_ns.saturating_sub(snap.trigger.wakeup_ns) as f64 / 1e6
+                )
+            } else {
+                String::new()
+            }
+        );
+    }
     if sw > 0 {
         o += &format!(
             "sched_switch: {sw} events, {:.2} bytes each\n",

@@ -430,7 +430,7 @@ fn a_version_2_stream_validates_and_records_match_the_version() {
     let s = validate(&common::sample_v2()[..]);
     assert!(s.ok(), "{:?}", s.violations);
     // A version 1 task name in a version 2 stream, and the other way round.
-    let mut b = Builder::v2(1);
+    let mut b = Builder::latest(1);
     b.batch(0, 2_000, 0, |e| {
         e.comm(0, 10, b"old");
         1
@@ -451,7 +451,7 @@ fn a_version_2_stream_validates_and_records_match_the_version() {
 
 #[test]
 fn a_version_2_stream_that_does_not_state_its_filter_first_is_reported() {
-    let mut b = Builder::v2(1);
+    let mut b = Builder::latest(1);
     b.batch(0, 2_000, 0, |e| {
         e.switch(0, 0, 0, 10);
         e.filter(0, FILTER_NONE, EVENTS_ALL, &[]);
@@ -460,6 +460,78 @@ fn a_version_2_stream_that_does_not_state_its_filter_first_is_reported() {
     let v = violations(&b.footer());
     assert!(
         v.iter().any(|x| x.1.contains("opens with the filter")),
+        "{v:?}"
+    );
+}
+
+/// A snapshot of one CPU over [10_000, 20_000), with a 10 us generation
+/// period.
+fn snap() -> Snapshot {
+    Snapshot {
+        window_start: 10_000,
+        window_end: 20_000,
+        gen_ns: 10_000,
+        overwritten: 42,
+        filter_events: EVENTS_ALL,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn a_snapshot_record_round_trips_and_a_good_snapshot_validates() {
+    let s = snap();
+    let parsed = rtdecode::format::Snapshot::parse(&s.to_bytes()).unwrap();
+    assert_eq!(parsed, s);
+    let mut b = Builder::snapshot(1, &s);
+    b.batch(0, 10_000, 0, |e| {
+        e.task(0, 10, 10, 0, b"a");
+        e.switch(5, 0, 0, 10);
+        e.task(1, 11, 11, 0, b"b");
+        e.wakeup(1, false, 11, 0);
+        4
+    });
+    let v = validate(&b.footer()[..]);
+    assert!(v.ok(), "{:?}", v.violations);
+    assert_eq!(v.window, Some([10_000, 20_000]));
+}
+
+#[test]
+fn a_snapshot_event_outside_its_window_or_unnamed_is_reported() {
+    let mut b = Builder::snapshot(1, &snap());
+    b.batch(0, 9_000, 0, |e| {
+        e.task(0, 10, 10, 0, b"a");
+        e.switch(5, 0, 0, 10);
+        e.wakeup(11_000, false, 11, 0);
+        3
+    });
+    let v = violations(&b.footer());
+    assert!(
+        v.iter()
+            .any(|x| x.1.contains("outside the snapshot window")),
+        "{v:?}"
+    );
+    assert!(v.iter().any(|x| x.1.contains("PID 11 mentioned")), "{v:?}");
+    // A window that ends before it starts.
+    let mut s = snap();
+    s.window_start = 20_001;
+    let v = violations(&Builder::snapshot(1, &s).footer());
+    assert!(
+        v.iter().any(|x| x.1.contains("ends before it starts")),
+        "{v:?}"
+    );
+}
+
+#[test]
+fn a_snapshot_record_anywhere_but_first_is_an_unknown_record() {
+    let mut b = Builder::latest(1);
+    b.batch(0, 10_000, 0, |e| {
+        e.filter(0, FILTER_NONE, EVENTS_ALL, &[]);
+        1
+    });
+    b.bytes.extend_from_slice(&snap().to_bytes());
+    let v = violations(&b.footer());
+    assert!(
+        v.iter().any(|x| x.1.contains("unknown record tag")),
         "{v:?}"
     );
 }

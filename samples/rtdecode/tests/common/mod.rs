@@ -22,8 +22,16 @@ impl Builder {
     }
 
     /// A stream of the current version (`task` and `filter` records).
-    pub fn v2(nr_cpus: u32) -> Self {
+    pub fn latest(nr_cpus: u32) -> Self {
         Self::with_version(nr_cpus, VERSION)
+    }
+
+    /// A flight recorder's snapshot: the current version, its snapshot
+    /// record right after the header.
+    pub fn snapshot(nr_cpus: u32, snap: &Snapshot) -> Self {
+        let mut b = Self::with_version(nr_cpus, VERSION);
+        b.bytes.extend_from_slice(&snap.to_bytes());
+        b
     }
 
     fn with_version(nr_cpus: u32, version: u16) -> Self {
@@ -136,7 +144,7 @@ pub fn sample_with_offsets() -> (Vec<u8>, [usize; 3]) {
 /// and a child process (12) it forks, which renames itself; a filter
 /// stated at the start.
 pub fn sample_v2() -> Vec<u8> {
-    let mut b = Builder::v2(2);
+    let mut b = Builder::latest(2);
     b.batch(0, 2_000, 0, |e| {
         e.filter(0, FILTER_TGID, EVENTS_ALL, &[10]);
         e.task(0, 10, 10, 0, b"server");
