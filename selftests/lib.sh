@@ -141,11 +141,9 @@ rust_trace_ftrace_stop() {
 rust_trace_ftrace_diff() {
 	cap=$1; ft=$2; shift 2
 	rtdecode ftrace-diff --begin-mark rtmark-begin --end-mark rtmark-end "$@" \
-		"$cap" "$ft" > "$cap.diff"
+		--json-file "$cap.json" "$cap" "$ft" > "$cap.diff"
 	rc=$?
 	sed 's/^/# /' "$cap.diff"
-	rtdecode ftrace-diff --json --begin-mark rtmark-begin --end-mark rtmark-end "$@" \
-		"$cap" "$ft" > "$cap.json" 2>/dev/null
 	return $rc
 }
 # rust_trace_diff_total KEY FILE: a figure of the "total" object of

@@ -33,7 +33,8 @@
 //!   that event: a different name is *wrong*, none is *unnamed*.
 //!
 //! Only events inside the window are judged: from the `task_rename` to the
-//! begin mark to the one to the end mark (or the capture's whole span), less
+//! begin mark to the one to the end mark (or a snapshot's stated window, or
+//! the capture's whole span), less
 //! `margin_ns` at each edge, where the two tracers were not both attached.
 //! ftrace's own `[LOST n EVENTS]` lines void the comparison.
 
@@ -624,8 +625,11 @@ pub fn diff<R: Read + Seek>(
             names,
         });
     })?;
-    let begin = mark(&opt.begin_mark).unwrap_or(first_ts);
-    let end = mark(&opt.end_mark).unwrap_or(last_ts);
+    // A snapshot states its window: judge all of it, not just the span of
+    // its events (a CPU missing the window's first events must show).
+    let stated = tl.snapshot().map(|s| (s.window_start, s.window_end));
+    let begin = mark(&opt.begin_mark).unwrap_or(stated.map_or(first_ts, |w| w.0));
+    let end = mark(&opt.end_mark).unwrap_or(stated.map_or(last_ts, |w| w.1));
     let (lo, hi) = (
         begin.saturating_add(opt.margin_ns),
         end.saturating_sub(opt.margin_ns),

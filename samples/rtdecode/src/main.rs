@@ -147,9 +147,16 @@ enum Cmd {
         /// names, comma-separated).
         #[arg(long, value_delimiter = ',')]
         filter_events: Vec<String>,
+        /// Events this close (microseconds) to a window edge are not
+        /// judged.
+        #[arg(long, default_value_t = 1000)]
+        margin_us: u64,
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// Also write the JSON to this file (the table is printed).
+        #[arg(long, value_name = "FILE", conflicts_with = "json")]
+        json_file: Option<PathBuf>,
     },
 }
 
@@ -312,7 +319,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             filter_pids,
             filter_tids,
             filter_events,
+            margin_us,
             json,
+            json_file,
         } => {
             let Some(mut tl) = timeline(&file)? else {
                 anyhow::bail!("{}: nothing to compare", file.display());
@@ -326,9 +335,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 begin_mark,
                 end_mark,
                 rule: diff_rule(filter_pids, filter_tids, &filter_events)?,
+                margin_ns: margin_us.saturating_mul(1000),
                 ..Default::default()
             };
             let d = ftrace::diff(&mut tl, &ft, &opt)?;
+            if let Some(path) = json_file {
+                let mut f =
+                    File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+                serde_json::to_writer_pretty(&mut f, &d)?;
+                writeln!(f)?;
+            }
             if json {
                 serde_json::to_writer_pretty(&mut out, &d)?;
                 writeln!(out)?;
