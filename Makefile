@@ -18,7 +18,7 @@ RUST_MAKEVARS := LLVM=1 RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc \
 ifeq ($(CLIPPY),1)
 RUST_MAKEVARS += CLIPPY=1 CLIPPY_DRIVER=/usr/bin/clippy-driver
 endif
-MODULE_RS := rust_trace.rs bufpool.rs chardev.rs filter.rs format.rs helpers.rs microbench.rs pidset.rs probes.rs session.rs
+MODULE_RS := rust_trace.rs bufpool.rs chardev.rs filter.rs flight.rs format.rs helpers.rs microbench.rs pidset.rs probes.rs session.rs trigger.rs
 
 .PHONY: modules clean rustfmt-check rustfmt demo check bench setup kernel
 

@@ -270,6 +270,10 @@ enum Command {
     Flight,
     /// `snapshot`: freeze the recent past for the next reader.
     Snapshot,
+    /// `trigger latency <us> [pid <pid>]`: arm the latency trigger.
+    Trigger(u64, Option<i32>),
+    /// `trigger off`: disarm it.
+    TriggerOff,
 }
 
 /// Parses a command: words separated by spaces or tabs, optionally
@@ -282,12 +286,48 @@ fn parse_command(b: &[u8]) -> Result<Command> {
         b"flight" => Ok(Command::Flight),
         b"snapshot" => Ok(Command::Snapshot),
         _ => {
-            let words = b
+            let mut words = b
                 .split(|&c| c == b' ' || c == b'\t')
                 .filter(|w| !w.is_empty());
+            if b.split(|&c| c == b' ' || c == b'\t').next() == Some(b"trigger") {
+                words.next();
+                return parse_trigger(words);
+            }
             Ok(Command::Filter(FilterCmd::parse(words)?))
         }
     }
+}
+
+/// Parses the words after `trigger`: `latency <us> [pid <pid>]` or `off`.
+fn parse_trigger<'a>(mut words: impl Iterator<Item = &'a [u8]>) -> Result<Command> {
+    let cmd = match words.next() {
+        Some(b"off") => Command::TriggerOff,
+        Some(b"latency") => {
+            let us = words.next().and_then(parse_u64).ok_or(EINVAL)?;
+            let pid = match words.next() {
+                None => None,
+                Some(b"pid") => {
+                    let p = words.next().and_then(parse_u64).ok_or(EINVAL)?;
+                    Some(i32::try_from(p).map_err(|_| EINVAL)?)
+                }
+                Some(_) => return Err(EINVAL),
+            };
+            Command::Trigger(us, pid)
+        }
+        _ => return Err(EINVAL),
+    };
+    if words.next().is_some() {
+        return Err(EINVAL);
+    }
+    Ok(cmd)
+}
+
+/// A decimal number of at most 18 digits.
+fn parse_u64(w: &[u8]) -> Option<u64> {
+    if w.is_empty() || w.len() > 18 || !w.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(w.iter().fold(0u64, |n, &d| n * 10 + u64::from(d - b'0')))
 }
 
 /// `write`: a command.
@@ -321,6 +361,8 @@ unsafe extern "C" fn rust_trace_write(
         // SAFETY: a module parameter, read once.
         Ok(Command::Flight) => t.flight(unsafe { helpers::rust_trace_param_flight_gen_ms }),
         Ok(Command::Snapshot) => t.snapshot(),
+        Ok(Command::Trigger(us, pid)) => t.arm_trigger(us, pid),
+        Ok(Command::TriggerOff) => t.trigger_off(),
         Err(e) => Err(e),
     };
     match res {

@@ -71,7 +71,7 @@ use kernel::bindings;
 use kernel::prelude::*;
 
 use crate::bufpool::{BufPool, TraceBufPtr};
-use crate::format::{CpuTotals, FooterFixed, Snapshot, FILTER_IDS_MAX};
+use crate::format::{CpuTotals, FooterFixed, Snapshot, Trigger, FILTER_IDS_MAX, SNAP_F_TRIGGERED};
 use crate::helpers;
 
 /// How far in the future a snapshot's end is set: enough for the command
@@ -179,7 +179,12 @@ unsafe extern "C" fn freeze_ipi(info: *mut c_void) {
 /// Takes a snapshot of `pool`, which is flight recording: freezes every
 /// CPU at a common end, cuts every CPU at a common start, and queues the
 /// batches for the reader. May sleep (it waits for the end to pass).
-pub(crate) fn take_snapshot(pool: &BufPool, fl: &mut Flight, nr_cpus: usize) -> Result<Taken> {
+pub(crate) fn take_snapshot(
+    pool: &BufPool,
+    fl: &mut Flight,
+    nr_cpus: usize,
+    trigger: Option<Trigger>,
+) -> Result<Taken> {
     let mut footer = KVec::with_capacity(FooterFixed::len_for(nr_cpus as u32), GFP_KERNEL)?;
     // SAFETY: local_clock() has no precondition.
     let end = unsafe { helpers::local_clock() }.saturating_add(FREEZE_LEAD_NS);
@@ -309,12 +314,16 @@ pub(crate) fn take_snapshot(pool: &BufPool, fl: &mut Flight, nr_cpus: usize) -> 
             window_end: wend,
             gen_ns,
             overwritten,
-            flags: 0,
+            flags: if trigger.is_some() {
+                SNAP_F_TRIGGERED
+            } else {
+                0
+            },
             filter_kind: f.kind,
             filter_events: f.events,
             filter_ids: f.ids,
             filter_n: f.n,
-            trigger: Default::default(),
+            trigger: trigger.unwrap_or_default(),
         },
         footer,
         events,

@@ -63,8 +63,10 @@ pub const TAG_SNAPSHOT: u32 = u32::from_le_bytes(*b"SNAP");
 pub const SNAPSHOT_LEN: usize = 160;
 /// Snapshot flag: a latency trigger took it (the trigger fields are set).
 pub const SNAP_F_TRIGGERED: u16 = 1 << 0;
-/// Trigger flag: the wakeup came from interrupt context.
+/// Trigger flag: the task was woken from hard IRQ context.
 pub const TRIGGER_F_IRQ: u32 = 1 << 0;
+/// Trigger flag: the task was woken from a softirq.
+pub const TRIGGER_F_SOFTIRQ: u32 = 1 << 1;
 /// Length of a batch header; its events follow.
 pub const BATCH_HDR_LEN: usize = 40;
 /// Length of the fixed part of the footer; per-CPU entries follow.
@@ -459,15 +461,19 @@ impl CpuTotals {
 }
 
 /// The latency trigger that took a snapshot: a task woken at `wakeup_ns`
-/// that ran only at `run_ns`, more than `threshold_ns` later.
+/// (`sched_waking`, in the waker's context) that ran only at `run_ns`,
+/// more than `threshold_ns` later.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Trigger {
     /// The task that waited.
     pub pid: u32,
-    /// The task that woke it (the one running on the waking CPU).
+    /// The task that woke it: the one running on the waking CPU (the
+    /// interrupted one when woken from IRQ context).
     pub waker: u32,
-    /// The CPU it was queued on.
+    /// The CPU it ran on.
     pub cpu: u32,
+    /// The CPU the waker ran on.
+    pub waker_cpu: u32,
     /// `TRIGGER_F_*`.
     pub flags: u32,
     /// When it was woken.
@@ -533,6 +539,7 @@ impl Snapshot {
         b[128..136].copy_from_slice(&t.wakeup_ns.to_le_bytes());
         b[136..144].copy_from_slice(&t.run_ns.to_le_bytes());
         b[144..152].copy_from_slice(&t.threshold_ns.to_le_bytes());
+        b[152..156].copy_from_slice(&t.waker_cpu.to_le_bytes());
         b
     }
 }
@@ -727,6 +734,7 @@ pub mod decode {
                     wakeup_ns: u64_at(b, 128),
                     run_ns: u64_at(b, 136),
                     threshold_ns: u64_at(b, 144),
+                    waker_cpu: u32_at(b, 152),
                 },
             })
         }

@@ -276,6 +276,46 @@ void rust_trace_add_descendants(bool (*in_set)(void *ctx, unsigned int pid),
 }
 
 /*
+ * trigger.rs: the waking task and its context (macros), and the delayed
+ * work that takes a triggered snapshot (INIT_DELAYED_WORK is a macro).
+ */
+struct task_struct *rust_trace_current(void)
+{
+	return current;
+}
+
+unsigned int rust_trace_irq_context(void)
+{
+	return (in_hardirq() ? 1 : 0) | (in_serving_softirq() ? 2 : 0);
+}
+
+static struct delayed_work rust_trace_trigger_work;
+static void (*rust_trace_trigger_fn)(void *ctx);
+static void *rust_trace_trigger_ctx;
+
+static void rust_trace_trigger_work_call(struct work_struct *work)
+{
+	rust_trace_trigger_fn(rust_trace_trigger_ctx);
+}
+
+void rust_trace_trigger_work_init(void (*fn)(void *ctx), void *ctx)
+{
+	rust_trace_trigger_fn = fn;
+	rust_trace_trigger_ctx = ctx;
+	INIT_DELAYED_WORK(&rust_trace_trigger_work, rust_trace_trigger_work_call);
+}
+
+void rust_trace_trigger_work_start(unsigned int ms)
+{
+	schedule_delayed_work(&rust_trace_trigger_work, msecs_to_jiffies(ms));
+}
+
+void rust_trace_trigger_work_cancel(void)
+{
+	cancel_delayed_work_sync(&rust_trace_trigger_work);
+}
+
+/*
  * session.rs: the irq_work's handler setup and sync, the periodic flush (a
  * self-rearming delayed work: INIT_DELAYED_WORK is a macro), and the
  * cpu_online() and init_waitqueue_head() macros. The works call back into

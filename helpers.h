@@ -69,6 +69,13 @@ void rust_trace_for_each_thread(struct task_struct *p, bool all,
 				void (*fn)(void *ctx, unsigned int pid), void *ctx);
 void rust_trace_tracepoint_sync(void);
 
+/* trigger.rs */
+struct task_struct *rust_trace_current(void);
+unsigned int rust_trace_irq_context(void);
+void rust_trace_trigger_work_init(void (*fn)(void *ctx), void *ctx);
+void rust_trace_trigger_work_start(unsigned int ms);
+void rust_trace_trigger_work_cancel(void);
+
 /* filter.rs */
 int rust_trace_pid_resolve(int nr, bool tgid);
 int rust_trace_cgroup_lookup(const char *path, struct cgroup **out);

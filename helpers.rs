@@ -166,6 +166,24 @@ extern "C" {
         ctx: *mut c_void,
     );
 
+    // trigger.rs: the waking task and its context (macros), and the
+    // delayed work of a triggered snapshot.
+
+    /// `current`. Any context.
+    pub(crate) fn rust_trace_current() -> *mut bindings::task_struct;
+    /// Bit 0: in hard IRQ context; bit 1: serving a softirq. Any context.
+    pub(crate) fn rust_trace_irq_context() -> c_uint;
+    /// Sets the function the trigger's delayed work calls, with `ctx`.
+    pub(crate) fn rust_trace_trigger_work_init(
+        f: unsafe extern "C" fn(ctx: *mut c_void),
+        ctx: *mut c_void,
+    );
+    /// Runs the trigger's work `ms` milliseconds from now (unless queued
+    /// already). Any context but NMI (it arms a timer).
+    pub(crate) fn rust_trace_trigger_work_start(ms: c_uint);
+    /// Cancels the trigger's work and waits for it to finish. May sleep.
+    pub(crate) fn rust_trace_trigger_work_cancel();
+
     // session.rs: the irq_work's and the periodic flush's C objects,
     // cpu_online() and init_waitqueue_head() (macros).
 

@@ -37,6 +37,7 @@ use crate::helpers;
 use crate::pidset::PidSet;
 use crate::probes::{self, Recorder, TaskFields};
 use crate::session::Tracer;
+use crate::trigger::LatencyTrigger;
 
 /// Events timed per chunk: fewer than two 4 KiB-minimum buffers hold.
 const CHUNK: u64 = 256;
@@ -142,6 +143,7 @@ fn run(nr_cpus: usize, buf_size: usize, n: u64) -> Result<BenchResult> {
         names: PidSet::new()?,
         task: TaskFields::new(),
         filter: Filter::new()?,
+        trigger: LatencyTrigger::new()?,
     };
     rec.names.insert(0);
     // SAFETY: the current task outlives this call.

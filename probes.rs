@@ -48,6 +48,14 @@
 //! the event types. A fork or a rename the filter keeps out of the stream
 //! forgets the PID's name, as a lost one does.
 //!
+//! # The latency trigger
+//!
+//! While the trigger is armed (flight recording, see `trigger.rs`), the
+//! `sched_switch` probe first asks it whether the task switched in waited
+//! too long since its wakeup, whatever the filter; `sched_waking`, whose
+//! probe notes the wakeups, is attached only then. Disarmed, the cost is
+//! one load and a branch.
+//!
 //! # Context
 //!
 //! The probe functions run in tracepoint context: preemption off, the
@@ -74,6 +82,7 @@ use crate::format::{
 };
 use crate::helpers;
 use crate::pidset::PidSet;
+use crate::trigger::{probe_waking, LatencyTrigger};
 
 /// What the probes write to: the buffers, the set of named PIDs, and the
 /// filter of what to record.
@@ -86,6 +95,8 @@ pub(crate) struct Recorder {
     pub(crate) task: TaskFields,
     /// What to record.
     pub(crate) filter: Filter,
+    /// The latency trigger of flight recording.
+    pub(crate) trigger: LatencyTrigger,
 }
 
 /// Reads the task fields the probes need at the offsets the C compiler
@@ -115,7 +126,7 @@ impl TaskFields {
     ///
     /// `p` points to a live task (tracepoint arguments are).
     #[inline(always)]
-    unsafe fn pid(&self, p: *const Task) -> u32 {
+    pub(crate) unsafe fn pid(&self, p: *const Task) -> u32 {
         // SAFETY: live task; the offset is `pid`'s (type invariant). `pid`
         // changes after fork only in exec's de_thread(), which swaps it
         // with the group leader's by WRITE_ONCE(): a volatile read is the
@@ -307,6 +318,13 @@ unsafe extern "C" fn probe_switch(
     // SAFETY: `data` is the `Recorder` registered with the probe, which
     // outlives the registration.
     let r = unsafe { &*data.cast::<Recorder>() };
+    if r.trigger.armed() {
+        // SAFETY: `next` is a live task; the probe runs with preemption off.
+        unsafe {
+            r.trigger
+                .on_switch(r.task.pid(next), helpers::rust_trace_smp_processor_id())
+        };
+    }
     let f = r.filter.active();
     if !f.wants(EV_SWITCH) {
         return;
@@ -597,8 +615,13 @@ struct Probe {
     required: bool,      // the module does not load without it
 }
 
-/// Number of tracepoints.
-const NR_PROBES: usize = 9;
+/// Number of tracepoints: those attached for a session, and
+/// `sched_waking`, attached only while the latency trigger is armed.
+const NR_PROBES: usize = NR_SESSION + 1;
+/// Number of tracepoints attached for every session.
+const NR_SESSION: usize = 9;
+/// Index of `sched_waking` in [`PROBES`].
+const WAKING: usize = NR_SESSION;
 
 /// The tracepoints rust_trace attaches to, with their probes: those that
 /// name tasks (`task_rename`, fork, and `cgroup_attach_task` where the
@@ -651,6 +674,11 @@ const PROBES: [Probe; NR_PROBES] = [
         func: probe_migrate as *const c_void,
         required: true,
     },
+    Probe {
+        name: b"sched_waking",
+        func: probe_waking as *const c_void,
+        required: false,
+    },
 ];
 
 /// The scheduler tracepoints, found at load.
@@ -660,11 +688,14 @@ const PROBES: [Probe; NR_PROBES] = [
 /// Every non-null entry of `tps` is a core-kernel tracepoint (which lives
 /// as long as the kernel), named as the same entry of [`PROBES`]; an entry
 /// is null only for a tracepoint not [`Probe::required`] that this kernel
-/// lacks. `attached` is the number of leading entries processed: their
-/// probes are registered where the tracepoint is there.
+/// lacks. `attached` (at most [`NR_SESSION`]) is the number of leading
+/// entries processed: their probes are registered where the tracepoint is
+/// there. `waking` says whether the [`WAKING`] probe is registered (only
+/// while `attached` is [`NR_SESSION`]).
 pub(crate) struct Tracepoints {
     tps: [*mut bindings::tracepoint; NR_PROBES], // the tracepoints, in PROBES order
-    attached: usize,                             // how many probes are registered
+    attached: usize,                             // how many session probes are registered
+    waking: bool,                                // the sched_waking probe is registered
 }
 
 // SAFETY: tracepoints are global kernel objects; the handle only names them.
@@ -707,7 +738,11 @@ impl Tracepoints {
         }
         // INVARIANT: every required entry was found by name; nothing is
         // attached.
-        Ok(Tracepoints { tps, attached: 0 })
+        Ok(Tracepoints {
+            tps,
+            attached: 0,
+            waking: false,
+        })
     }
 
     /// Attaches every probe with `rec` as its data. On failure detaches the
@@ -718,7 +753,7 @@ impl Tracepoints {
     /// `rec` must stay valid until [`Tracepoints::detach`] has returned.
     pub(crate) unsafe fn attach(&mut self, rec: &Recorder) -> Result {
         let data = ptr::from_ref(rec).cast_mut().cast::<c_void>();
-        while self.attached < PROBES.len() {
+        while self.attached < NR_SESSION {
             let i = self.attached;
             if self.tps[i].is_null() {
                 // INVARIANT: an absent optional tracepoint, processed.
@@ -752,6 +787,11 @@ impl Tracepoints {
             return;
         }
         let data = ptr::from_ref(rec).cast_mut().cast::<c_void>();
+        if self.waking {
+            // SAFETY: registered with this `rec`.
+            unsafe { self.unregister(WAKING, data) };
+            self.waking = false;
+        }
         while self.attached > 0 {
             self.attached -= 1;
             let i = self.attached;
@@ -768,5 +808,67 @@ impl Tracepoints {
         }
         // SAFETY: process context; waits for probes still running.
         unsafe { helpers::rust_trace_tracepoint_sync() };
+    }
+
+    /// Attaches the `sched_waking` probe of the latency trigger (nothing
+    /// if attached already); `ENODEV` if the kernel lacks the tracepoint.
+    /// May sleep.
+    ///
+    /// # Safety
+    ///
+    /// The session probes are attached with `rec`, which stays valid until
+    /// [`Tracepoints::detach`] has returned.
+    pub(crate) unsafe fn attach_waking(&mut self, rec: &Recorder) -> Result {
+        if self.waking {
+            return Ok(());
+        }
+        let tp = self.tps[WAKING];
+        if tp.is_null() || self.attached != NR_SESSION {
+            return Err(ENODEV);
+        }
+        let data = ptr::from_ref(rec).cast_mut().cast::<c_void>();
+        // SAFETY: `tp` is a live tracepoint with the probe's TP_PROTO;
+        // `data` outlives the registration by the caller's contract.
+        let ret =
+            unsafe { helpers::tracepoint_probe_register(tp, PROBES[WAKING].func.cast_mut(), data) };
+        if ret != 0 {
+            return Err(Error::from_errno(ret));
+        }
+        // INVARIANT: registered while the session probes are.
+        self.waking = true;
+        Ok(())
+    }
+
+    /// Detaches the `sched_waking` probe, if attached, and waits until it
+    /// is not running. May sleep.
+    ///
+    /// # Safety
+    ///
+    /// `rec` must be the one given to [`Tracepoints::attach_waking`].
+    pub(crate) unsafe fn detach_waking(&mut self, rec: &Recorder) {
+        if !self.waking {
+            return;
+        }
+        let data = ptr::from_ref(rec).cast_mut().cast::<c_void>();
+        // SAFETY: registered with this `rec`.
+        unsafe { self.unregister(WAKING, data) };
+        self.waking = false;
+        // SAFETY: process context.
+        unsafe { helpers::rust_trace_tracepoint_sync() };
+    }
+
+    /// Unregisters probe `i` with `data`.
+    ///
+    /// # Safety
+    ///
+    /// Probe `i` is registered with `data`.
+    unsafe fn unregister(&self, i: usize, data: *mut c_void) {
+        // SAFETY: by the caller's contract.
+        let ret = unsafe {
+            helpers::tracepoint_probe_unregister(self.tps[i], PROBES[i].func.cast_mut(), data)
+        };
+        if ret != 0 {
+            pr_warn!("unregistering probe {} failed: {}\n", i, ret);
+        }
     }
 }

@@ -45,6 +45,7 @@ mod microbench;
 mod pidset;
 mod probes;
 mod session;
+mod trigger;
 
 module! {
     type: RustTrace,

@@ -76,12 +76,13 @@ use crate::bufpool::{BufPool, Counts, TraceBufPtr};
 use crate::filter::{Filter, FilterCmd, FilterSpec};
 use crate::flight::{self, FilterAt, Flight};
 use crate::format::{
-    CpuTotals, FooterFixed, Header, CLOCK_LOCAL, FILTER_IDS_MAX, FILTER_MAX, HEADER_LEN,
+    CpuTotals, FooterFixed, Header, Trigger, CLOCK_LOCAL, FILTER_IDS_MAX, FILTER_MAX, HEADER_LEN,
     SNAPSHOT_LEN, VERSION,
 };
 use crate::helpers;
 use crate::pidset::PidSet;
 use crate::probes::{Recorder, TaskFields, Tracepoints};
+use crate::trigger::{LatencyTrigger, THRESHOLD_MAX_US, TRIGGER_AFTER_MS};
 
 /// A wait queue readers and pollers sleep on.
 ///
@@ -309,6 +310,7 @@ impl Tracer {
         let pool = BufPool::new(nr_cpus, buf_size, nr_bufs)?;
         let names = PidSet::new()?;
         let filter = Filter::new()?;
+        let trigger = LatencyTrigger::new()?;
         let tps = Tracepoints::find()?;
         let tracer = KBox::try_pin_init(
             try_pin_init!(Tracer {
@@ -335,6 +337,7 @@ impl Tracer {
                     names,
                     task: TaskFields::new(),
                     filter,
+                    trigger,
                 },
             }),
             GFP_KERNEL,
@@ -347,13 +350,17 @@ impl Tracer {
         unsafe {
             helpers::rust_trace_irq_work_init(irq_work_wake, ctx);
             helpers::rust_trace_flush_work_init(flush_work, ctx);
+            helpers::rust_trace_trigger_work_init(trigger_work, ctx);
         }
         Ok(tracer)
     }
 
     /// Bytes of trace memory held (buffers and the PID bitmaps).
     pub(crate) fn memory(&self) -> usize {
-        self.rec.pool.memory() + self.rec.names.memory() + self.rec.filter.memory()
+        self.rec.pool.memory()
+            + self.rec.names.memory()
+            + self.rec.filter.memory()
+            + self.rec.trigger.memory()
     }
 
     /// The wait queue, for `poll_wait()`.
@@ -586,15 +593,27 @@ impl Tracer {
         if s.snapshot.is_some() || self.reader_open.load(Ordering::Acquire) {
             return Err(EBUSY);
         }
+        self.take_snapshot(&mut s, None)
+    }
+
+    /// Takes a snapshot (with the trigger that fired, if any) and makes it
+    /// the pending one. Flight recording, no snapshot pending or read;
+    /// under the session lock. May sleep.
+    fn take_snapshot(&self, s: &mut Session, trigger: Option<Trigger>) -> Result {
         let nr_cpus = self.rec.pool.nr_cpus();
         let fl = s.flight.as_mut().ok_or(ESRCH)?;
-        let t = flight::take_snapshot(&self.rec.pool, fl, nr_cpus)?;
+        let t = flight::take_snapshot(&self.rec.pool, fl, nr_cpus, trigger)?;
         let mut preamble = [0u8; PREAMBLE_MAX];
         preamble[..HEADER_LEN].copy_from_slice(&self.header(t.snap.window_start));
         preamble[HEADER_LEN..].copy_from_slice(&t.snap.to_bytes());
         pr_info!(
-            "session {} snapshot: {} ns window, {} events, {} overwritten before\n",
+            "session {} snapshot{}: {} ns window, {} events, {} overwritten before\n",
             s.sessions,
+            if trigger.is_some() {
+                " (triggered)"
+            } else {
+                ""
+            },
             t.snap.window_end - t.snap.window_start,
             t.events,
             t.snap.overwritten
@@ -604,9 +623,82 @@ impl Tracer {
             footer: t.footer,
         });
         self.snapshot_ready.store(true, Ordering::Release);
-        drop(s);
         self.waitq.wake_all();
         Ok(())
+    }
+
+    /// `trigger latency <us> [pid <pid>]`: in flight recording, arms the
+    /// latency trigger (see `trigger.rs`), replacing an armed one.
+    /// `ESRCH` without flight recording or for a PID of no task, `EINVAL`
+    /// for a threshold of 0 or above [`THRESHOLD_MAX_US`], `EBUSY` while
+    /// the snapshot of an earlier firing is pending or being read, `ENODEV`
+    /// if the kernel lacks `sched_waking`. May sleep.
+    pub(crate) fn arm_trigger(&self, us: u64, pid: Option<i32>) -> Result {
+        if us == 0 || us > THRESHOLD_MAX_US {
+            return Err(EINVAL);
+        }
+        let gpid = match pid {
+            // SAFETY: process context.
+            Some(nr) => match unsafe { helpers::rust_trace_pid_resolve(nr, false) } {
+                g if g > 0 => g as u32,
+                _ => return Err(ESRCH),
+            },
+            None => 0,
+        };
+        let mut s = self.session.lock();
+        if s.phase != Phase::Flight {
+            return Err(ESRCH);
+        }
+        if self.rec.trigger.fired().is_some() {
+            return Err(EBUSY);
+        }
+        // SAFETY: the session probes are attached with `self.rec`, which
+        // outlives them (the tracer's drop detaches first).
+        unsafe { s.tps.attach_waking(&self.rec) }?;
+        self.rec.trigger.arm(us.saturating_mul(1000), gpid);
+        pr_info!(
+            "session {} trigger armed: latency over {} us{}\n",
+            s.sessions,
+            us,
+            if gpid != 0 { " (one task)" } else { "" }
+        );
+        Ok(())
+    }
+
+    /// `trigger off`: disarms the trigger and drops a firing whose
+    /// snapshot was not taken yet. Nothing to do is no error. May sleep.
+    pub(crate) fn trigger_off(&self) -> Result {
+        let mut s = self.session.lock();
+        self.rec.trigger.disarm();
+        self.rec.trigger.clear_fired();
+        // SAFETY: attached (if at all) with `self.rec`.
+        unsafe { s.tps.detach_waking(&self.rec) };
+        Ok(())
+    }
+
+    /// The trigger's work: takes the snapshot of a firing, unless flight
+    /// recording stopped or the trigger was turned off since; while an
+    /// earlier snapshot is pending or being read, tries again later.
+    fn triggered_snapshot(&self) {
+        let mut s = self.session.lock();
+        if s.phase != Phase::Flight {
+            return;
+        }
+        let Some(trig) = self.rec.trigger.fired() else {
+            return;
+        };
+        if s.snapshot.is_some() || self.reader_open.load(Ordering::Acquire) {
+            // SAFETY: process context.
+            unsafe { helpers::rust_trace_trigger_work_start(TRIGGER_AFTER_MS) };
+            return;
+        }
+        if let Err(e) = self.take_snapshot(&mut s, Some(trig)) {
+            pr_warn!("triggered snapshot failed: {:?}\n", e);
+            return;
+        }
+        self.rec.trigger.clear_fired();
+        // SAFETY: attached with `self.rec`.
+        unsafe { s.tps.detach_waking(&self.rec) };
     }
 
     /// Ends flight recording: the probes detach; a snapshot being read
@@ -618,6 +710,8 @@ impl Tracer {
         unsafe { s.tps.detach(&self.rec) };
         // SAFETY: the probes are detached and synchronised.
         unsafe { self.rec.pool.stop_flight() };
+        self.rec.trigger.disarm();
+        self.rec.trigger.clear_fired();
         s.flight = None;
         s.snapshot = None;
         self.snapshot_ready.store(false, Ordering::Relaxed);
@@ -938,9 +1032,12 @@ impl PinnedDrop for Tracer {
         // Wait for the deferred works.
         // SAFETY: process context; after this neither work runs again (the
         // flush work was cancelled by stop() and is only armed by start()).
+        // The trigger's work is started only by the irq_work, which the
+        // detached probes no longer queue.
         unsafe {
             helpers::rust_trace_flush_work_cancel();
             helpers::rust_trace_irq_work_sync();
+            helpers::rust_trace_trigger_work_cancel();
         }
     }
 }
@@ -954,7 +1051,24 @@ impl PinnedDrop for Tracer {
 unsafe extern "C" fn irq_work_wake(ctx: *mut c_void) {
     // SAFETY: `ctx` is the pinned tracer, alive until rust_trace_irq_work_sync().
     let t = unsafe { &*ctx.cast::<Tracer>() };
+    if t.rec.trigger.take_kick() {
+        // SAFETY: arms a timer; callable from hard IRQ context.
+        unsafe { helpers::rust_trace_trigger_work_start(TRIGGER_AFTER_MS) };
+    }
     t.waitq.wake_all();
+}
+
+/// The trigger's delayed work: takes the triggered snapshot. Process
+/// context.
+///
+/// # Safety
+///
+/// `ctx` is the pinned tracer given to `rust_trace_trigger_work_init`; the
+/// work is cancelled before the tracer is dropped.
+unsafe extern "C" fn trigger_work(ctx: *mut c_void) {
+    // SAFETY: `ctx` is the pinned tracer, alive until the work is cancelled.
+    let t = unsafe { &*ctx.cast::<Tracer>() };
+    t.triggered_snapshot();
 }
 
 /// The periodic flush work: retires the partial buffers. Process context.
