@@ -11,8 +11,10 @@
 //! - [`stats`]: per-CPU and per-task statistics and wakeup latencies;
 //! - [`report`]: one line per event;
 //! - [`perfetto`]: Perfetto protobuf and Chrome JSON export;
-//! - [`record`]: `rtdecode record`, a capture around a command.
+//! - [`record`]: `rtdecode record`, a capture around a command;
+//! - [`explain`]: why a woken task did not run at once.
 
+pub mod explain;
 #[path = "../../../format.rs"]
 #[allow(clippy::all)]
 pub mod format;

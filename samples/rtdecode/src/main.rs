@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use rtdecode::format::EVENT_NAMES;
 use rtdecode::stream::{open_input, CutIn, DecodeError, ErrorKind, Timeline};
-use rtdecode::{ftrace, perfetto, record, report, stats, validate};
+use rtdecode::{explain, ftrace, perfetto, record, report, stats, validate};
 
 /// Decode a capture written by `cat /dev/rust_trace > FILE`.
 #[derive(Parser)]
@@ -99,6 +99,23 @@ enum Cmd {
         /// Name cgroups from this file of `ID PATH` lines.
         #[arg(long)]
         cgroup_map: Option<PathBuf>,
+    },
+    /// Why a task did not run at once: a snapshot's trigger, or a task's
+    /// wait (its longest, or the one at --at).
+    Explain {
+        /// Capture file, or - for standard input.
+        file: PathBuf,
+        /// The task (default: the one the snapshot's trigger names).
+        #[arg(long)]
+        pid: Option<u32>,
+        /// The wait of --pid that ends at or after this time (seconds from
+        /// the capture's start, as `report` shows them); default: its
+        /// longest.
+        #[arg(long, requires = "pid")]
+        at: Option<f64>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Export to a Perfetto trace (ui.perfetto.dev) or Chrome JSON.
     Perfetto {
@@ -256,6 +273,31 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 writeln!(out)?;
             } else {
                 write!(out, "{}", stats::render(&s, top))?;
+            }
+            cut
+        }
+        Cmd::Explain {
+            file,
+            pid,
+            at,
+            json,
+        } => {
+            let Some(mut tl) = timeline(&file)? else {
+                return Ok(cut_exit(cli.strict, true));
+            };
+            let cut = report_cut(&file, &tl);
+            let start = tl.header().start_ns;
+            let target = explain::Target {
+                pid,
+                at: at.map(|s| start.saturating_add((s * 1e9) as u64)),
+            };
+            let e = explain::explain(&mut tl, target)
+                .with_context(|| format!("explaining {}", file.display()))?;
+            if json {
+                serde_json::to_writer_pretty(&mut out, &e)?;
+                writeln!(out)?;
+            } else {
+                write!(out, "{}", e.render())?;
             }
             cut
         }
