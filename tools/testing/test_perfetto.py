@@ -58,11 +58,30 @@ def check(rtdecode, capture):
                 assert e.timestamp >= last_ts.get(bundle.cpu, 0), f"time goes back on CPU {bundle.cpu}"
                 last_ts[bundle.cpu] = e.timestamp
         got.pop("task_rename", None)
+        # A triggered snapshot's marks: an instant on the late task's
+        # thread track, flowing from one on its waker's.
+        marks = [p.track_event for p in trace.packet if p.HasField("track_event")]
+        tracks = {p.track_descriptor.uuid: p.track_descriptor.thread.tid
+                  for p in trace.packet if p.HasField("track_descriptor")}
+        validate = subprocess.run([rtdecode, "validate", capture], check=True, capture_output=True,
+                                  text=True).stdout
+        if "taken by a trigger: PID " in validate:
+            late = int(validate.split("taken by a trigger: PID ")[1].split()[0])
+            assert len(marks) == 2, f"{capture}: {len(marks)} trigger marks, 2 expected"
+            start, end = marks
+            assert end.type == pb.TrackEvent.TYPE_INSTANT and tracks[end.track_uuid] == late, \
+                f"{capture}: the trigger's instant is not on thread {late}"
+            assert list(start.flow_ids) == list(end.terminating_flow_ids) == [1], "no flow to the late task"
+            print(f"ok {capture}: trigger marked on thread {late}: {end.name}")
+        else:
+            assert not marks, f"{capture}: track events but no trigger"
+
         assert got == want, f"{capture}: proto holds {dict(got)}, capture {dict(want)}"
         assert threads > 0, "no process tree"
         assert want["sched_switch"] > 0, "capture without sched_switch"
         events = json.load(open(js))["traceEvents"]
-        instants = sum(1 for e in events if e.get("ph") == "i")
+        # A snapshot's trigger mark (cat "trigger") is not an event.
+        instants = sum(1 for e in events if e.get("ph") == "i" and e.get("cat") != "trigger")
         non_switch = sum(v for k, v in want.items() if k != "sched_switch")
         assert instants == non_switch, f"JSON: {instants} instants, {non_switch} expected"
         # A capture of a multi-threaded workload comes with its ids

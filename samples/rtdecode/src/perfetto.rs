@@ -49,7 +49,66 @@ pub struct TracePacket {
     /// `trusted_packet_sequence_id = 10`.
     #[prost(uint32, optional, tag = "10")]
     pub trusted_packet_sequence_id: Option<u32>,
+    /// `track_event = 11`.
+    #[prost(message, optional, tag = "11")]
+    pub track_event: Option<TrackEvent>,
+    /// `track_descriptor = 60`.
+    #[prost(message, optional, tag = "60")]
+    pub track_descriptor: Option<TrackDescriptor>,
 }
+
+/// `TrackDescriptor`: a track, here a thread's.
+#[derive(Clone, PartialEq, Message)]
+pub struct TrackDescriptor {
+    /// `uuid = 1`.
+    #[prost(uint64, optional, tag = "1")]
+    pub uuid: Option<u64>,
+    /// `name = 2`.
+    #[prost(string, optional, tag = "2")]
+    pub name: Option<String>,
+    /// `thread = 4`.
+    #[prost(message, optional, tag = "4")]
+    pub thread: Option<ThreadDescriptor>,
+}
+
+/// `ThreadDescriptor`.
+#[derive(Clone, PartialEq, Message)]
+pub struct ThreadDescriptor {
+    /// `pid = 1`.
+    #[prost(int32, optional, tag = "1")]
+    pub pid: Option<i32>,
+    /// `tid = 2`.
+    #[prost(int32, optional, tag = "2")]
+    pub tid: Option<i32>,
+}
+
+/// `TrackEvent`: here an instant, with a flow.
+#[derive(Clone, PartialEq, Message)]
+pub struct TrackEvent {
+    /// `type = 9` (`TYPE_INSTANT` = 3).
+    #[prost(int32, optional, tag = "9")]
+    pub r#type: Option<i32>,
+    /// `track_uuid = 11`.
+    #[prost(uint64, optional, tag = "11")]
+    pub track_uuid: Option<u64>,
+    /// `categories = 22`.
+    #[prost(string, repeated, tag = "22")]
+    pub categories: Vec<String>,
+    /// `name = 23`.
+    #[prost(string, optional, tag = "23")]
+    pub name: Option<String>,
+    /// `flow_ids = 47`.
+    #[prost(fixed64, repeated, tag = "47")]
+    pub flow_ids: Vec<u64>,
+    /// `terminating_flow_ids = 48`.
+    #[prost(fixed64, repeated, tag = "48")]
+    pub terminating_flow_ids: Vec<u64>,
+}
+
+/// `TrackEvent.Type.TYPE_INSTANT`.
+const TYPE_INSTANT: i32 = 3;
+/// Track uuids of the trigger's marks: this plus the thread id.
+const TRIGGER_TRACK: u64 = 0x7274_0000_0000;
 
 /// `FtraceEventBundle`.
 #[derive(Clone, PartialEq, Message)]
@@ -314,7 +373,85 @@ pub fn write_proto<R: Read + Seek, W: Write>(
             flush(out, cpu as u32, b, seq)?;
         }
     }
+    if let Some(t) = tl
+        .snapshot()
+        .filter(|s| s.flags & crate::format::SNAP_F_TRIGGERED != 0)
+        .map(|s| s.trigger)
+    {
+        write_trigger(out, &t, &replay, tl.tasks(), seq)?;
+    }
     Ok(count)
+}
+
+/// A snapshot's trigger as track events: an instant on the late task's
+/// thread track where it ran, and one on its waker's where it was woken,
+/// joined by a flow.
+fn write_trigger<W: Write>(
+    out: &mut W,
+    t: &crate::format::Trigger,
+    replay: &Replay,
+    tasks: &HashMap<u32, TaskInfo>,
+    seq: Option<u32>,
+) -> std::io::Result<()> {
+    let tgid = |pid: u32| {
+        tasks
+            .get(&pid)
+            .map_or(pid, |i| if i.tgid != 0 { i.tgid } else { pid })
+    };
+    let waited = t.run_ns.saturating_sub(t.wakeup_ns) as f64 / 1e6;
+    let marks = [
+        (
+            t.waker,
+            t.wakeup_ns,
+            format!("woke {}:{}", replay.display(t.pid), t.pid),
+            true,
+        ),
+        (
+            t.pid,
+            t.run_ns,
+            format!(
+                "trigger: {}:{} waited {waited:.3} ms",
+                replay.display(t.pid),
+                t.pid
+            ),
+            false,
+        ),
+    ];
+    for (pid, ts, name, starts_flow) in marks {
+        let uuid = TRIGGER_TRACK + u64::from(pid);
+        write_packet(
+            out,
+            &TracePacket {
+                track_descriptor: Some(TrackDescriptor {
+                    uuid: Some(uuid),
+                    name: Some(replay.display(pid)),
+                    thread: Some(ThreadDescriptor {
+                        pid: Some(tgid(pid) as i32),
+                        tid: Some(pid as i32),
+                    }),
+                }),
+                trusted_packet_sequence_id: seq,
+                ..Default::default()
+            },
+        )?;
+        write_packet(
+            out,
+            &TracePacket {
+                timestamp: Some(ts),
+                trusted_packet_sequence_id: seq,
+                track_event: Some(TrackEvent {
+                    r#type: Some(TYPE_INSTANT),
+                    track_uuid: Some(uuid),
+                    categories: vec!["trigger".into()],
+                    name: Some(name),
+                    flow_ids: if starts_flow { vec![1] } else { vec![] },
+                    terminating_flow_ids: if starts_flow { vec![] } else { vec![1] },
+                }),
+                ..Default::default()
+            },
+        )?;
+    }
+    Ok(())
 }
 
 /// The processes and threads of a capture's task records, as Perfetto
@@ -534,6 +671,35 @@ pub fn write_json<R: Read + Seek, W: Write>(
         count += 1;
         Ok(())
     })?;
+    // A snapshot's trigger: an instant on the late task's track where it
+    // ran, and a flow from its waker to it.
+    if let Some(t) = tl
+        .snapshot()
+        .filter(|s| s.flags & crate::format::SNAP_F_TRIGGERED != 0)
+        .map(|s| s.trigger)
+    {
+        let waited = t.run_ns.saturating_sub(t.wakeup_ns) as f64 / 1e6;
+        let name = format!(
+            "trigger: {}:{} waited {:.3} ms",
+            replay.display(t.pid),
+            t.pid,
+            waited
+        );
+        let marks = [
+            serde_json::json!({"name":name,"cat":"trigger","ph":"i","s":"t",
+                "pid":process_of(t.pid),"tid":t.pid,"ts":us(t.run_ns),
+                "args":{"waker":t.waker,"waker_cpu":t.waker_cpu,"cpu":t.cpu,
+                        "woken_us":us(t.wakeup_ns),"threshold_ms":t.threshold_ns as f64 / 1e6,
+                        "from_irq":t.flags != 0}}),
+            serde_json::json!({"name":"wakeup","cat":"trigger","ph":"s","id":1,
+                "pid":process_of(t.waker),"tid":t.waker,"ts":us(t.wakeup_ns)}),
+            serde_json::json!({"name":"wakeup","cat":"trigger","ph":"f","bp":"e","id":1,
+                "pid":process_of(t.pid),"tid":t.pid,"ts":us(t.run_ns)}),
+        ];
+        for m in marks {
+            write!(out, ",\n{m}")?;
+        }
+    }
     writeln!(out, "\n]}}")?;
     Ok(count)
 }
