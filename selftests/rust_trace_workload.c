@@ -22,6 +22,13 @@
  *                               itself "rnI-a", sleeps, renames itself
  *                               "rnI-b", sleeps and exits
  *   rust_trace_workload oncpu CPU N     sleeps 50 us N times pinned to CPU
+ *   rust_trace_workload hog CPU MS N    a scheduling delay: "rust_trace_hog", SCHED_FIFO
+ *                               and pinned to CPU, spins MS milliseconds N
+ *                               times (sleeping 2 ms between), while
+ *                               "rust_trace_slp", pinned to the same CPU,
+ *                               sleeps 1 ms again and again: its timer wakes
+ *                               it during a spin, and it waits up to MS ms;
+ *                               prints "hog=TID sleeper=TID"
  *   rust_trace_workload mark NAME       renames itself NAME and exits (a time mark
  *                               both tracers see, for rtdecode ftrace-diff)
  *   rust_trace_workload sigdfl CMD ...  runs CMD with SIGINT and SIGQUIT at their
@@ -43,6 +50,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "rust_trace_workload.h"
@@ -202,6 +210,58 @@ static void renamers(long n)
 		;
 }
 
+/* The hog's loop: spins `ms` milliseconds, `n` times. */
+static long hog_ms, hog_rounds;
+static volatile int hog_done;
+static volatile pid_t sleeper_tid;
+
+static long now_us(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000000L + t.tv_nsec / 1000;
+}
+
+static void *sleeper(void *arg)
+{
+	prctl(PR_SET_NAME, "rust_trace_slp");
+	pin(*(int *)arg);
+	sleeper_tid = gettid();
+	while (!hog_done)
+		usleep(1000);
+	return NULL;
+}
+
+/* A SCHED_FIFO hog and a SCHED_OTHER sleeper on one CPU. */
+static void hog(int cpu, long ms, long n)
+{
+	struct sched_param sp = { .sched_priority = 1 };
+	pthread_t t;
+
+	hog_ms = ms;
+	hog_rounds = n;
+	if (pthread_create(&t, NULL, sleeper, &cpu))
+		die("pthread_create");
+	prctl(PR_SET_NAME, "rust_trace_hog");
+	pin(cpu);
+	if (sched_setscheduler(0, SCHED_FIFO, &sp))
+		die("sched_setscheduler");
+	while (!sleeper_tid)
+		usleep(1000);
+	printf("hog=%d sleeper=%d\n", gettid(), sleeper_tid);
+	fflush(stdout);
+	for (long i = 0; i < hog_rounds; i++) {
+		long end = now_us() + hog_ms * 1000;
+
+		while (now_us() < end)
+			;
+		usleep(2000);
+	}
+	hog_done = 1;
+	pthread_join(t, NULL);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 3 && !strcmp(argv[1], "pingpong")) {
@@ -235,6 +295,8 @@ int main(int argc, char **argv)
 		pin(atoi(argv[2]));
 		for (long i = 0; i < n; i++)
 			usleep(50);
+	} else if (argc >= 5 && !strcmp(argv[1], "hog")) {
+		hog(atoi(argv[2]), atol(argv[3]), atol(argv[4]));
 	} else if (argc >= 3 && !strcmp(argv[1], "mark")) {
 		prctl(PR_SET_NAME, argv[2]);
 	} else if (argc >= 3 && !strcmp(argv[1], "sigdfl")) {
@@ -273,7 +335,8 @@ int main(int argc, char **argv)
 		return 0;
 	} else {
 		fprintf(stderr, "usage: rust_trace_workload pingpong N | pairs P N | threads T N | forkstorm N |\n"
-				"       spawn | mixed T N K | renamers N | oncpu CPU N | mark NAME |\n"
+				"       spawn | mixed T N K | renamers N | oncpu CPU N | hog CPU MS N |\n"
+				"       mark NAME |\n"
 				"       sigdfl CMD... | pty CMD... | noop\n");
 		return 2;
 	}
