@@ -72,7 +72,7 @@ use kernel::alloc::Allocator;
 use kernel::bindings;
 use kernel::prelude::*;
 
-use crate::format::{BatchHeader, Encoder, BATCH_HDR_LEN};
+use crate::format::{BatchHeader, Encoder, BATCH_HDR_LEN, TASK_MAX};
 use crate::helpers;
 use crate::pidset::NameCache;
 
@@ -88,7 +88,7 @@ struct TraceBufHdr {
     seq: u64,          // batch sequence number on its CPU
     ts: u64,           // time of the batch start
     lost: u64,         // events the CPU lost just before this batch
-    last_ts: u64,      // time of its last event
+    last_ts: u64,      // flight: time of its last event
     gen_first: u64,    // flight: generation of its first event
 }
 
@@ -616,17 +616,11 @@ impl BufPool {
         }
     }
 
-    /// Records a group of events (at most `max_len` bytes) on this CPU:
-    /// `encode` gets a [`Slot`] (the encoder, the time since the previous
-    /// event, and in flight recording the CPU's name cache) and returns how
-    /// many events it encoded, or would have: without an empty buffer the
-    /// slot has no encoder and they count as lost. Returns whether they were
-    /// stored. When a buffer is retired to the reader, queues the irq_work
-    /// that wakes it.
-    ///
-    /// Tracepoint context: preemption is off; IRQs are disabled here.
+    /// Runs `body` on this CPU's pool and writer with IRQs off; `body`
+    /// returns (stored, wake). When a buffer was retired to the reader,
+    /// queues the irq_work that wakes it. Tracepoint context.
     #[inline(always)]
-    pub(crate) fn record(&self, max_len: usize, encode: impl FnOnce(&mut Slot<'_>) -> u32) -> bool {
+    fn on_this_cpu(&self, body: impl FnOnce(&CpuPool, &mut CpuWriter) -> (bool, bool)) -> bool {
         // SAFETY: saving and disabling IRQs on this CPU is always allowed.
         let flags = unsafe { helpers::rust_trace_irq_save() };
         // SAFETY: IRQs are off, so the CPU cannot change under us.
@@ -636,7 +630,7 @@ impl BufPool {
             // SAFETY: we run on `cpu` with IRQs off: the `CpuPool` invariant
             // makes us the only user of its writer state.
             let w = unsafe { &mut *pool.writer.get() };
-            (stored, wake) = self.record_locked(pool, w, max_len, encode);
+            (stored, wake) = body(pool, w);
         }
         // SAFETY: restores the state saved above.
         unsafe { helpers::rust_trace_irq_restore(flags) };
@@ -649,105 +643,184 @@ impl BufPool {
         stored
     }
 
-    /// The body of [`BufPool::record`], with IRQs off on `pool`'s CPU.
+    /// The streaming write path: records one group of `nevents` events (at
+    /// most `max_len` bytes) on this CPU; `encode` writes them given the
+    /// time since the previous event. The caller decided which tasks to
+    /// name (its set of named PIDs) and updates that set from the result.
+    /// Returns whether they were stored (false: counted as lost). When a
+    /// buffer is retired, queues the irq_work that wakes the reader.
+    ///
+    /// Streaming only; tracepoint context: preemption is off, IRQs are
+    /// disabled here.
     #[inline(always)]
-    fn record_locked(
+    pub(crate) fn record_stream(
         &self,
-        pool: &CpuPool,
-        w: &mut CpuWriter,
         max_len: usize,
-        encode: impl FnOnce(&mut Slot<'_>) -> u32,
-    ) -> (bool, bool) {
-        // The event path must not panic: arithmetic here is on values the
-        // invariants bound (a buffer's `used` <= `cap` < 4 MiB, counters
-        // that would take centuries to wrap), so it is written wrapping,
-        // which also keeps the overflow checks out of the probe.
-        // SAFETY: local_clock() may be called from any context.
-        let now = unsafe { helpers::local_clock() };
-        let flight = self.flight.load(Ordering::Relaxed);
-        if flight {
-            self.flight_clock(pool, w, now);
-        }
-        let cap = self.buf_size.wrapping_sub(BUF_HDR_LEN);
-        // The first event of a generation also needs room for its crossing.
-        let need = if flight && !w.gen_started {
-            max_len.wrapping_add(CROSS_LEN)
-        } else {
-            max_len
-        };
-        let mut wake = false;
-        if !w.cur.is_null() {
-            // SAFETY: `cur` is ours (CPU slot) and non-null.
-            if need > room(cap, unsafe { w.cur.hdr() }) {
-                self.retire(pool, w);
-                wake = !flight;
-            }
-        }
-        if w.cur.is_null() && !self.start_batch(pool, w, now) {
-            let mut slot = Slot {
-                enc: None,
-                dt: 0,
-                names: None,
-                named: [None; 3],
-            };
-            let n = u64::from(encode(&mut slot));
+        nevents: u32,
+        encode: impl FnOnce(&mut Encoder<'_>, u64),
+    ) -> bool {
+        self.on_this_cpu(|pool, w| {
+            // The event path must not panic: arithmetic here is on values
+            // the invariants bound (a buffer's `used` <= `cap` < 4 MiB,
+            // counters that would take centuries to wrap), so it is written
+            // wrapping, which also keeps the overflow checks out of the
+            // probe.
+            let n = u64::from(nevents);
             bump(&pool.counters.written, n);
-            bump(&pool.counters.lost, n);
-            w.lost_pending = w.lost_pending.wrapping_add(n);
-            w.gone_ts = now;
-            return (false, wake);
-        }
-        let b = w.cur;
-        // SAFETY: `b` is in our CPU slot: we are its only writer.
-        let hdr = unsafe { &mut *b.ptr() };
-        if flight && !w.gen_started {
-            // The first event of a generation on this CPU: where a snapshot
-            // may cut (`need` kept room for the crossing).
-            note_crossing(b, hdr, w, cap);
-        }
-        let dt = now.saturating_sub(w.last_ts);
-        let used = hdr.used as usize;
-        let room = room(cap, hdr).min(max_len);
-        // SAFETY: `used + room` stays below the crossings at the buffer's
-        // end, so the slice lies inside the buffer, which only this writer
-        // touches while it is in the CPU slot.
-        let dst = unsafe { core::slice::from_raw_parts_mut(b.batch().add(used), room) };
-        let mut slot = Slot {
-            enc: Some(Encoder::new(dst)),
-            dt,
-            names: if flight {
-                Some((&pool.names, w.epoch))
-            } else {
-                None
-            },
-            named: [None; 3],
-        };
-        let n = encode(&mut slot);
-        let nev = u64::from(n);
-        bump(&pool.counters.written, nev);
-        match slot.enc.as_ref().and_then(Encoder::fitted_len) {
-            Some(len) => {
-                hdr.used = hdr.used.wrapping_add(len as u32);
-                hdr.nevents = hdr.nevents.wrapping_add(n);
-                hdr.last_ts = now;
-                w.last_ts = now;
-                if flight {
-                    w.gen_started = true;
-                    for &pid in slot.named.iter().flatten() {
-                        pool.names.insert(pid, w.epoch);
-                    }
+            // SAFETY: local_clock() may be called from any context.
+            let now = unsafe { helpers::local_clock() };
+            let cap = self.buf_size.wrapping_sub(BUF_HDR_LEN);
+            let mut wake = false;
+            if !w.cur.is_null() {
+                // SAFETY: `cur` is ours (CPU slot) and non-null.
+                let used = unsafe { w.cur.hdr() }.used as usize;
+                if max_len > cap.wrapping_sub(used) {
+                    self.retire(pool, w);
+                    wake = true;
                 }
-                (true, wake)
             }
-            // `max_len` was too small for what `encode` wrote: a bug in the
-            // caller. Count the events as lost rather than corrupt the batch.
-            None => {
-                bump(&pool.counters.lost, nev);
-                w.lost_pending = w.lost_pending.wrapping_add(nev);
+            if w.cur.is_null() && !self.start_batch(pool, w, now) {
+                bump(&pool.counters.lost, n);
+                w.lost_pending = w.lost_pending.wrapping_add(n);
+                return (false, wake);
+            }
+            let dt = now.saturating_sub(w.last_ts);
+            w.last_ts = now;
+            let b = w.cur;
+            // SAFETY: `b` is in our CPU slot: we are its only writer.
+            let hdr = unsafe { &mut *b.ptr() };
+            let used = hdr.used as usize;
+            let room = cap.wrapping_sub(used).min(max_len);
+            // SAFETY: `used + room <= cap`, so the slice lies inside the
+            // buffer, which only this writer touches while it is in the
+            // CPU slot.
+            let dst = unsafe { core::slice::from_raw_parts_mut(b.batch().add(used), room) };
+            let mut enc = Encoder::new(dst);
+            encode(&mut enc, dt);
+            match enc.fitted_len() {
+                Some(len) => {
+                    hdr.used = hdr.used.wrapping_add(len as u32);
+                    hdr.nevents = hdr.nevents.wrapping_add(nevents);
+                    (true, wake)
+                }
+                // `max_len` was too small for what `encode` wrote: a bug in
+                // the caller. Count the events as lost rather than corrupt
+                // the batch.
+                None => {
+                    bump(&pool.counters.lost, n);
+                    w.lost_pending = w.lost_pending.wrapping_add(n);
+                    (false, wake)
+                }
+            }
+        })
+    }
+
+    /// The flight recording write path: records `nev` events (one, or
+    /// none when a task record is all there is; at most `max_len` bytes)
+    /// on this CPU, preceded by a task record for each PID of `names` this
+    /// CPU has not named in its current epoch and for `always` in any case
+    /// (a forked child, a rename): the CPU's name cache decides, here with
+    /// IRQs off, and learns the names stored. `encode(enc, dt, which)`
+    /// writes the task records of the PIDs `which` marks (`names[0]`,
+    /// `names[1]`, `always`, in that order, `dt` before the first), then
+    /// the events. Returns whether they were stored (false: counted as
+    /// lost, which flight recording avoids by reusing its oldest buffer).
+    ///
+    /// Flight recording only; tracepoint context: preemption is off, IRQs
+    /// are disabled here.
+    #[inline(always)]
+    pub(crate) fn record_flight(
+        &self,
+        max_len: usize,
+        nev: u32,
+        names: [Option<u32>; 2],
+        always: Option<u32>,
+        encode: impl FnOnce(&mut Encoder<'_>, u64, [bool; 3]),
+    ) -> bool {
+        self.on_this_cpu(|pool, w| {
+            // Wrapping arithmetic, as in `record_stream`.
+            // SAFETY: local_clock() may be called from any context.
+            let now = unsafe { helpers::local_clock() };
+            self.flight_clock(pool, w, now);
+            let epoch = w.epoch;
+            // The tasks to name first: unnamed ones, no PID twice.
+            let first = names[0].is_some_and(|p| !pool.names.contains(p, epoch));
+            let second = names[1].is_some_and(|p| {
+                !(pool.names.contains(p, epoch) || (first && names[0] == Some(p)))
+            });
+            let which = [first, second, always.is_some()];
+            // At most 3 task records: the arithmetic cannot overflow.
+            let ntask = u32::from(first) + u32::from(second) + u32::from(always.is_some());
+            let nevents = ntask.wrapping_add(nev);
+            let n = u64::from(nevents);
+            bump(&pool.counters.written, n);
+            let len = max_len.wrapping_add((ntask as usize).wrapping_mul(TASK_MAX));
+            let cap = self.buf_size.wrapping_sub(BUF_HDR_LEN);
+            // The first event of a generation also needs room for its
+            // crossing.
+            let need = if w.gen_started {
+                len
+            } else {
+                len.wrapping_add(CROSS_LEN)
+            };
+            if !w.cur.is_null() {
+                // SAFETY: `cur` is ours (CPU slot) and non-null.
+                if need > room(cap, unsafe { w.cur.hdr() }) {
+                    self.retire(pool, w);
+                }
+            }
+            if w.cur.is_null() && !self.start_batch(pool, w, now) {
+                bump(&pool.counters.lost, n);
+                w.lost_pending = w.lost_pending.wrapping_add(n);
                 w.gone_ts = now;
-                (false, wake)
+                return (false, false);
             }
-        }
+            let b = w.cur;
+            // SAFETY: `b` is in our CPU slot: we are its only writer.
+            let hdr = unsafe { &mut *b.ptr() };
+            if !w.gen_started {
+                // The first event of a generation on this CPU: where a
+                // snapshot may cut (`need` kept room for the crossing).
+                note_crossing(b, hdr, w, cap);
+            }
+            let dt = now.saturating_sub(w.last_ts);
+            let used = hdr.used as usize;
+            let room = room(cap, hdr).min(len);
+            // SAFETY: `used + room` stays below the crossings at the
+            // buffer's end, so the slice lies inside the buffer, which only
+            // this writer touches while it is in the CPU slot.
+            let dst = unsafe { core::slice::from_raw_parts_mut(b.batch().add(used), room) };
+            let mut enc = Encoder::new(dst);
+            encode(&mut enc, dt, which);
+            match enc.fitted_len() {
+                Some(l) => {
+                    hdr.used = hdr.used.wrapping_add(l as u32);
+                    hdr.nevents = hdr.nevents.wrapping_add(nevents);
+                    hdr.last_ts = now;
+                    w.last_ts = now;
+                    w.gen_started = true;
+                    if let (Some(p), true) = (names[0], first) {
+                        pool.names.insert(p, epoch);
+                    }
+                    if let (Some(p), true) = (names[1], second) {
+                        pool.names.insert(p, epoch);
+                    }
+                    if let Some(p) = always {
+                        pool.names.insert(p, epoch);
+                    }
+                    (true, false)
+                }
+                // `max_len` was too small for what `encode` wrote: a bug in
+                // the caller. Count the events as lost rather than corrupt
+                // the batch.
+                None => {
+                    bump(&pool.counters.lost, n);
+                    w.lost_pending = w.lost_pending.wrapping_add(n);
+                    w.gone_ts = now;
+                    (false, false)
+                }
+            }
+        })
     }
 
     /// Takes an empty buffer into `w.cur` and starts a batch at `now`.
@@ -1285,43 +1358,4 @@ pub(crate) struct FrozenMeta {
     pub(crate) last_ts: u64,
     /// Generation of its first event.
     pub(crate) gen_first: u64,
-}
-
-/// What one [`BufPool::record`] call sees with IRQs off: where to encode,
-/// and in flight recording which PIDs this CPU named in its epoch.
-pub(crate) struct Slot<'a> {
-    enc: Option<Encoder<'a>>, // the buffer's free space; None: the events are lost
-    dt: u64,                  // time since the CPU's previous event
-    names: Option<(&'a NameCache, u32)>, // flight: the CPU's cache and epoch
-    named: [Option<u32>; 3],  // flight: PIDs to note as named once stored
-}
-
-impl<'a> Slot<'a> {
-    /// Time since the CPU's previous event, for the first event's `dt`.
-    #[inline(always)]
-    pub(crate) fn dt(&self) -> u64 {
-        self.dt
-    }
-
-    /// Where to encode; `None` when the events are lost (no buffer).
-    #[inline(always)]
-    pub(crate) fn encoder(&mut self) -> Option<&mut Encoder<'a>> {
-        self.enc.as_mut()
-    }
-
-    /// In flight recording, whether this CPU named `pid` in its current
-    /// epoch; `None` outside flight recording.
-    #[inline(always)]
-    pub(crate) fn named_here(&self, pid: u32) -> Option<bool> {
-        self.names.map(|(c, epoch)| c.contains(pid, epoch))
-    }
-
-    /// In flight recording, notes `pid` as named once the events are
-    /// stored (at most three per call).
-    #[inline(always)]
-    pub(crate) fn mark_named(&mut self, pid: u32) {
-        if let Some(s) = self.named.iter_mut().find(|s| s.is_none()) {
-            *s = Some(pid);
-        }
-    }
 }

@@ -244,40 +244,49 @@ impl Recorder {
         max_len: usize,
         ev: impl FnOnce(&mut Encoder<'_>, u64),
     ) {
-        // Room for the event and three task records at most.
-        let len = max_len.wrapping_add(3 * TASK_MAX);
-        let mut named = [None; 3];
-        let stored = self.pool.record(len, |slot| {
-            let unnamed = |pid: u32| match slot.named_here(pid) {
-                Some(here) => !here,
-                None => !self.names.contains(pid),
-            };
-            // The tasks to name first: unseen ones, no PID twice.
-            let first = names[0].filter(|&(pid, _)| unnamed(pid));
-            let second =
-                names[1].filter(|&(pid, _)| unnamed(pid) && first.map(|f| f.0) != Some(pid));
-            named = [first, second, always_name];
-            // At most 3: the arithmetic cannot overflow.
-            let n = u32::from(first.is_some())
-                + u32::from(second.is_some())
-                + u32::from(always_name.is_some());
-            let mut dt = slot.dt();
-            if let Some(enc) = slot.encoder() {
+        if self.pool.in_flight() {
+            // Each CPU's name cache decides, with IRQs off.
+            let pid = |n: Option<(u32, *mut Task)>| n.map(|(pid, _)| pid);
+            self.pool.record_flight(
+                max_len,
+                1,
+                [pid(names[0]), pid(names[1])],
+                pid(always_name),
+                |enc, dt, which| {
+                    let mut dt = dt;
+                    for (n, w) in [names[0], names[1], always_name].iter().zip(which.iter()) {
+                        if let (Some((pid, p)), true) = (*n, *w) {
+                            // SAFETY: live task; read with IRQs off, once.
+                            unsafe { self.name_task(enc, dt, pid, p, &self.task.comm(p)) };
+                            dt = 0;
+                        }
+                    }
+                    ev(enc, dt);
+                },
+            );
+            return;
+        }
+        // Streaming: the set of named PIDs decides, before the write.
+        let first = names[0].filter(|&(pid, _)| !self.names.contains(pid));
+        let second = names[1]
+            .filter(|&(pid, _)| !self.names.contains(pid) && first.map(|f| f.0) != Some(pid));
+        let named = [first, second, always_name];
+        // At most 3: the arithmetic below cannot overflow.
+        let n = usize::from(first.is_some())
+            + usize::from(second.is_some())
+            + usize::from(always_name.is_some());
+        let len = max_len.wrapping_add(n.wrapping_mul(TASK_MAX));
+        let stored = self
+            .pool
+            .record_stream(len, (n as u32).wrapping_add(1), |enc, dt| {
+                let mut dt = dt;
                 for &(pid, p) in named.iter().flatten() {
                     // SAFETY: live task; read with IRQs off, once.
                     unsafe { self.name_task(enc, dt, pid, p, &self.task.comm(p)) };
                     dt = 0;
                 }
                 ev(enc, dt);
-            }
-            for &(pid, _) in named.iter().flatten() {
-                slot.mark_named(pid);
-            }
-            n.wrapping_add(1)
-        });
-        if self.pool.in_flight() {
-            return;
-        }
+            });
         if stored {
             for &(pid, _) in named.iter().flatten() {
                 self.names.insert(pid);
@@ -556,18 +565,19 @@ unsafe extern "C" fn probe_rename(data: *mut c_void, p: *mut Task, comm: *const 
         }
         *slot = c;
     }
-    let stored = r.pool.record(TASK_MAX, |slot| {
-        let dt = slot.dt();
-        if let Some(enc) = slot.encoder() {
-            // SAFETY: live task.
-            unsafe { r.name_task(enc, dt, pid, p, &name) };
-        }
-        slot.mark_named(pid);
-        1
-    });
     if r.pool.in_flight() {
+        // The rename is the task record itself: no event follows it.
+        r.pool
+            .record_flight(0, 0, [None, None], Some(pid), |enc, dt, _| {
+                // SAFETY: live task.
+                unsafe { r.name_task(enc, dt, pid, p, &name) };
+            });
         return;
     }
+    let stored = r.pool.record_stream(TASK_MAX, 1, |enc, dt| {
+        // SAFETY: live task.
+        unsafe { r.name_task(enc, dt, pid, p, &name) };
+    });
     if stored {
         r.names.insert(pid);
     } else {

@@ -750,13 +750,16 @@ impl Tracer {
         let mut ids = [0u64; FILTER_IDS_MAX];
         let n = spec.record_ids(&mut ids);
         let ids = ids.get(..n).unwrap_or(&[]);
-        self.rec.pool.record(FILTER_MAX, |slot| {
-            let dt = slot.dt();
-            if let Some(enc) = slot.encoder() {
-                enc.filter(dt, spec.kind(), spec.events(), ids);
-            }
-            1
-        })
+        let pool = &self.rec.pool;
+        if pool.in_flight() {
+            pool.record_flight(FILTER_MAX, 1, [None, None], None, |enc, dt, _| {
+                enc.filter(dt, spec.kind(), spec.events(), ids)
+            })
+        } else {
+            pool.record_stream(FILTER_MAX, 1, |enc, dt| {
+                enc.filter(dt, spec.kind(), spec.events(), ids)
+            })
+        }
     }
 
     /// The footer: `totals` and every CPU's counters. May sleep.

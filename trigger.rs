@@ -63,7 +63,7 @@ pub(crate) const TRIGGER_AFTER_MS: u32 = 20;
 pub(crate) const THRESHOLD_MAX_US: u64 = 10_000_000;
 
 /// One pending wakeup.
-struct Slot {
+struct WakeSlot {
     pid: AtomicU32,   // the woken task, 0: free, BUSY: being written
     waker: AtomicU32, // the task running where it was woken
     ctx: AtomicU32,   // waker's CPU << 8 | TRIGGER_F_* (IRQ context)
@@ -73,8 +73,8 @@ struct Slot {
 /// What the firing probe found, for the snapshot.
 struct Hit {
     pid: AtomicU32,       // the late task
-    waker: AtomicU32,     // see `Slot::waker`
-    ctx: AtomicU32,       // see `Slot::ctx`
+    waker: AtomicU32,     // see `WakeSlot::waker`
+    ctx: AtomicU32,       // see `WakeSlot::ctx`
     cpu: AtomicU32,       // the CPU it ran on
     wakeup_ns: AtomicU64, // when it was woken
     run_ns: AtomicU64,    // when it ran
@@ -94,7 +94,7 @@ pub(crate) struct LatencyTrigger {
     fired: AtomicBool,       // a probe found one: `hit` is complete
     kick: AtomicBool,        // the irq_work is to start the delayed work
     hit: Hit,                // what it found
-    table: KVec<Slot>,       // pending wakeups, by PID hash
+    table: KVec<WakeSlot>,   // pending wakeups, by PID hash
 }
 
 impl LatencyTrigger {
@@ -103,7 +103,7 @@ impl LatencyTrigger {
         let mut table = KVec::with_capacity(TABLE_SLOTS, GFP_KERNEL)?;
         for _ in 0..TABLE_SLOTS {
             table.push(
-                Slot {
+                WakeSlot {
                     pid: AtomicU32::new(0),
                     waker: AtomicU32::new(0),
                     ctx: AtomicU32::new(0),
@@ -133,7 +133,7 @@ impl LatencyTrigger {
 
     /// Bytes of the wakeup table.
     pub(crate) fn memory(&self) -> usize {
-        self.table.len() * size_of::<Slot>()
+        self.table.len() * size_of::<WakeSlot>()
     }
 
     /// Whether the probes look for a late task. Any context.
@@ -196,7 +196,7 @@ impl LatencyTrigger {
 
     /// The slot of `pid`.
     #[inline(always)]
-    fn slot(&self, pid: u32) -> Option<&Slot> {
+    fn slot(&self, pid: u32) -> Option<&WakeSlot> {
         // Fibonacci hashing: PIDs of one burst of forks are consecutive.
         let h = pid.wrapping_mul(0x9e37_79b9) >> 22;
         self.table.get(h as usize & (TABLE_SLOTS - 1))
