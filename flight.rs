@@ -153,6 +153,12 @@ pub(crate) struct Taken {
     pub(crate) footer: KVec<u8>,
     /// Events and batches kept, for the log.
     pub(crate) events: u64,
+    /// Time spent waiting for the end to pass (ns).
+    pub(crate) wait_ns: u64,
+    /// Time of the freezing IPIs, all CPUs (ns).
+    pub(crate) freeze_ns: u64,
+    /// Time cutting and queueing the buffers (ns).
+    pub(crate) cut_ns: u64,
 }
 
 /// Argument of [`freeze_ipi`].
@@ -187,7 +193,8 @@ pub(crate) fn take_snapshot(
 ) -> Result<Taken> {
     let mut footer = KVec::with_capacity(FooterFixed::len_for(nr_cpus as u32), GFP_KERNEL)?;
     // SAFETY: local_clock() has no precondition.
-    let end = unsafe { helpers::local_clock() }.saturating_add(FREEZE_LEAD_NS);
+    let t0 = unsafe { helpers::local_clock() };
+    let end = t0.saturating_add(FREEZE_LEAD_NS);
     pool.set_freeze(end);
     // Wait until every CPU's clock is past `end` (they agree to within far
     // less than a millisecond).
@@ -199,6 +206,8 @@ pub(crate) fn take_snapshot(
             break;
         }
     }
+    // SAFETY: local_clock() has no precondition.
+    let t1 = unsafe { helpers::local_clock() };
     let arg = FreezeArg { pool, at: end };
     let info = core::ptr::from_ref(&arg).cast_mut().cast::<c_void>();
     // SAFETY: process context; balanced below. No CPU comes or goes meanwhile.
@@ -220,6 +229,8 @@ pub(crate) fn take_snapshot(
     }
     // SAFETY: taken above.
     unsafe { bindings::cpus_read_unlock() };
+    // SAFETY: local_clock() has no precondition.
+    let t2 = unsafe { helpers::local_clock() };
 
     // The lists, and the first generation every CPU holds entirely.
     let gen_ns = pool.gen_ns();
@@ -327,6 +338,9 @@ pub(crate) fn take_snapshot(
         },
         footer,
         events,
+        wait_ns: t1.saturating_sub(t0),
+        freeze_ns: t2.saturating_sub(t1),
+        cut_ns: end_ns.saturating_sub(t2),
     })
 }
 

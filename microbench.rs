@@ -13,7 +13,9 @@
 //! are drained (outside the timed part) before they run out, so no event is
 //! lost and every event takes the common path. Two baselines are timed the
 //! same way: `local_clock()` alone and an IRQ save/restore pair alone, so the
-//! cost of the rest (encoding and reservation) can be told apart.
+//! cost of the rest (encoding and reservation) can be told apart. With
+//! `RUST_TRACE_MICROBENCH_FLIGHT`, the pool flight records (100 ms
+//! generations, its rings reused: nothing to drain), which times that path.
 //!
 //! One run at a time (`EBUSY` for another meanwhile): each allocates a pool
 //! and a PID set. A run is at most [`MAX_EVENTS`] events, and a fatal
@@ -54,10 +56,14 @@ struct RustTraceMicrobench {
     ns_irq: u64,   // out: ns for as many IRQ save/restore pairs
     lost: u64,     // out: events lost (0 unless something is wrong)
     batches: u64,  // out: buffers filled
+    flags: u64,    // in: FLIGHT: the pool flight records
 }
 
+/// `RUST_TRACE_MICROBENCH_FLIGHT`: time the flight recording path.
+const FLIGHT: u64 = 1;
+
 // The uapi header's size, which helpers.c asserts on the C side too.
-kernel::static_assert!(core::mem::size_of::<RustTraceMicrobench>() == 48);
+kernel::static_assert!(core::mem::size_of::<RustTraceMicrobench>() == 56);
 
 // SAFETY: only u64 fields, no padding.
 unsafe impl FromBytes for RustTraceMicrobench {}
@@ -89,7 +95,15 @@ pub(crate) fn ioctl(t: &Tracer, arg: usize) -> Result {
     if RUNNING.swap(true, Ordering::Acquire) {
         return Err(EBUSY);
     }
-    let res = run(t.nr_cpus(), t.buf_size(), req.nevents);
+    if req.flags & !FLIGHT != 0 {
+        return Err(EINVAL);
+    }
+    let res = run(
+        t.nr_cpus(),
+        t.buf_size(),
+        req.nevents,
+        req.flags & FLIGHT != 0,
+    );
     RUNNING.store(false, Ordering::Release);
     let r = res?;
     writer.write(&RustTraceMicrobench {
@@ -99,6 +113,7 @@ pub(crate) fn ioctl(t: &Tracer, arg: usize) -> Result {
         ns_irq: r.ns_irq,
         lost: r.lost,
         batches: r.batches,
+        flags: req.flags,
     })
 }
 
@@ -134,7 +149,7 @@ fn timed(n: u64, mut between: impl FnMut(), mut f: impl FnMut()) -> Result<u64> 
 }
 
 /// Runs the benchmark for `n` events. Must not be called from atomic context.
-fn run(nr_cpus: usize, buf_size: usize, n: u64) -> Result<BenchResult> {
+fn run(nr_cpus: usize, buf_size: usize, n: u64, flight: bool) -> Result<BenchResult> {
     if n == 0 || n > MAX_EVENTS {
         return Err(EINVAL);
     }
@@ -146,6 +161,10 @@ fn run(nr_cpus: usize, buf_size: usize, n: u64) -> Result<BenchResult> {
         trigger: LatencyTrigger::new()?,
     };
     rec.names.insert(0);
+    if flight {
+        // SAFETY: no probe runs on this private pool.
+        unsafe { rec.pool.start_flight(100_000_000) }?;
+    }
     // SAFETY: the current task outlives this call.
     let cur = unsafe { bindings::get_current() };
     let drain = || {

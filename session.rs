@@ -607,7 +607,8 @@ impl Tracer {
         preamble[..HEADER_LEN].copy_from_slice(&self.header(t.snap.window_start));
         preamble[HEADER_LEN..].copy_from_slice(&t.snap.to_bytes());
         pr_info!(
-            "session {} snapshot{}: {} ns window, {} events, {} overwritten before\n",
+            "session {} snapshot{}: {} ns window, {} events, {} overwritten before; \
+             took {} us: {} waiting for its end, {} freezing, {} cutting\n",
             s.sessions,
             if trigger.is_some() {
                 " (triggered)"
@@ -616,7 +617,11 @@ impl Tracer {
             },
             t.snap.window_end - t.snap.window_start,
             t.events,
-            t.snap.overwritten
+            t.snap.overwritten,
+            (t.wait_ns + t.freeze_ns + t.cut_ns) / 1000,
+            t.wait_ns / 1000,
+            t.freeze_ns / 1000,
+            t.cut_ns / 1000
         );
         s.snapshot = Some(Pending {
             preamble,

@@ -22,5 +22,5 @@ ICOUNT=1 SMP=${SMP:-2} KDIR="$KDIR" GUEST_TIMEOUT=${GUEST_TIMEOUT:-3600} \
   build/rust_trace.ko:/lib/modules/rust_trace.ko \
   build/rust_trace-microbench.ko:/lib/modules/rust_trace-microbench.ko > "$out.log" 2>&1 || {
     tail -20 "$out.log"; exit 1; }
-grep -h '^BENCH\|^bench:\|^MICRO\|^RBBENCH' "$out/results/console.log" > build/bench/raw.txt
+grep -h '^BENCH\|^bench:\|^MICRO\|^RBBENCH\|^SNAPCOST' "$out/results/console.log" > build/bench/raw.txt
 python3 tools/bench/report.py build/bench/raw.txt tools/bench/results.json

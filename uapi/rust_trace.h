@@ -59,7 +59,11 @@ struct rust_trace_microbench {
 	__u64 ns_irq;		/* out: ns for as many IRQ save/restore pairs */
 	__u64 lost;		/* out: events lost (0 unless something is wrong) */
 	__u64 batches;		/* out: buffers filled */
+	__u64 flags;		/* in: RUST_TRACE_MICROBENCH_FLIGHT: the pool flight records */
 };
+
+/* struct rust_trace_microbench.flags: time the flight recording path. */
+#define RUST_TRACE_MICROBENCH_FLIGHT	1
 
 #define RUST_TRACE_IOC_MICROBENCH	_IOWR('R', 2, struct rust_trace_microbench)
 

@@ -9,7 +9,11 @@ events; bytes per event; and the ratios rust_trace / ftrace. For the
 filtered runs (rust_trace_pid, rust_trace_cgroup, rust_trace_events: every
 workload event left out by the filter), the overhead per filtered-out event is (median time -
 median untraced time) / the events the unfiltered rust_trace run recorded,
-and its ratio to the overhead of a recorded event.
+and its ratio to the overhead of a recorded event. For flight recording
+(rust_trace_flight: no reader; rust_trace_trigger: a latency trigger armed
+that never fires), the overhead per recorded event and its ratio to the
+streaming run's, and what a snapshot costs: the command's time, its
+reading's, and the module's own split of it (SNAPCOST lines).
 """
 import json
 import statistics
@@ -19,11 +23,14 @@ from collections import defaultdict
 
 # rust_trace runs whose filter leaves every event of the workload out.
 FILTERED = ("rust_trace_pid", "rust_trace_cgroup", "rust_trace_events")
+# Flight recording runs: every event recorded, none read while it runs.
+FLIGHT = ("rust_trace_flight", "rust_trace_trigger")
 
 
 def main():
     runs = defaultdict(list)
     micro = []
+    snapcost = []
     rb = {}
     header = ""
     for line in open(sys.argv[1]):
@@ -32,6 +39,9 @@ def main():
             continue
         if line.startswith("MICRO"):
             micro.append({k: int(v) for k, v in (x.split("=", 1) for x in line.split()[1:])})
+            continue
+        if line.startswith("SNAPCOST"):
+            snapcost.append({k: int(v) for k, v in (x.split("=", 1) for x in line.split()[1:])})
             continue
         if line.startswith("RBBENCH"):
             k, _, v = line[len("RBBENCH "):].strip().partition("=")
@@ -52,7 +62,7 @@ def main():
     for w in sorted({k[0] for k in runs}):
         base = statistics.median(r["ns"] for r in runs[(w, "none")])
         res = {}
-        for t in ("none", "ftrace", "rust_trace") + FILTERED:
+        for t in ("none", "ftrace", "rust_trace") + FILTERED + FLIGHT:
             rs = runs.get((w, t), [])
             if not rs:
                 continue
@@ -71,6 +81,9 @@ def main():
                       "events": ev, "lost": med["lost"], "bytes": med["bytes"],
                       "overhead_ns_per_event": ovh, "bytes_per_event": bpe,
                       "spread_pct": 100.0 * (hi - lo) / med["ns"] if med["ns"] else 0}
+            if t in FLIGHT:
+                res[t].update(snap_ns=med["snap_ns"], read_ns=med["read_ns"],
+                              overwritten=med["overwritten"])
             print(f"{w:<10} {t:<17} {med['ns']/1e6:>9.3f} ({lo/1e6:.3f}-{hi/1e6:.3f})   {ev:>9.0f} "
                   f"{med['lost']:>6.0f} {med['bytes']:>10.0f} "
                   f"{'' if ovh is None else f'{ovh:10.1f}':>10} {'' if bpe is None else f'{bpe:6.2f}':>6}")
@@ -88,6 +101,17 @@ def main():
                 print(f"{w:<10} {t}: {ovh:.1f} ns per filtered-out event, "
                       f"{ovh / r['overhead_ns_per_event']:.3f} of a recorded one "
                       f"({r['overhead_ns_per_event']:.1f} ns)")
+        if "rust_trace" in res and res["rust_trace"]["overhead_ns_per_event"]:
+            r = res["rust_trace"]["overhead_ns_per_event"]
+            for t in FLIGHT:
+                f = res.get(t)
+                if not f or f["overhead_ns_per_event"] is None:
+                    continue
+                f["over_streaming"] = f["overhead_ns_per_event"] / r
+                print(f"{w:<10} {t}: {f['overhead_ns_per_event']:.1f} ns per recorded event, "
+                      f"{f['over_streaming']:.3f} of streaming's ({r:.1f} ns, reader included); "
+                      f"snapshot command {f['snap_ns'] / 1e6:.3f} ms, reading it "
+                      f"{f['read_ns'] / 1e6:.3f} ms ({f['bytes'] / 1024:.0f} KiB)")
         if "ftrace" in res and "rust_trace" in res:
             f, r = res["ftrace"], res["rust_trace"]
             ratios = {}
@@ -106,6 +130,8 @@ def main():
                   f"extra time of the run {ratios.get('run_overhead_rust_trace_over_ftrace', float('nan')):.3f}")
         print()
         result["workloads"][w] = res
+    flight_micro = [m for m in micro if m.get("flight")]
+    micro = [m for m in micro if not m.get("flight")]
     if micro:
         per = lambda k: statistics.median(m[k] / m["events"] for m in micro)
         probe, clock, irq = per("ns_probe"), per("ns_clock"), per("ns_irq")
@@ -119,6 +145,18 @@ def main():
               f"{probe:.1f} ns per sched_switch in the probe = local_clock {clock:.1f} "
               f"+ IRQ save/restore {irq:.1f} + the rest {probe - clock - irq:.1f} "
               f"(field reads, name check, encoding, reserve, buffer switch)")
+    if flight_micro and micro:
+        fp = statistics.median(m["ns_probe"] / m["events"] for m in flight_micro)
+        result["write_path"]["flight_probe_ns_per_event"] = fp
+        result["write_path"]["flight_over_streaming"] = fp / probe
+        print(f"  flight recording: {fp:.1f} ns per sched_switch in the probe, "
+              f"{fp / probe:.3f} of streaming's")
+    if snapcost:
+        med = {k: statistics.median(c[k] for c in snapcost) for k in snapcost[0]}
+        result["snapshot_cost_us"] = dict(med, runs=len(snapcost))
+        print(f"snapshot, as the module times it (median of {len(snapcost)}): {med['total_us']:.0f} us = "
+              f"{med['wait_us']:.0f} waiting for its end to pass + {med['freeze_us']:.0f} freezing "
+              f"the CPUs (IPIs) + {med['cut_us']:.0f} cutting and queueing; recording never pauses")
     if rb:
         result["ring_buffer_benchmark"] = rb
         ns = rb.get("ns_per_entry")

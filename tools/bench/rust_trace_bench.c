@@ -12,10 +12,15 @@
  *               task that sleeps, by `filter cgroup` of an empty cgroup, or
  *               by `events exec`, which the workloads have none of: what a
  *               filtered-out event costs, the last being the floor, a
- *               probe that returns at its first test)
- *   rust_trace_bench microbench N
+ *               probe that returns at its first test) |
+ *               rust_trace_flight | rust_trace_trigger
+ *               (flight recording, no reader, with a latency trigger armed
+ *               that never fires for the second; then a snapshot, its
+ *               command and its reading timed: snap_ns=, read_ns=)
+ *   rust_trace_bench microbench N [flight]
  *     the module's write-path microbenchmark: N synthetic sched_switch
- *     events through the probe (RUST_TRACE_IOC_MICROBENCH); prints a MICRO line
+ *     events through the probe (RUST_TRACE_IOC_MICROBENCH), streaming or
+ *     flight recording; prints a MICRO line
  *
  * Prints one line:
  *   BENCH workload=W tracer=T ns=... events=... lost=... bytes=...
@@ -323,17 +328,66 @@ static void bench_rust_trace(const char *w, long n, const char *tracer)
 	       (unsigned long long)st.lost, (unsigned long long)bytes);
 }
 
-/* The module's write-path microbenchmark (RUST_TRACE_IOC_MICROBENCH). */
-static int microbench(long n)
+/*
+ * Flight recording instead of a streaming session: no reader while the
+ * workload runs (`rust_trace_flight`), or with a latency trigger armed
+ * that never fires (`rust_trace_trigger`: the sched_waking probe and the
+ * check at each switch). Then a snapshot, timed from the command to its
+ * return, and its reading, timed to EOF. events = the events recorded
+ * (written: in flight recording nothing is lost, the oldest are
+ * overwritten), bytes = the snapshot's.
+ */
+static void bench_flight(const char *w, long n, const char *tracer)
 {
-	struct rust_trace_microbench b = { .nevents = n };
+	struct workload wl = spawn_workload(w, n);
+	struct rust_trace_stats st = { .cpu = RUST_TRACE_STATS_ALL };
+	uint64_t ns, t0, snap_ns, read_ns, bytes = 0;
+	char buf[65536];
+	ssize_t got;
+	int fd;
+
+	command("flight");
+	if (!strcmp(tracer, "rust_trace_trigger"))
+		command("trigger latency 10000000");
+	ns = run_workload(wl);
+	t0 = now_ns();
+	command("snapshot");
+	snap_ns = now_ns() - t0;
+	t0 = now_ns();
+	fd = open("/dev/rust_trace", O_RDONLY);
+	if (fd < 0)
+		die("open snapshot");
+	while ((got = read(fd, buf, sizeof(buf))) > 0)
+		bytes += got;
+	read_ns = now_ns() - t0;
+	close(fd);
+	fd = open("/dev/rust_trace", O_WRONLY);
+	if (fd < 0 || ioctl(fd, RUST_TRACE_IOC_STATS, &st))
+		die("RUST_TRACE_IOC_STATS");
+	close(fd);
+	command("stop");
+	printf("BENCH workload=%s tracer=%s ns=%llu events=%llu lost=%llu bytes=%llu "
+	       "snap_ns=%llu read_ns=%llu overwritten=%llu\n",
+	       w, tracer, (unsigned long long)ns, (unsigned long long)st.written,
+	       (unsigned long long)st.lost, (unsigned long long)bytes,
+	       (unsigned long long)snap_ns, (unsigned long long)read_ns,
+	       (unsigned long long)st.overwritten);
+}
+
+/* The module's write-path microbenchmark (RUST_TRACE_IOC_MICROBENCH). */
+static int microbench(long n, int flight)
+{
+	struct rust_trace_microbench b = {
+		.nevents = n,
+		.flags = flight ? RUST_TRACE_MICROBENCH_FLIGHT : 0,
+	};
 	int fd = open("/dev/rust_trace", O_WRONLY);
 
 	if (fd < 0 || ioctl(fd, RUST_TRACE_IOC_MICROBENCH, &b))
 		die("RUST_TRACE_IOC_MICROBENCH");
 	close(fd);
-	printf("MICRO events=%llu ns_probe=%llu ns_clock=%llu ns_irq=%llu lost=%llu batches=%llu\n",
-	       (unsigned long long)b.nevents, (unsigned long long)b.ns_probe,
+	printf("MICRO flight=%d events=%llu ns_probe=%llu ns_clock=%llu ns_irq=%llu lost=%llu batches=%llu\n",
+	       flight, (unsigned long long)b.nevents, (unsigned long long)b.ns_probe,
 	       (unsigned long long)b.ns_clock, (unsigned long long)b.ns_irq,
 	       (unsigned long long)b.lost, (unsigned long long)b.batches);
 	return 0;
@@ -344,11 +398,12 @@ int main(int argc, char **argv)
 	int ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
 	if (argc >= 3 && !strcmp(argv[1], "microbench"))
-		return microbench(atol(argv[2]));
+		return microbench(atol(argv[2]), argc >= 4 && !strcmp(argv[3], "flight"));
 
 	if (argc < 4 || (strcmp(argv[1], "pingpong") && strcmp(argv[1], "forkstorm"))) {
 		fprintf(stderr, "usage: rust_trace_bench pingpong|forkstorm N "
-				"none|ftrace|rust_trace|rust_trace_pid|rust_trace_cgroup|rust_trace_events [buf_kb]\n");
+				"none|ftrace|rust_trace|rust_trace_pid|rust_trace_cgroup|rust_trace_events|\n"
+				"rust_trace_flight|rust_trace_trigger [buf_kb]\n");
 		return 2;
 	}
 	if (!strcmp(argv[3], "none"))
@@ -356,6 +411,8 @@ int main(int argc, char **argv)
 		       (unsigned long long)run_workload(spawn_workload(argv[1], atol(argv[2]))));
 	else if (!strcmp(argv[3], "ftrace"))
 		bench_ftrace(argv[1], atol(argv[2]), ncpu, argc > 4 ? atoi(argv[4]) : 512);
+	else if (!strcmp(argv[3], "rust_trace_flight") || !strcmp(argv[3], "rust_trace_trigger"))
+		bench_flight(argv[1], atol(argv[2]), argv[3]);
 	else if (!strncmp(argv[3], "rust_trace", 10))
 		bench_rust_trace(argv[1], atol(argv[2]), argv[3]);
 	else

@@ -10,13 +10,16 @@ echo "bench: $reps repetitions, $(grep -c ^processor /proc/cpuinfo) CPUs, clock:
 i=0
 while [ "$i" -lt "$reps" ]; do
 	for w in "pingpong 20000" "forkstorm 1500"; do
-		for t in none ftrace rust_trace rust_trace_pid rust_trace_cgroup rust_trace_events; do
+		for t in none ftrace rust_trace rust_trace_pid rust_trace_cgroup rust_trace_events \
+			rust_trace_flight rust_trace_trigger; do
 			# shellcheck disable=SC2086
 			rust_trace_bench $w $t 512
 		done
 	done
 	i=$((i + 1))
 done
+# What each snapshot took, as the module logs it.
+dmesg | sed -n 's/.*snapshot: .* took \([0-9]*\) us: \([0-9]*\) waiting for its end, \([0-9]*\) freezing, \([0-9]*\) cutting/SNAPCOST total_us=\1 wait_us=\2 freeze_us=\3 cut_us=\4/p'
 # The write path alone: rust_trace's microbenchmark (in the module built
 # with make MICROBENCH=1: a production module has none), then the kernel's own
 # ring buffer benchmark (ring_buffer_benchmark.ko: a producer writing
@@ -25,6 +28,7 @@ rmmod rust_trace
 insmod /lib/modules/rust_trace-microbench.ko
 for _ in 1 2 3; do
 	rust_trace_bench microbench 1000000
+	rust_trace_bench microbench 1000000 flight
 done
 rmmod rust_trace
 if [ -f /bench/ring_buffer_benchmark.ko ]; then
