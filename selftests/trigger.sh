@@ -9,7 +9,9 @@
 # `rtdecode explain` must put the hog as what ran meanwhile, the wakeup
 # from hard IRQ context. The same trigger on a quiet system must not
 # fire, a fired trigger must not fire again until re-armed, and bad
-# `trigger` commands are refused with the documented error.
+# `trigger` commands are refused with the documented error. Last, `rtdecode
+# record --flight` around a command writes a snapshot of its last moments
+# (or, with --trigger, the trigger's snapshot) and passes its exit status.
 lib="$(dirname "$0")/lib.sh"
 if [ ! -r "$lib" ]; then
 	printf 'TAP version 13\n1..1\nnot ok 1 %s: lib.sh missing\n' "$0"
@@ -123,14 +125,41 @@ marked() {
 		grep -q '"ph":"s"' "$T/marks" && grep '"ph":"f"' "$T/marks" | grep -q "\"tid\":$slp[,}]"
 }
 
+# rtdecode record --flight: a snapshot of the command's last moments when
+# it ends, its exit status passed on.
+record_flight() {
+	rust_trace_load || return 1
+	rtdecode record --flight -o "$T/rf" -- sh -c "rust_trace_workload pairs 1 300; exit 3" \
+		2> "$T/rf.err"
+	rc=$?
+	sed 's/^/# /' "$T/rf.err"
+	[ "$rc" = 3 ] || { echo "# exit status $rc, 3 expected"; return 1; }
+	rust_trace_validates "$T/rf" || return 1
+	rtdecode validate "$T/rf" | grep -E '^snapshot: window' | sed 's/^/# /'
+	rtdecode validate "$T/rf" | grep -q '^snapshot: window' &&
+		rtdecode report "$T/rf" | grep -q 'rust_trace_ping' &&
+		[ "$(rust_trace_counter flight)" = 0 ]
+}
+# rtdecode record --flight --trigger: the trigger's snapshot is written.
+record_trigger() {
+	rtdecode record --flight --trigger "$THRESHOLD" -o "$T/rt" -- \
+		rust_trace_workload hog "$CPU" "$SPIN" 6 > /dev/null 2> "$T/rt.err"
+	rc=$?
+	sed 's/^/# /' "$T/rt.err"
+	[ "$rc" = 0 ] && rust_trace_validates "$T/rt" || return 1
+	rtdecode validate "$T/rt" | grep -q 'taken by a trigger' && grep -q 'rtdecode explain' "$T/rt.err"
+}
+
 ktap_print_header
-ktap_set_plan 6
+ktap_set_plan 8
 ktap_test_result "bad trigger commands are refused, nothing armed" refused
 ktap_test_result "a quiet system does not fire the trigger" quiet
 ktap_test_result "a hog delays a sleeper: the trigger's snapshot reaches a blocked reader, once" fires
 rust_trace_after "$T/fired" "the triggered snapshot validates and names its trigger" valid
 rust_trace_after "$T/fired" "explain: the hog ran while the sleeper waited, woken from hard IRQ" explained
 rust_trace_after "$T/fired" "the Perfetto JSON export marks the trigger" marked
+ktap_test_result "record --flight -- cmd: a snapshot when it ends, its exit status" record_flight
+ktap_test_result "record --flight --trigger: the trigger's snapshot is written" record_trigger
 if [ -d /results ] && [ -e "$T/snap" ]; then
 	cp "$T/snap" /results/trigger-snap.rtt
 fi

@@ -70,6 +70,16 @@ enum Cmd {
         /// The device.
         #[arg(long, default_value = "/dev/rust_trace")]
         device: PathBuf,
+        /// Flight record: keep only the recent past in the module's
+        /// buffers, and write one snapshot of it when the command ends (or
+        /// on Ctrl-C).
+        #[arg(long)]
+        flight: bool,
+        /// With --flight: arm the latency trigger; the snapshot it takes
+        /// when a task waits more than this many microseconds to run is
+        /// the one written.
+        #[arg(long, value_name = "US", requires = "flight")]
+        trigger: Option<u64>,
         /// The command to run and record, after `--`.
         #[arg(last = true)]
         command: Vec<std::ffi::OsString>,
@@ -221,6 +231,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             cgroup,
             events,
             device,
+            flight,
+            trigger,
             command,
         } => {
             let code = record::record(&record::Options {
@@ -231,6 +243,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 cgroup,
                 events,
                 command,
+                flight,
+                trigger_us: trigger,
             })?;
             return Ok(ExitCode::from(code.clamp(0, 255) as u8));
         }

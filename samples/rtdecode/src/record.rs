@@ -31,6 +31,13 @@
 //!
 //! The command is forked first and held: `filter pid` needs a task that
 //! exists, and the command must not run before the session does.
+//!
+//! With `--flight`, the module flight records instead ([`run_flight`]):
+//! nothing is read while the command runs, memory stays what the module
+//! allocated, and when the command ends (or on Ctrl-C) one `snapshot` of
+//! the recent past is written to OUT. With `--trigger US` as well, the
+//! latency trigger is armed and a snapshot it takes first is the one
+//! written; the command runs on to its end.
 
 use std::ffi::{CString, OsString};
 use std::fs::File;
@@ -61,6 +68,11 @@ pub struct Options {
     pub events: Option<String>,
     /// The command to run and follow, with its arguments.
     pub command: Vec<OsString>,
+    /// Flight recording: keep only the recent past, and write a snapshot
+    /// of it at the end (see [`run_flight`]).
+    pub flight: bool,
+    /// With `flight`: arm the latency trigger at this many microseconds.
+    pub trigger_us: Option<u64>,
 }
 
 /// `struct rust_trace_stats` (`uapi/rust_trace.h`).
@@ -357,6 +369,9 @@ fn run(
         "events {}",
         opt.events.as_deref().unwrap_or("all")
     ))?;
+    if opt.flight {
+        return run_flight(opt, ctl, sigfd, child);
+    }
     let mut out: Box<dyn Write> = if opt.output == Path::new("-") {
         Box::new(io::stdout().lock())
     } else {
@@ -479,6 +494,173 @@ fn run(
         }
     }
     Ok(status.unwrap_or(0))
+}
+
+/// The output file, or standard output for `-`.
+fn create_output(opt: &Options) -> Result<Box<dyn Write>> {
+    Ok(if opt.output == Path::new("-") {
+        Box::new(io::stdout().lock())
+    } else {
+        Box::new(
+            File::create(&opt.output)
+                .with_context(|| format!("creating {}", opt.output.display()))?,
+        )
+    })
+}
+
+/// Flight recording around the command (or until a signal), then one
+/// snapshot to OUT; with a trigger, the trigger's snapshot if it comes
+/// first. Returns the command's exit status (0 without one).
+fn run_flight(
+    opt: &Options,
+    ctl: &mut Control,
+    sigfd: &OwnedFd,
+    mut child: Option<&mut Child>,
+) -> Result<i32> {
+    let mut out = create_output(opt)?;
+    ctl.send("flight")?;
+    let res = (|| -> Result<(i32, u64, bool)> {
+        if let Some(us) = opt.trigger_us {
+            ctl.send(&format!("trigger latency {us}"))?;
+        }
+        // A snapshot's window starts at a generation boundary after the
+        // recording started: let one pass before the command runs, so
+        // that all of it can be in the snapshot.
+        let gen_ms: u64 =
+            std::fs::read_to_string("/sys/module/rust_trace/parameters/flight_gen_ms")
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .unwrap_or(100);
+        std::thread::sleep(std::time::Duration::from_millis(gen_ms + 2));
+        // SAFETY: isatty() on a valid fd.
+        let tty = unsafe { libc::isatty(libc::STDERR_FILENO) } == 1;
+        let start = std::time::Instant::now();
+        let mut status: Option<i32> = None;
+        if let Some(c) = child.as_deref_mut() {
+            if let Err(e) = c.release() {
+                status = Some(127);
+                eprintln!(
+                    "rtdecode record: cannot run {}: {e}",
+                    opt.command[0].to_string_lossy()
+                );
+            }
+        }
+        let mut interrupted = false;
+        let mut snap: Option<File> = None;
+        // Until the command ends, a signal comes, or the trigger's
+        // snapshot is there (an open that does not block).
+        while status.is_none() && !interrupted && snap.is_none() {
+            if tty {
+                let st = ctl.stats().unwrap_or_default();
+                eprint!(
+                    "\r\x1b[Kflight recording: {:.1} s, {} events, {} overwritten{}",
+                    start.elapsed().as_secs_f64(),
+                    st.written,
+                    st.overwritten,
+                    if opt.trigger_us.is_some() {
+                        ", trigger armed"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            let mut fds = [libc::pollfd {
+                fd: sigfd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            }];
+            // SAFETY: one valid pollfd.
+            let n = unsafe { libc::poll(fds.as_mut_ptr(), 1, 100) };
+            if n > 0 {
+                // SAFETY: as in run().
+                let mut si: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
+                let sz = std::mem::size_of::<libc::signalfd_siginfo>();
+                // SAFETY: `si` has room for `sz` bytes.
+                while unsafe {
+                    libc::read(
+                        sigfd.as_raw_fd(),
+                        (&mut si as *mut libc::signalfd_siginfo).cast(),
+                        sz,
+                    )
+                } == sz as isize
+                {
+                    if si.ssi_signo as i32 != libc::SIGCHLD {
+                        interrupted = true;
+                    } else if let Some(c) = child.as_deref() {
+                        let mut st = 0;
+                        // SAFETY: our child.
+                        if unsafe { libc::waitpid(c.pid, &mut st, libc::WNOHANG) } == c.pid {
+                            status = Some(exit_code(st));
+                        }
+                    }
+                }
+            }
+            if opt.trigger_us.is_some() {
+                snap = open_nonblock(&opt.device)?;
+            }
+        }
+        let triggered = snap.is_some();
+        let mut reader = match snap {
+            Some(f) => f,
+            None => {
+                ctl.send("snapshot")?;
+                File::open(&opt.device).map_err(|e| open_error(e, &opt.device))?
+            }
+        };
+        if tty {
+            eprint!("\r\x1b[K");
+        }
+        let bytes = io::copy(&mut reader, &mut out)
+            .with_context(|| format!("writing {}", opt.output.display()))?;
+        out.flush()?;
+        Ok((status.unwrap_or(-1), bytes, triggered))
+    })();
+    let stopped = ctl.send("stop");
+    let (mut status, bytes, triggered) = res?;
+    stopped?;
+    drop(out);
+    summary(opt, bytes);
+    if triggered {
+        eprintln!(
+            "rtdecode record: the trigger took this snapshot: rtdecode explain {}",
+            opt.output.display()
+        );
+    }
+    if let Some(c) = child {
+        if status < 0 {
+            // The trigger or a signal ended the recording: the command
+            // runs to its end after a trigger, is ended after a signal.
+            let mut st = 0;
+            if !triggered {
+                // SAFETY: our child.
+                unsafe { libc::kill(c.pid, libc::SIGTERM) };
+            }
+            // SAFETY: as above.
+            unsafe { libc::waitpid(c.pid, &mut st, 0) };
+            status = exit_code(st);
+        }
+    }
+    Ok(status.max(0))
+}
+
+/// Opens the device for reading without blocking: the pending snapshot,
+/// or `None` while there is none (`EAGAIN`).
+fn open_nonblock(device: &Path) -> Result<Option<File>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match File::options()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(device)
+    {
+        Ok(f) => {
+            // Reads block again: the snapshot is read to its end.
+            // SAFETY: fcntl on a valid fd.
+            unsafe { libc::fcntl(f.as_raw_fd(), libc::F_SETFL, 0) };
+            Ok(Some(f))
+        }
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
+        Err(e) => Err(open_error(e, device)),
+    }
 }
 
 /// The live status line (a terminal only): elapsed time, events recorded,
