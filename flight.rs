@@ -199,8 +199,9 @@ pub(crate) fn take_snapshot(
     // Wait until every CPU's clock is past `end` (they agree to within far
     // less than a millisecond).
     loop {
+        // An hrtimer sleep: msleep(1) would take a jiffy or two.
         // SAFETY: process context.
-        unsafe { bindings::msleep(1) };
+        unsafe { helpers::rust_trace_usleep((FREEZE_LEAD_NS / 1000) as _) };
         // SAFETY: as above.
         if unsafe { helpers::local_clock() } > end.saturating_add(FREEZE_LEAD_NS) {
             break;

@@ -22,6 +22,7 @@
 #include <linux/build_bug.h>
 #include <linux/cgroup.h>
 #include <linux/cpumask.h>
+#include <linux/delay.h>
 #include <linux/fs.h>
 #include <linux/irq_work.h>
 #include <linux/irqflags.h>
@@ -273,6 +274,15 @@ void rust_trace_add_descendants(bool (*in_set)(void *ctx, unsigned int pid),
 		}
 	}
 	rcu_read_unlock();
+}
+
+/*
+ * flight.rs: a short sleep on an hrtimer (usleep_range() is a static
+ * inline).
+ */
+void rust_trace_usleep(unsigned long us)
+{
+	usleep_range(us, us + us / 2);
 }
 
 /*

@@ -87,6 +87,9 @@ void rust_trace_add_descendants(bool (*in_set)(void *ctx, unsigned int pid),
 				void (*add)(void *ctx, unsigned int pid),
 				void *ctx);
 
+/* flight.rs */
+void rust_trace_usleep(unsigned long us);
+
 /* session.rs */
 void rust_trace_irq_work_init(void (*fn)(void *ctx), void *ctx);
 void rust_trace_irq_work_sync(void);

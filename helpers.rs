@@ -166,6 +166,12 @@ extern "C" {
         ctx: *mut c_void,
     );
 
+    // flight.rs: a short sleep.
+
+    /// `usleep_range(us, us + us / 2)`: sleeps on an hrtimer. Process
+    /// context.
+    pub(crate) fn rust_trace_usleep(us: c_ulong);
+
     // trigger.rs: the waking task and its context (macros), and the
     // delayed work of a triggered snapshot.
 
