@@ -11,10 +11,10 @@
 //!
 //! | operation              | who        | what                                        |
 //! |------------------------|------------|---------------------------------------------|
-//! | open, FMODE_READ       | one reader | starts a session (`EBUSY` if one is open)   |
+//! | open, FMODE_READ       | one reader | starts a session (`EBUSY` if one is open); in flight recording, the pending snapshot (blocks until there is one; `EAGAIN` with O_NONBLOCK) |
 //! | open, write-only       | any number | commands and counters                       |
 //! | read                   | the reader | the stream; blocks; `EAGAIN` if O_NONBLOCK  |
-//! | write                  | any writer | `stop`, `flush`, `filter ...`, `events ...` (`filter.rs`); anything else `EINVAL` |
+//! | write                  | any writer | `stop`, `flush`, `filter ...`, `events ...` (`filter.rs`), `flight`, `snapshot` (`flight.rs`), `trigger latency <us> [pid <pid>]`, `trigger off` (`trigger.rs`); anything else `EINVAL` |
 //! | poll                   | any        | `EPOLLIN` when a read would not block       |
 //! | RUST_TRACE_IOC_STATS   | any        | per-CPU or total counters                   |
 //! | RUST_TRACE_IOC_MICROBENCH | any     | times the write path (`microbench.rs`; only with `make MICROBENCH=1`) |

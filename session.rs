@@ -16,6 +16,17 @@
 //!           drained) the footer, then 0 = EOF
 //! ```
 //!
+//! Flight recording is a fourth phase, with no reader (see `flight.rs`):
+//!
+//! ```text
+//!   [Idle] --write "flight": flight()--> [Flight] --write "stop"--> [Idle]
+//!              attach probes, no header     |  (or [Stopped] while a snapshot
+//!                                           |   is being read)
+//!          write "snapshot" / the trigger: a Pending snapshot; open() then
+//!          gets it (header, snapshot record, batches, footer, EOF) and
+//!          blocks while none is pending
+//! ```
+//!
 //! `stop` and `flush` act on the session of the open reader: with none
 //! (Idle) they fail with `ESRCH` and change nothing; once Stopped they do
 //! nothing and succeed, so `stop` is idempotent within a session.
