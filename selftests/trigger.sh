@@ -71,7 +71,9 @@ quiet() {
 fires() {
 	rust_trace_load || return 1
 	echo flight > "$DEV" || return 1
-	rust_trace_workload hog "$CPU" "$SPIN" 12 > "$T/hog" &
+	# Long enough for a slow kernel to arm the trigger while it runs; it
+	# is ended once the trigger has fired.
+	rust_trace_workload hog "$CPU" "$SPIN" 200 > "$T/hog" &
 	hogjob=$!
 	for _ in $(seq 100); do
 		grep -q sleeper= "$T/hog" && break
@@ -84,9 +86,11 @@ fires() {
 	# The reader blocks until the trigger's snapshot is there.
 	timeout 60 cat "$DEV" > "$T/snap"
 	rc=$?
-	wait "$hogjob"
-	# Fired once: no other snapshot although the hog went on.
+	# Fired once: no other snapshot although the hog goes on.
+	sleep 1
 	again=$(rust_trace_counter snapshot)
+	kill "$hogjob"
+	wait "$hogjob"
 	echo stop > "$DEV"
 	echo "# hog $hog, sleeper $slp; reader rc $rc; snapshot pending after the firing: $again"
 	[ "$rc" = 0 ] && [ "$again" = 0 ] && touch "$T/fired"
