@@ -263,8 +263,8 @@ pub(crate) fn take_snapshot(
     // Cut and queue, CPU by CPU, oldest first.
     let fixed_at = footer.len();
     footer.extend_from_slice(&[0u8; crate::format::FOOTER_FIXED_LEN], GFP_KERNEL)?;
-    let (mut written, mut events) = (0u64, 0u64);
-    for (cpu, &head) in lists.iter().enumerate() {
+    let mut written = 0u64;
+    for &head in lists.iter() {
         let (mut seq, mut n) = (0u64, 0u64);
         let mut b = head;
         let mut keeping = false;
@@ -296,7 +296,6 @@ pub(crate) fn take_snapshot(
             unsafe { pool.queue(b) };
             b = next;
         }
-        let _ = cpu;
         let t = CpuTotals {
             written: n,
             lost: 0,
@@ -304,7 +303,6 @@ pub(crate) fn take_snapshot(
         };
         footer.extend_from_slice(&t.to_bytes(), GFP_KERNEL)?;
         written += n;
-        events += n;
     }
     // SAFETY: local_clock() has no precondition.
     let end_ns = unsafe { helpers::local_clock() };
@@ -338,7 +336,7 @@ pub(crate) fn take_snapshot(
             trigger: trigger.unwrap_or_default(),
         },
         footer,
-        events,
+        events: written,
         wait_ns: t1.saturating_sub(t0),
         freeze_ns: t2.saturating_sub(t1),
         cut_ns: end_ns.saturating_sub(t2),
