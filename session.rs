@@ -572,7 +572,7 @@ impl Tracer {
             // Every probe is attached: the CPUs hold every event from now.
             // SAFETY: local_clock() has no precondition.
             let now = unsafe { helpers::local_clock() };
-            s.flight = Some(Flight::new(now, filter_at(&s.filter, now)));
+            s.flight = Some(Flight::new(now, stated_filter(&s.filter, now)));
             Ok(())
         };
         if let Err(e) = start() {
@@ -754,7 +754,7 @@ impl Tracer {
             .install(&spec, || !running || self.record_filter(&spec))?;
         if let Some(fl) = s.flight.as_mut() {
             // SAFETY: local_clock() has no precondition.
-            fl.log_filter(filter_at(&spec, unsafe { helpers::local_clock() }));
+            fl.log_filter(stated_filter(&spec, unsafe { helpers::local_clock() }));
         }
         s.filter = spec;
         Ok(())
@@ -1121,7 +1121,7 @@ unsafe extern "C" fn flush_ipi(info: *mut c_void) {
 }
 
 /// The filter `spec` as a snapshot states it, in force from `since`.
-fn filter_at(spec: &FilterSpec, since: u64) -> FilterAt {
+fn stated_filter(spec: &FilterSpec, since: u64) -> FilterAt {
     let mut ids = [0u64; FILTER_IDS_MAX];
     let n = spec.record_ids(&mut ids);
     FilterAt {
