@@ -438,10 +438,11 @@ unsafe extern "C" fn probe_fork(data: *mut c_void, parent: *mut Task, child: *mu
     // The child's PID may still be named after a task that had it before:
     // forget it (in flight recording on every CPU; when streaming, the
     // fork record below names it in any case).
-    if r.pool.in_flight() || !f.wants(EV_FORK) || !(parent_passes || child_passes) {
+    let recorded = f.wants(EV_FORK) && (parent_passes || child_passes);
+    if r.pool.in_flight() || !recorded {
         r.forget(cpid);
     }
-    if !f.wants(EV_FORK) || !(parent_passes || child_passes) {
+    if !recorded {
         return;
     }
     r.emit(
@@ -545,14 +546,17 @@ unsafe extern "C" fn probe_rename(data: *mut c_void, p: *mut Task, comm: *const 
     // SAFETY: live task.
     let pid = unsafe { r.task.pid(p) };
     // Every CPU that named the task must name it again (in flight
-    // recording each CPU keeps its own names).
-    if r.pool.in_flight() {
+    // recording each CPU keeps its own names); when streaming, only a
+    // rename left out of the stream leaves the old name there.
+    let flight = r.pool.in_flight();
+    if flight {
         r.forget(pid);
     }
     // SAFETY: as above.
     if !unsafe { r.filter.active().passes(&r.task, p, pid) } {
-        // Not recorded: the stream may have the old name; forget it.
-        r.forget(pid);
+        if !flight {
+            r.forget(pid);
+        }
         return;
     }
     let mut name = [0u8; 16];
