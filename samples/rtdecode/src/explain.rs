@@ -273,7 +273,7 @@ pub fn explain<R: Read + Seek>(
         ran_ns: wait.ran,
         ran_cpu: wait.ran_cpu,
         waited_ns: wait.ran.saturating_sub(wait.woken),
-        migrations: migrations.clone(),
+        migrations,
         ..Default::default()
     };
     (e.name, e.tgid) = name_of(wait.pid);
@@ -303,7 +303,7 @@ pub fn explain<R: Read + Seek>(
     let mut segs = Vec::new();
     let mut cpu = e.queued_cpu.unwrap_or(wait.ran_cpu);
     let mut t0 = q_from;
-    for m in &migrations {
+    for m in &e.migrations {
         segs.push((t0, m.ts, cpu));
         (t0, cpu) = (m.ts, m.to);
     }
@@ -315,7 +315,7 @@ pub fn explain<R: Read + Seek>(
         let mut cur = at_start.get(c as usize).copied().flatten();
         let mut t = from;
         let mut first = true;
-        for &(ts, sc, next) in switches.iter().filter(|s| s.1 == c) {
+        for &(ts, _, next) in switches.iter().filter(|s| s.1 == c) {
             if ts <= from {
                 cur = Some(next);
                 continue;
@@ -325,7 +325,6 @@ pub fn explain<R: Read + Seek>(
             }
             account(&mut by_pid, &mut e, cur, ts - t, first);
             first = false;
-            let _ = sc;
             cur = Some(next);
             t = ts;
         }
