@@ -372,14 +372,7 @@ fn run(
     if opt.flight {
         return run_flight(opt, ctl, sigfd, child);
     }
-    let mut out: Box<dyn Write> = if opt.output == Path::new("-") {
-        Box::new(io::stdout().lock())
-    } else {
-        Box::new(
-            File::create(&opt.output)
-                .with_context(|| format!("creating {}", opt.output.display()))?,
-        )
-    };
+    let mut out = create_output(opt)?;
     let mut reader = File::open(&opt.device).map_err(|e| open_error(e, &opt.device))?;
     // SAFETY: isatty() on a valid fd.
     let tty = unsafe { libc::isatty(libc::STDERR_FILENO) } == 1;
@@ -431,30 +424,9 @@ fn run(
             return Err(e).context("poll");
         }
         if fds[1].revents & libc::POLLIN != 0 {
-            // SAFETY: reading a signalfd_siginfo from the signalfd.
-            let mut si: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
-            let sz = std::mem::size_of::<libc::signalfd_siginfo>();
-            // SAFETY: `si` has room for `sz` bytes.
-            while unsafe {
-                libc::read(
-                    sigfd.as_raw_fd(),
-                    (&mut si as *mut libc::signalfd_siginfo).cast(),
-                    sz,
-                )
-            } == sz as isize
-            {
-                let sig = si.ssi_signo as i32;
-                if sig == libc::SIGCHLD {
-                    if let (Some(c), None) = (child.as_deref(), status) {
-                        let mut st = 0;
-                        // SAFETY: our child.
-                        if unsafe { libc::waitpid(c.pid, &mut st, libc::WNOHANG) } == c.pid {
-                            status = Some(exit_code(st));
-                        }
-                    }
-                } else if interrupted.is_none() {
-                    interrupted = Some(sig);
-                }
+            let sig = read_signals(sigfd, child.as_deref(), &mut status);
+            if interrupted.is_none() {
+                interrupted = sig;
             }
             if !stopping && (status.is_some() || interrupted.is_some()) {
                 ctl.send("stop")?;
@@ -494,6 +466,37 @@ fn run(
         }
     }
     Ok(status.unwrap_or(0))
+}
+
+/// Reads the signals pending on `sigfd`: reaps `child` on SIGCHLD (its
+/// exit status into `status`, if not known yet); returns the first other
+/// signal (SIGINT, SIGTERM), if any.
+fn read_signals(sigfd: &OwnedFd, child: Option<&Child>, status: &mut Option<i32>) -> Option<i32> {
+    let mut other = None;
+    // SAFETY: a signalfd_siginfo is plain data.
+    let mut si: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
+    let sz = std::mem::size_of::<libc::signalfd_siginfo>();
+    // SAFETY: `si` has room for `sz` bytes.
+    while unsafe {
+        libc::read(
+            sigfd.as_raw_fd(),
+            (&mut si as *mut libc::signalfd_siginfo).cast(),
+            sz,
+        )
+    } == sz as isize
+    {
+        let sig = si.ssi_signo as i32;
+        if sig != libc::SIGCHLD {
+            other = other.or(Some(sig));
+        } else if let (Some(c), None) = (child, *status) {
+            let mut st = 0;
+            // SAFETY: our child.
+            if unsafe { libc::waitpid(c.pid, &mut st, libc::WNOHANG) } == c.pid {
+                *status = Some(exit_code(st));
+            }
+        }
+    }
+    other
 }
 
 /// The output file, or standard output for `-`.
@@ -571,29 +574,8 @@ fn run_flight(
             }];
             // SAFETY: one valid pollfd.
             let n = unsafe { libc::poll(fds.as_mut_ptr(), 1, 100) };
-            if n > 0 {
-                // SAFETY: as in run().
-                let mut si: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
-                let sz = std::mem::size_of::<libc::signalfd_siginfo>();
-                // SAFETY: `si` has room for `sz` bytes.
-                while unsafe {
-                    libc::read(
-                        sigfd.as_raw_fd(),
-                        (&mut si as *mut libc::signalfd_siginfo).cast(),
-                        sz,
-                    )
-                } == sz as isize
-                {
-                    if si.ssi_signo as i32 != libc::SIGCHLD {
-                        interrupted = true;
-                    } else if let Some(c) = child.as_deref() {
-                        let mut st = 0;
-                        // SAFETY: our child.
-                        if unsafe { libc::waitpid(c.pid, &mut st, libc::WNOHANG) } == c.pid {
-                            status = Some(exit_code(st));
-                        }
-                    }
-                }
+            if n > 0 && read_signals(sigfd, child.as_deref(), &mut status).is_some() {
+                interrupted = true;
             }
             if opt.trigger_us.is_some() {
                 snap = open_nonblock(&opt.device)?;
