@@ -28,15 +28,6 @@ LOAD_SECONDS=${RUST_TRACE_FLIGHT_SECONDS:-120}
 BUDGET="nr_bufs=6 buf_size=16384"
 
 now() { cut -d. -f1 /proc/uptime; }
-# cmd_fails WORD ERRNO-TEXT: writing WORD fails with that error (strerror
-# text, as the shell prints it).
-cmd_fails() {
-	if echo "$1" > "$DEV" 2> "$T/err"; then
-		echo "# '$1' succeeded"
-		return 1
-	fi
-	grep -q "$2" "$T/err" || { echo "# '$1': $(cat "$T/err"), expected $2"; return 1; }
-}
 # kernel_kb: the kernel's own memory that a leak would grow, in KiB
 # (unreclaimable slab, vmalloc, page tables), after dropping caches.
 kernel_kb() {
@@ -89,19 +80,19 @@ fetch() {
 
 commands() {
 	rust_trace_load $BUDGET || return 1
-	cmd_fails snapshot "No such process" || return 1
+	rust_trace_cmd_fails snapshot "No such process" || return 1
 	echo flight > "$DEV" || return 1
-	cmd_fails flight "busy" || return 1
+	rust_trace_cmd_fails flight "busy" || return 1
 	# No snapshot pending: a reader blocks.
 	timeout 2 cat "$DEV" > "$T/none"
 	rc=$?
 	[ "$rc" -ne 0 ] && [ ! -s "$T/none" ] || { echo "# cat with no snapshot: rc $rc"; return 1; }
 	echo snapshot > "$DEV" || return 1
-	cmd_fails snapshot "busy" || return 1
+	rust_trace_cmd_fails snapshot "busy" || return 1
 	timeout 60 cat "$DEV" > "$T/first" && rust_trace_validates "$T/first" || return 1
 	echo stop > "$DEV" || return 1
 	[ "$(rust_trace_counter flight)" = 0 ] && [ "$(rust_trace_counter running)" = 0 ] || return 1
-	cmd_fails snapshot "No such process"
+	rust_trace_cmd_fails snapshot "No such process"
 }
 
 flight_under_load() {

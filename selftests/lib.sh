@@ -39,6 +39,19 @@ rust_trace_require() {
 # rust_trace_counter KEY: a total from rust_trace_counters (the module's counters).
 rust_trace_counter() { rust_trace_counters | head -1 | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 
+# rust_trace_cmd_fails WORD ERRNO-TEXT: writing the command WORD to the
+# device fails, with that error (its strerror text, as the shell says it).
+rust_trace_cmd_fails() {
+	if err=$({ echo "$1" > "$DEV"; } 2>&1); then
+		echo "# '$1' succeeded"
+		return 1
+	fi
+	case "$err" in
+	*"$2"*) ;;
+	*) echo "# '$1': $err, expected $2"; return 1 ;;
+	esac
+}
+
 # Waits until a reader's session is tracing (a `stop` sent before that
 # would find nothing to stop, and the reader would wait for ever).
 rust_trace_wait_session() {

@@ -29,29 +29,21 @@ CPU=$((ncpu - 1))
 THRESHOLD=30000
 SPIN=100
 
-# cmd_fails WORD ERRNO-TEXT: writing WORD fails with that error.
-cmd_fails() {
-	if echo "$1" > "$DEV" 2> "$T/err"; then
-		echo "# '$1' succeeded"
-		return 1
-	fi
-	grep -q "$2" "$T/err" || { echo "# '$1': $(cat "$T/err"), expected $2"; return 1; }
-}
 # jget KEY FILE: a top-level number or boolean of a pretty-printed JSON.
 jget() { sed -n "s/^  \"$1\": \\([0-9a-z]*\\).*/\\1/p" "$2"; }
 
 refused() {
 	rust_trace_load || return 1
-	cmd_fails "trigger latency $THRESHOLD" "No such process" || return 1
+	rust_trace_cmd_fails "trigger latency $THRESHOLD" "No such process" || return 1
 	echo flight > "$DEV" || return 1
-	cmd_fails "trigger latency 0" "Invalid argument" &&
-		cmd_fails "trigger latency 10000001" "Invalid argument" &&
-		cmd_fails "trigger latency 1000 pid 99999999" "No such process" &&
-		cmd_fails "trigger latency 1000 pid" "Invalid argument" &&
-		cmd_fails "trigger latency 1000 tid 1" "Invalid argument" &&
-		cmd_fails "trigger latency 1ms" "Invalid argument" &&
-		cmd_fails "trigger" "Invalid argument" &&
-		cmd_fails "triggers off" "Invalid argument" || return 1
+	rust_trace_cmd_fails "trigger latency 0" "Invalid argument" &&
+		rust_trace_cmd_fails "trigger latency 10000001" "Invalid argument" &&
+		rust_trace_cmd_fails "trigger latency 1000 pid 99999999" "No such process" &&
+		rust_trace_cmd_fails "trigger latency 1000 pid" "Invalid argument" &&
+		rust_trace_cmd_fails "trigger latency 1000 tid 1" "Invalid argument" &&
+		rust_trace_cmd_fails "trigger latency 1ms" "Invalid argument" &&
+		rust_trace_cmd_fails "trigger" "Invalid argument" &&
+		rust_trace_cmd_fails "triggers off" "Invalid argument" || return 1
 	# Disarming what is not armed is no error.
 	echo "trigger off" > "$DEV" || return 1
 	echo stop > "$DEV"
