@@ -172,20 +172,188 @@ pub const FILTER_MAX: usize =
 
 /// Writes events into a byte slice that the caller has sized for them.
 ///
-/// Never panics: a write past the end of the slice is not done and marks the
-/// encoder as overflowed, which the caller checks once at the end
+/// Never panics and never writes past the slice: each event checks once,
+/// before its first byte, that its maximum length (`SWITCH_MAX`, ...) fits
+/// in what is left; if not, it writes nothing and marks the encoder as
+/// overflowed, which the caller checks once at the end
 /// ([`Encoder::fitted_len`] returns `None`). The module reserves each
-/// event's maximum length (`SWITCH_MAX`, ...) first, so overflow only
-/// reports a bug.
+/// event's maximum length first, so overflow only reports a bug.
+///
+/// One check per event, not per byte, is what makes the writes cheap on
+/// the probes' path: after it, the bytes go through a raw cursor
+/// ([`Cursor`]), and each event's maximum is the sum of its parts' (a
+/// `u32` varint is at most [`VARINT32_MAX`] bytes, a `u64` one at most
+/// [`VARINT64_MAX`]), which is what bounds the writes.
+///
+/// # Invariants
+///
+/// `pos <= buf.len()`.
 pub struct Encoder<'a> {
     buf: &'a mut [u8], // destination
     pos: usize,        // bytes written so far
-    overflow: bool,    // a write did not fit
+    overflow: bool,    // an event did not fit
+}
+
+/// A write position inside an [`Encoder`]'s slice, for one event whose
+/// maximum length was checked to fit.
+///
+/// # Invariants
+///
+/// At least as many bytes from `p` on are inside the encoder's slice as
+/// the event still writes (at most the maximum checked by
+/// [`Encoder::event`], less what it wrote so far).
+struct Cursor {
+    p: *mut u8, // next byte to write
+}
+
+impl Cursor {
+    /// Writes one byte.
+    ///
+    /// # Safety
+    ///
+    /// The event has at least one byte left of its checked maximum.
+    #[inline(always)]
+    unsafe fn put(&mut self, b: u8) {
+        // SAFETY: `p` is inside the slice (the caller's contract and the
+        // type invariant); one byte fewer is left afterwards.
+        unsafe {
+            self.p.write(b);
+            self.p = self.p.add(1);
+        }
+    }
+
+    /// Appends a LEB128 varint of a `u32`: at most [`VARINT32_MAX`] bytes.
+    ///
+    /// # Safety
+    ///
+    /// The event has at least [`VARINT32_MAX`] bytes left.
+    #[inline(always)]
+    unsafe fn varint32(&mut self, v: u32) {
+        // SAFETY: at most VARINT32_MAX bytes, by the caller: a u32 has 32
+        // bits, 7 a byte, so 4 bytes with the high bit set and a fifth.
+        unsafe { self.varint(u64::from(v)) }
+    }
+
+    /// Appends a LEB128 varint of a `u64`: at most [`VARINT64_MAX`] bytes.
+    ///
+    /// # Safety
+    ///
+    /// The event has at least [`VARINT64_MAX`] bytes left.
+    #[inline(always)]
+    unsafe fn varint64(&mut self, v: u64) {
+        // SAFETY: at most VARINT64_MAX bytes, by the caller: 64 bits, 7 a
+        // byte, so 9 bytes with the high bit set and a tenth.
+        unsafe { self.varint(v) }
+    }
+
+    /// Appends `v` as a LEB128 varint: the first three bytes unrolled
+    /// (the common sizes: PIDs, CPUs, small times), each a store to a fixed
+    /// offset and a compare, the rest in a loop.
+    ///
+    /// # Safety
+    ///
+    /// The event has room left for `v`'s encoding: one byte per 7 bits.
+    #[inline(always)]
+    unsafe fn varint(&mut self, v: u64) {
+        let p = self.p;
+        // SAFETY: byte `i` is written only when `v` needs more than `i`
+        // bytes, so within the room the caller has (all writes below).
+        unsafe {
+            if v < 1 << 7 {
+                p.write(v as u8);
+                self.p = p.add(1);
+                return;
+            }
+            p.write(v as u8 | 0x80);
+            if v < 1 << 14 {
+                p.add(1).write((v >> 7) as u8);
+                self.p = p.add(2);
+                return;
+            }
+            p.add(1).write((v >> 7) as u8 | 0x80);
+            if v < 1 << 21 {
+                p.add(2).write((v >> 14) as u8);
+                self.p = p.add(3);
+                return;
+            }
+            p.add(2).write((v >> 14) as u8 | 0x80);
+            self.p = p.add(3);
+            let mut v = v >> 21;
+            while v >= 0x80 {
+                self.put((v as u8) | 0x80);
+                v >>= 7;
+            }
+            self.put(v as u8);
+        }
+    }
+
+    /// A name: its length byte, then its bytes up to the first NUL, at
+    /// most [`TASK_NAME_MAX`] of them: at most `1 + TASK_NAME_MAX` bytes.
+    ///
+    /// A name of [`TASK_NAME_MAX`] bytes or more (a task's `comm`, always)
+    /// is handled eight bytes at a time: the first NUL is found in two
+    /// words, and the words are stored whole; the bytes past the name that
+    /// this stores are within the event's room, overwritten by the next
+    /// event or past the end of the batch, never part of it.
+    ///
+    /// # Safety
+    ///
+    /// The event has at least `1 + TASK_NAME_MAX` bytes left.
+    #[inline(always)]
+    unsafe fn name(&mut self, comm: &[u8]) {
+        /// Bit 7 of each byte of `x` that is the first zero byte, or above
+        /// one (the borrow of the subtraction only runs upward).
+        fn zero_bytes(x: u64) -> u64 {
+            x.wrapping_sub(0x0101_0101_0101_0101) & !x & 0x8080_8080_8080_8080
+        }
+        const _: () = assert!(TASK_NAME_MAX == 15);
+        if let (Some(lo), Some(hi)) = (comm.get(..8), comm.get(7..15)) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(lo);
+            let lo = u64::from_le_bytes(w);
+            w.copy_from_slice(hi);
+            // Bytes 7..15: byte 0 is also `lo`'s last.
+            let hi = u64::from_le_bytes(w);
+            let z = zero_bytes(lo);
+            // Bytes 8..15, then a zero: at most 15 in all.
+            let len = if z != 0 {
+                z.trailing_zeros() / 8
+            } else {
+                8 + zero_bytes(hi >> 8).trailing_zeros() / 8
+            };
+            // SAFETY: the length byte, then bytes 1..9 and 8..16 from `p`:
+            // 1 + TASK_NAME_MAX bytes in all, by the caller's contract; then
+            // `p` moves past the name only (`len <= TASK_NAME_MAX`).
+            unsafe {
+                self.p.write(len as u8);
+                self.p.add(1).cast::<u64>().write_unaligned(lo.to_le());
+                self.p.add(8).cast::<u64>().write_unaligned(hi.to_le());
+                self.p = self.p.add(1 + len as usize);
+            }
+            return;
+        }
+        // A shorter slice (the decoder's tests build such names): byte by
+        // byte, with wrapping counters (len <= TASK_NAME_MAX).
+        let mut len: usize = 0;
+        for &c in comm.iter().take(TASK_NAME_MAX) {
+            if c == 0 {
+                break;
+            }
+            len = len.wrapping_add(1);
+        }
+        // SAFETY: 1 + len <= 1 + TASK_NAME_MAX bytes, by the caller.
+        unsafe { self.put(len as u8) };
+        for &c in comm.iter().take(len) {
+            // SAFETY: as above.
+            unsafe { self.put(c) };
+        }
+    }
 }
 
 impl<'a> Encoder<'a> {
     /// Starts encoding at the beginning of `buf`.
     pub fn new(buf: &'a mut [u8]) -> Self {
+        // INVARIANT: 0 <= buf.len().
         Encoder {
             buf,
             pos: 0,
@@ -193,7 +361,7 @@ impl<'a> Encoder<'a> {
         }
     }
 
-    /// Bytes written if every write fitted; `None` if one did not.
+    /// Bytes written if every event fitted; `None` if one did not.
     pub fn fitted_len(&self) -> Option<usize> {
         if self.overflow {
             None
@@ -202,125 +370,170 @@ impl<'a> Encoder<'a> {
         }
     }
 
+    /// Starts one event of at most `max` bytes: its cursor if `max` bytes
+    /// are left, else `None` (nothing is written, the overflow is marked).
+    /// [`Encoder::end`] takes the cursor back. (Not a closure taking the
+    /// cursor: the compiler inlines a closure's body only into a single
+    /// caller, and each event's encoding is inlined into several probes.)
     #[inline(always)]
-    fn put(&mut self, b: u8) {
-        match self.buf.get_mut(self.pos) {
-            Some(slot) => {
-                *slot = b;
-                // pos < buf.len() <= isize::MAX: cannot wrap.
-                self.pos = self.pos.wrapping_add(1);
-            }
-            None => self.overflow = true,
+    fn begin(&mut self, max: usize) -> Option<Cursor> {
+        // `pos <= len` (type invariant): no wrap.
+        if max > self.buf.len().wrapping_sub(self.pos) {
+            self.overflow = true;
+            return None;
         }
+        // SAFETY: `pos <= len`: the pointer is inside the slice or one past it.
+        let p = unsafe { self.buf.as_mut_ptr().add(self.pos) };
+        // INVARIANT: `max` bytes from `p` on are inside the slice; the
+        // caller writes at most `max` through the cursor.
+        Some(Cursor { p })
     }
 
-    /// Appends a LEB128 varint.
+    /// Ends the event `c` wrote: its bytes are in.
     #[inline(always)]
-    pub fn varint(&mut self, mut v: u64) {
-        while v >= 0x80 {
-            self.put((v as u8) | 0x80);
-            v >>= 7;
-        }
-        self.put(v as u8);
+    fn end(&mut self, c: Cursor) {
+        // INVARIANT: the event stayed within the bytes checked by begin(),
+        // so `pos` stays <= len.
+        // SAFETY: both pointers are into the same slice, `c.p` at or after
+        // its start.
+        self.pos = unsafe { c.p.offset_from(self.buf.as_mut_ptr()) } as usize;
     }
 
     /// `sched_switch`: `prev_state` is a state index (see [`STATE_CHARS`]).
     /// At most [`SWITCH_MAX`] bytes.
     #[inline(always)]
     pub fn switch(&mut self, dt: u64, prev_pid: u32, prev_state: u32, next_pid: u32) {
-        self.put(EV_SWITCH);
-        self.varint(dt);
-        self.varint(prev_pid.into());
-        self.varint(prev_state.into());
-        self.varint(next_pid.into());
+        let Some(mut c) = self.begin(SWITCH_MAX) else {
+            return;
+        };
+        // SAFETY: 1 + VARINT64_MAX + 3 * VARINT32_MAX = SWITCH_MAX bytes.
+        unsafe {
+            c.put(EV_SWITCH);
+            c.varint64(dt);
+            c.varint32(prev_pid);
+            c.varint32(prev_state);
+            c.varint32(next_pid);
+        }
+        self.end(c);
     }
 
     /// `sched_wakeup` or, with `new`, `sched_wakeup_new`. At most
     /// [`WAKEUP_MAX`] bytes.
     #[inline(always)]
     pub fn wakeup(&mut self, dt: u64, new: bool, pid: u32, target_cpu: u32) {
-        self.put(if new { EV_WAKEUP_NEW } else { EV_WAKEUP });
-        self.varint(dt);
-        self.varint(pid.into());
-        self.varint(target_cpu.into());
+        let Some(mut c) = self.begin(WAKEUP_MAX) else {
+            return;
+        };
+        // SAFETY: 1 + VARINT64_MAX + 2 * VARINT32_MAX = WAKEUP_MAX bytes.
+        unsafe {
+            c.put(if new { EV_WAKEUP_NEW } else { EV_WAKEUP });
+            c.varint64(dt);
+            c.varint32(pid);
+            c.varint32(target_cpu);
+        }
+        self.end(c);
     }
 
     /// `sched_process_fork`. At most [`FORK_MAX`] bytes.
     #[inline(always)]
     pub fn fork(&mut self, dt: u64, parent_pid: u32, child_pid: u32) {
-        self.put(EV_FORK);
-        self.varint(dt);
-        self.varint(parent_pid.into());
-        self.varint(child_pid.into());
+        let Some(mut c) = self.begin(FORK_MAX) else {
+            return;
+        };
+        // SAFETY: 1 + VARINT64_MAX + 2 * VARINT32_MAX = FORK_MAX bytes.
+        unsafe {
+            c.put(EV_FORK);
+            c.varint64(dt);
+            c.varint32(parent_pid);
+            c.varint32(child_pid);
+        }
+        self.end(c);
     }
 
     /// `sched_process_exit`. At most [`EXIT_MAX`] bytes.
     #[inline(always)]
     pub fn exit(&mut self, dt: u64, pid: u32) {
-        self.put(EV_EXIT);
-        self.varint(dt);
-        self.varint(pid.into());
+        let Some(mut c) = self.begin(EXIT_MAX) else {
+            return;
+        };
+        // SAFETY: 1 + VARINT64_MAX + VARINT32_MAX = EXIT_MAX bytes.
+        unsafe {
+            c.put(EV_EXIT);
+            c.varint64(dt);
+            c.varint32(pid);
+        }
+        self.end(c);
     }
 
     /// `sched_process_exec`. At most [`EXEC_MAX`] bytes.
     #[inline(always)]
     pub fn exec(&mut self, dt: u64, pid: u32, old_pid: u32) {
-        self.put(EV_EXEC);
-        self.varint(dt);
-        self.varint(pid.into());
-        self.varint(old_pid.into());
+        let Some(mut c) = self.begin(EXEC_MAX) else {
+            return;
+        };
+        // SAFETY: 1 + VARINT64_MAX + 2 * VARINT32_MAX = EXEC_MAX bytes.
+        unsafe {
+            c.put(EV_EXEC);
+            c.varint64(dt);
+            c.varint32(pid);
+            c.varint32(old_pid);
+        }
+        self.end(c);
     }
 
     /// `sched_migrate_task`. At most [`MIGRATE_MAX`] bytes.
     #[inline(always)]
     pub fn migrate(&mut self, dt: u64, pid: u32, orig_cpu: u32, dest_cpu: u32) {
-        self.put(EV_MIGRATE);
-        self.varint(dt);
-        self.varint(pid.into());
-        self.varint(orig_cpu.into());
-        self.varint(dest_cpu.into());
+        let Some(mut c) = self.begin(MIGRATE_MAX) else {
+            return;
+        };
+        // SAFETY: 1 + VARINT64_MAX + 3 * VARINT32_MAX = MIGRATE_MAX bytes.
+        unsafe {
+            c.put(EV_MIGRATE);
+            c.varint64(dt);
+            c.varint32(pid);
+            c.varint32(orig_cpu);
+            c.varint32(dest_cpu);
+        }
+        self.end(c);
     }
 
     /// Task name, version 1: `comm` up to its first NUL, at most
     /// [`TASK_NAME_MAX`] bytes of it. At most [`COMM_MAX`] bytes in all.
     #[inline(always)]
     pub fn comm(&mut self, dt: u64, pid: u32, comm: &[u8]) {
-        self.put(EV_COMM);
-        self.varint(dt);
-        self.varint(pid.into());
-        self.name(comm);
+        let Some(mut c) = self.begin(COMM_MAX) else {
+            return;
+        };
+        // SAFETY: 1 + VARINT64_MAX + VARINT32_MAX + 1 + TASK_NAME_MAX =
+        // COMM_MAX bytes.
+        unsafe {
+            c.put(EV_COMM);
+            c.varint64(dt);
+            c.varint32(pid);
+            c.name(comm);
+        }
+        self.end(c);
     }
 
     /// Task: `comm` (as [`Encoder::comm`]), its process `tgid` and its
     /// cgroup id. At most [`TASK_MAX`] bytes.
     #[inline(always)]
     pub fn task(&mut self, dt: u64, pid: u32, tgid: u32, cgroup: u64, comm: &[u8]) {
-        self.put(EV_TASK);
-        self.varint(dt);
-        self.varint(pid.into());
-        self.varint(tgid.into());
-        self.varint(cgroup);
-        self.name(comm);
-    }
-
-    /// A name: its length byte, then its bytes up to the first NUL, at most
-    /// [`TASK_NAME_MAX`] of them.
-    #[inline(always)]
-    fn name(&mut self, comm: &[u8]) {
-        // Written as plain loops with wrapping counters: in the kernel this
-        // runs in a probe, where even an overflow check's panic path is
-        // unwelcome (len <= TASK_NAME_MAX).
-        let mut len: usize = 0;
-        for &c in comm.iter().take(TASK_NAME_MAX) {
-            if c == 0 {
-                break;
-            }
-            len = len.wrapping_add(1);
+        let Some(mut c) = self.begin(TASK_MAX) else {
+            return;
+        };
+        // SAFETY: 1 + VARINT64_MAX + 2 * VARINT32_MAX + VARINT64_MAX + 1 +
+        // TASK_NAME_MAX = TASK_MAX bytes.
+        unsafe {
+            c.put(EV_TASK);
+            c.varint64(dt);
+            c.varint32(pid);
+            c.varint32(tgid);
+            c.varint64(cgroup);
+            c.name(comm);
         }
-        self.put(len as u8);
-        for &c in comm.iter().take(len) {
-            self.put(c);
-        }
+        self.end(c);
     }
 
     /// The filter in force: its `kind` (`FILTER_*`), the `events` mask of
@@ -328,14 +541,22 @@ impl<'a> Encoder<'a> {
     /// are written). At most [`FILTER_MAX`] bytes.
     pub fn filter(&mut self, dt: u64, kind: u8, events: u32, ids: &[u64]) {
         let n = ids.len().min(FILTER_IDS_MAX);
-        self.put(EV_FILTER);
-        self.varint(dt);
-        self.put(kind);
-        self.varint(events.into());
-        self.put(n as u8);
-        for &id in ids.iter().take(n) {
-            self.varint(id);
+        let Some(mut c) = self.begin(FILTER_MAX) else {
+            return;
+        };
+        // SAFETY: 1 + VARINT64_MAX + 1 + VARINT32_MAX + 1 + n *
+        // VARINT64_MAX <= FILTER_MAX bytes (n <= FILTER_IDS_MAX).
+        unsafe {
+            c.put(EV_FILTER);
+            c.varint64(dt);
+            c.put(kind);
+            c.varint32(events);
+            c.put(n as u8);
+            for &id in ids.iter().take(n) {
+                c.varint64(id);
+            }
         }
+        self.end(c);
     }
 }
 

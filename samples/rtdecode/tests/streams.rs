@@ -299,6 +299,43 @@ fn comm_longer_than_15_bytes_is_cut_by_the_encoder() {
     assert_eq!(ev.comm_bytes(), Some(&b"a_name_much_lon"[..]));
 }
 
+/// A task's `comm` as the module reads it (16 bytes, a NUL after the
+/// name, stale bytes after that) is encoded up to the NUL, at most 15
+/// bytes, whatever its length: the encoder reads it a word at a time.
+#[test]
+fn task_names_of_every_length_encode_up_to_their_nul() {
+    for len in 0..=16 {
+        let mut comm = [0xa5u8; 16];
+        for (i, c) in comm.iter_mut().take(len).enumerate() {
+            *c = b'a' + i as u8;
+        }
+        if len < 16 {
+            comm[len] = 0;
+        }
+        let want = &comm[..len.min(15)];
+        // Given exactly its maximum, the record fits and writes nothing
+        // past it (the canary bytes after the slice stay).
+        let mut buf = [0x5au8; TASK_MAX + 16];
+        let mut e = Encoder::new(&mut buf[..TASK_MAX]);
+        e.task(u64::MAX, u32::MAX, u32::MAX, u64::MAX, &comm);
+        assert!(e.fitted_len().is_some(), "name of {len}");
+        assert!(buf[TASK_MAX..].iter().all(|&b| b == 0x5a), "name of {len}");
+        // Decoded: the name up to its NUL, and the next event right after.
+        let mut buf = [0u8; 64];
+        let mut e = Encoder::new(&mut buf);
+        e.task(7, 1234, 1200, 99, &comm);
+        e.exit(0, 1234);
+        let n = e.fitted_len().unwrap();
+        let mut c = rtdecode::format::decode::Cursor::new(&buf[..n]);
+        let (dt, ev) = c.next_event().unwrap();
+        assert_eq!(dt, 7);
+        assert_eq!(ev.comm_bytes(), Some(want), "name of {len}");
+        let (_, ev) = c.next_event().unwrap();
+        assert_eq!(ev.type_byte(), EV_EXIT, "name of {len}");
+        assert!(c.at_end());
+    }
+}
+
 #[test]
 fn encoder_reports_overflow_instead_of_panicking() {
     let mut buf = [0u8; 3];
