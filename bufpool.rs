@@ -621,10 +621,11 @@ impl BufPool {
     /// queues the irq_work that wakes it. Tracepoint context.
     #[inline(always)]
     fn on_this_cpu(&self, body: impl FnOnce(&CpuPool, &mut CpuWriter) -> (bool, bool)) -> bool {
-        // SAFETY: saving and disabling IRQs on this CPU is always allowed.
-        let flags = unsafe { helpers::rust_trace_irq_save() };
+        // SAFETY: saving and disabling IRQs on this CPU is always allowed;
+        // restored below.
+        let flags = unsafe { helpers::cpu::irq_save() };
         // SAFETY: IRQs are off, so the CPU cannot change under us.
-        let cpu = unsafe { helpers::rust_trace_smp_processor_id() } as usize;
+        let cpu = unsafe { helpers::cpu::this_cpu() } as usize;
         let (mut stored, mut wake) = (false, false);
         if let Some(pool) = self.cpus.get(cpu) {
             // SAFETY: we run on `cpu` with IRQs off: the `CpuPool` invariant
@@ -633,7 +634,7 @@ impl BufPool {
             (stored, wake) = body(pool, w);
         }
         // SAFETY: restores the state saved above.
-        unsafe { helpers::rust_trace_irq_restore(flags) };
+        unsafe { helpers::cpu::irq_restore(flags) };
         if wake {
             // Never wake the reader here (the runqueue lock may be held):
             // the irq_work does it.

@@ -177,7 +177,7 @@ unsafe extern "C" fn freeze_ipi(info: *mut c_void) {
     // SAFETY: by the caller's contract.
     let a = unsafe { &*info.cast::<FreezeArg<'_>>() };
     // SAFETY: an IPI runs with IRQs off.
-    let cpu = unsafe { helpers::rust_trace_smp_processor_id() } as usize;
+    let cpu = unsafe { helpers::cpu::this_cpu() } as usize;
     // SAFETY: on `cpu` with IRQs off: the only user of its writer state.
     unsafe { a.pool.freeze_local(cpu, a.at) };
 }

@@ -99,6 +99,11 @@ void rust_trace_layouts(struct rust_trace_layouts *l)
  * inlines), and the queueing of the reader's wake-up: `struct irq_work`
  * has no binding, so the irq_work object lives here.
  */
+/* helpers.rs (mod cpu) reads pcpu_hot.cpu_number inline at this offset. */
+#if defined(CONFIG_X86_64) && defined(CONFIG_SMP)
+static_assert(offsetof(struct pcpu_hot, cpu_number) == 12);
+#endif
+
 unsigned int rust_trace_smp_processor_id(void)
 {
 	return smp_processor_id();

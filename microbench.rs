@@ -195,9 +195,7 @@ fn run(nr_cpus: usize, buf_size: usize, n: u64, flight: bool) -> Result<BenchRes
         n,
         || {},
         // SAFETY: a balanced save/restore pair.
-        || unsafe {
-            helpers::rust_trace_irq_restore(core::hint::black_box(helpers::rust_trace_irq_save()))
-        },
+        || unsafe { helpers::cpu::irq_restore(core::hint::black_box(helpers::cpu::irq_save())) },
     )?;
     let total = rec.pool.total();
     r.lost = total.lost;

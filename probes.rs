@@ -331,7 +331,7 @@ unsafe extern "C" fn probe_switch(
         // SAFETY: `next` is a live task; the probe runs with preemption off.
         unsafe {
             r.trigger
-                .on_switch(r.task.pid(next), helpers::rust_trace_smp_processor_id())
+                .on_switch(r.task.pid(next), helpers::cpu::this_cpu())
         };
     }
     let f = r.filter.active();

@@ -1114,7 +1114,7 @@ unsafe extern "C" fn flush_ipi(info: *mut c_void) {
     // SAFETY: `info` is the pool, alive while on_each_cpu() waits.
     let pool = unsafe { &*info.cast::<BufPool>() };
     // SAFETY: IPI context: IRQs off on this CPU.
-    let cpu = unsafe { helpers::rust_trace_smp_processor_id() } as usize;
+    let cpu = unsafe { helpers::cpu::this_cpu() } as usize;
     // SAFETY: we run on `cpu` with IRQs off. The caller wakes the reader
     // once on_each_cpu() has returned.
     unsafe { pool.flush_local(cpu) };

@@ -308,7 +308,7 @@ pub(crate) unsafe extern "C" fn probe_waking(data: *mut c_void, p: *mut Task) {
     let (waker, cpu, irq) = unsafe {
         (
             r.task.pid(helpers::rust_trace_current().cast()),
-            helpers::rust_trace_smp_processor_id(),
+            helpers::cpu::this_cpu(),
             helpers::rust_trace_irq_context(),
         )
     };
