@@ -46,11 +46,15 @@
 //!
 //! # Context rules
 //!
-//! - [`BufPool::record`] runs in tracepoint context: preemption off, maybe
-//!   the runqueue lock held. It disables IRQs on this CPU for the reserve and
-//!   commit (so a nested event from an interrupt cannot interleave with a
-//!   half-written one), never sleeps, never allocates, takes no lock, and
-//!   drops (counting) an event for which no empty buffer is left.
+//! - The write paths, [`BufPool::record_stream`] and
+//!   [`BufPool::record_flight`], run in tracepoint context: preemption off,
+//!   maybe the runqueue lock held. They run with IRQs off on this CPU for
+//!   the reserve and commit (so a nested event from an interrupt cannot
+//!   interleave with a half-written one): they disable them, or, called as
+//!   `*_in(irqs_off = true, ..)` by a probe the kernel calls with IRQs off
+//!   (`sched_switch`), rely on that (lockdep checks it). They never sleep,
+//!   never allocate, take no lock, and drop (counting) an event for which
+//!   no empty buffer is left.
 //! - [`BufPool::flush_local`] runs on the CPU whose buffer it retires, with
 //!   IRQs off (an IPI), so it cannot race that CPU's writer.
 //! - [`BufPool::flush_offline`] runs in process context on behalf of a CPU
@@ -70,11 +74,42 @@ use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use kernel::alloc::allocator::Vmalloc;
 use kernel::alloc::Allocator;
 use kernel::bindings;
+use kernel::ffi::c_ulong;
 use kernel::prelude::*;
 
 use crate::format::{BatchHeader, Encoder, BATCH_HDR_LEN, TASK_MAX};
 use crate::helpers;
 use crate::pidset::NameCache;
+
+/// What [`BufPool::record_stream`] writes: records, given the time since
+/// the event before. A closure is one; so is a probe's event, a value
+/// whose `encode` the compiler inlines wherever it is written, where it
+/// inlines a closure's body only into its single caller.
+pub(crate) trait Encode {
+    /// Writes the records.
+    fn encode(self, enc: &mut Encoder<'_>, dt: u64);
+}
+
+impl<F: FnOnce(&mut Encoder<'_>, u64)> Encode for F {
+    #[inline(always)]
+    fn encode(self, enc: &mut Encoder<'_>, dt: u64) {
+        self(enc, dt)
+    }
+}
+
+/// What [`BufPool::record_flight`] writes: [`Encode`]'s counterpart, told
+/// which task records to write first (`which`, see there).
+pub(crate) trait EncodeNamed {
+    /// Writes the task records `which` marks, then the events.
+    fn encode(self, enc: &mut Encoder<'_>, dt: u64, which: [bool; 3]);
+}
+
+impl<F: FnOnce(&mut Encoder<'_>, u64, [bool; 3])> EncodeNamed for F {
+    #[inline(always)]
+    fn encode(self, enc: &mut Encoder<'_>, dt: u64, which: [bool; 3]) {
+        self(enc, dt, which)
+    }
+}
 
 /// In-memory header at the start of every trace buffer; not part of the
 /// stream. The batch (stream record) follows it.
@@ -616,32 +651,69 @@ impl BufPool {
         }
     }
 
-    /// Runs `body` on this CPU's pool and writer with IRQs off; `body`
-    /// returns (stored, wake). When a buffer was retired to the reader,
-    /// queues the irq_work that wakes it. Tracepoint context.
+    /// Disables IRQs on this CPU, unless the caller runs with IRQs off
+    /// already (`irqs_off`), and returns the saved state (`None` then)
+    /// with this CPU's pool and writer (`None` for a CPU beyond the pool),
+    /// for the write paths; [`BufPool::leave`] ends it. Tracepoint context.
+    ///
+    /// The write paths are plain functions around these two, not a
+    /// closure handed to one, and each calls its `encode` from one place:
+    /// the compiler inlines a closure's body only where it has a single
+    /// caller.
+    ///
+    /// # Safety
+    ///
+    /// IRQs are off on this CPU if `irqs_off`. The caller gives the flags
+    /// to [`BufPool::leave`] on this CPU, drops the references before,
+    /// and does not call `enter` again meanwhile (which would alias the
+    /// writer).
     #[inline(always)]
-    fn on_this_cpu(&self, body: impl FnOnce(&CpuPool, &mut CpuWriter) -> (bool, bool)) -> bool {
-        // SAFETY: saving and disabling IRQs on this CPU is always allowed;
-        // restored below.
-        let flags = unsafe { helpers::cpu::irq_save() };
+    #[allow(
+        clippy::mut_from_ref,
+        reason = "the CPU's writer, IRQs off: see the safety contract"
+    )]
+    unsafe fn enter(
+        &self,
+        irqs_off: bool,
+    ) -> (Option<c_ulong>, Option<(&CpuPool, &mut CpuWriter)>) {
+        let flags = if irqs_off {
+            // The scheduler's context: IRQs are off, as lockdep checks.
+            #[cfg(CONFIG_PROVE_LOCKING)]
+            // SAFETY: a check with no precondition.
+            unsafe {
+                helpers::rust_trace_assert_irqs_off()
+            };
+            None
+        } else {
+            // SAFETY: saving and disabling IRQs on this CPU is always
+            // allowed; leave() restores it.
+            Some(unsafe { helpers::cpu::irq_save() })
+        };
         // SAFETY: IRQs are off, so the CPU cannot change under us.
         let cpu = unsafe { helpers::cpu::this_cpu() } as usize;
-        let (mut stored, mut wake) = (false, false);
-        if let Some(pool) = self.cpus.get(cpu) {
-            // SAFETY: we run on `cpu` with IRQs off: the `CpuPool` invariant
-            // makes us the only user of its writer state.
-            let w = unsafe { &mut *pool.writer.get() };
-            (stored, wake) = body(pool, w);
+        let local = self.cpus.get(cpu).map(|pool| {
+            // SAFETY: we run on `cpu` with IRQs off until leave(): the
+            // `CpuPool` invariant makes us the only user of its writer.
+            (pool, unsafe { &mut *pool.writer.get() })
+        });
+        (flags, local)
+    }
+
+    /// Ends what [`BufPool::enter`] began: restores IRQs if it disabled
+    /// them and, when a buffer was retired to the reader (`wake`), queues
+    /// the irq_work that wakes it. Tracepoint context.
+    #[inline(always)]
+    fn leave(flags: Option<c_ulong>, wake: bool) {
+        if let Some(flags) = flags {
+            // SAFETY: restores the state enter() saved, on the same CPU.
+            unsafe { helpers::cpu::irq_restore(flags) };
         }
-        // SAFETY: restores the state saved above.
-        unsafe { helpers::cpu::irq_restore(flags) };
         if wake {
             // Never wake the reader here (the runqueue lock may be held):
             // the irq_work does it.
             // SAFETY: irq_work_queue() is callable from any context.
             unsafe { helpers::rust_trace_irq_work_queue() };
         }
-        stored
     }
 
     /// The streaming write path: records one group of `nevents` events (at
@@ -654,66 +726,101 @@ impl BufPool {
     /// Streaming only; tracepoint context: preemption is off, IRQs are
     /// disabled here.
     #[inline(always)]
-    pub(crate) fn record_stream(
+    pub(crate) fn record_stream(&self, max_len: usize, nevents: u32, encode: impl Encode) -> bool {
+        // SAFETY: `irqs_off` is false.
+        unsafe { self.record_stream_in(false, max_len, nevents, encode) }
+    }
+
+    /// [`BufPool::record_stream`], for a caller that may run with IRQs off
+    /// already (`irqs_off`: the `sched_switch` probe, which
+    /// `__schedule()` calls with IRQs off), which then need not be saved
+    /// and restored.
+    ///
+    /// # Safety
+    ///
+    /// IRQs are off on this CPU if `irqs_off`.
+    #[inline(always)]
+    pub(crate) unsafe fn record_stream_in(
         &self,
+        irqs_off: bool,
         max_len: usize,
         nevents: u32,
-        encode: impl FnOnce(&mut Encoder<'_>, u64),
+        encode: impl Encode,
     ) -> bool {
-        self.on_this_cpu(|pool, w| {
-            // The event path must not panic: arithmetic here is on values
-            // the invariants bound (a buffer's `used` <= `cap` < 4 MiB,
-            // counters that would take centuries to wrap), so it is written
-            // wrapping, which also keeps the overflow checks out of the
-            // probe.
-            let n = u64::from(nevents);
-            bump(&pool.counters.written, n);
-            // SAFETY: local_clock() may be called from any context.
-            let now = unsafe { helpers::local_clock() };
-            let cap = self.buf_size.wrapping_sub(BUF_HDR_LEN);
-            let mut wake = false;
-            if !w.cur.is_null() {
-                // SAFETY: `cur` is ours (CPU slot) and non-null.
-                let used = unsafe { w.cur.hdr() }.used as usize;
-                if max_len > cap.wrapping_sub(used) {
-                    self.retire(pool, w);
-                    wake = true;
-                }
+        // SAFETY: IRQs are off if `irqs_off` (our contract); the flags go
+        // to leave() below, the references are dropped by then.
+        let (flags, local) = unsafe { self.enter(irqs_off) };
+        let (stored, wake) = match local {
+            Some((pool, w)) => self.stream_local(pool, w, max_len, nevents, encode),
+            None => (false, false),
+        };
+        Self::leave(flags, wake);
+        stored
+    }
+
+    /// [`BufPool::record_stream`] on this CPU's pool and writer, IRQs off:
+    /// returns (stored, wake).
+    #[inline(always)]
+    fn stream_local(
+        &self,
+        pool: &CpuPool,
+        w: &mut CpuWriter,
+        max_len: usize,
+        nevents: u32,
+        encode: impl Encode,
+    ) -> (bool, bool) {
+        // The event path must not panic: arithmetic here is on values
+        // the invariants bound (a buffer's `used` <= `cap` < 4 MiB,
+        // counters that would take centuries to wrap), so it is written
+        // wrapping, which also keeps the overflow checks out of the
+        // probe.
+        let n = u64::from(nevents);
+        bump(&pool.counters.written, n);
+        // SAFETY: local_clock() may be called from any context.
+        let now = unsafe { helpers::local_clock() };
+        let cap = self.buf_size.wrapping_sub(BUF_HDR_LEN);
+        let mut wake = false;
+        if !w.cur.is_null() {
+            // SAFETY: `cur` is ours (CPU slot) and non-null.
+            let used = unsafe { w.cur.hdr() }.used as usize;
+            if max_len > cap.wrapping_sub(used) {
+                self.retire(pool, w);
+                wake = true;
             }
-            if w.cur.is_null() && !self.start_batch(pool, w, now) {
+        }
+        if w.cur.is_null() && !self.start_batch(pool, w, now) {
+            bump(&pool.counters.lost, n);
+            w.lost_pending = w.lost_pending.wrapping_add(n);
+            return (false, wake);
+        }
+        let dt = now.saturating_sub(w.last_ts);
+        w.last_ts = now;
+        let b = w.cur;
+        // SAFETY: `b` is in our CPU slot: we are its only writer.
+        let hdr = unsafe { &mut *b.ptr() };
+        let used = hdr.used as usize;
+        let room = cap.wrapping_sub(used).min(max_len);
+        // SAFETY: `used + room <= cap`, so the slice lies inside the
+        // buffer, which only this writer touches while it is in the
+        // CPU slot.
+        let dst = unsafe { core::slice::from_raw_parts_mut(b.batch().add(used), room) };
+        let mut enc = Encoder::new(dst);
+        encode.encode(&mut enc, dt);
+        match enc.fitted_len() {
+            Some(len) => {
+                hdr.used = hdr.used.wrapping_add(len as u32);
+                hdr.nevents = hdr.nevents.wrapping_add(nevents);
+                (true, wake)
+            }
+            // `max_len` was too small for what `encode` wrote: a bug in
+            // the caller. Count the events as lost rather than corrupt
+            // the batch.
+            None => {
                 bump(&pool.counters.lost, n);
                 w.lost_pending = w.lost_pending.wrapping_add(n);
-                return (false, wake);
+                (false, wake)
             }
-            let dt = now.saturating_sub(w.last_ts);
-            w.last_ts = now;
-            let b = w.cur;
-            // SAFETY: `b` is in our CPU slot: we are its only writer.
-            let hdr = unsafe { &mut *b.ptr() };
-            let used = hdr.used as usize;
-            let room = cap.wrapping_sub(used).min(max_len);
-            // SAFETY: `used + room <= cap`, so the slice lies inside the
-            // buffer, which only this writer touches while it is in the
-            // CPU slot.
-            let dst = unsafe { core::slice::from_raw_parts_mut(b.batch().add(used), room) };
-            let mut enc = Encoder::new(dst);
-            encode(&mut enc, dt);
-            match enc.fitted_len() {
-                Some(len) => {
-                    hdr.used = hdr.used.wrapping_add(len as u32);
-                    hdr.nevents = hdr.nevents.wrapping_add(nevents);
-                    (true, wake)
-                }
-                // `max_len` was too small for what `encode` wrote: a bug in
-                // the caller. Count the events as lost rather than corrupt
-                // the batch.
-                None => {
-                    bump(&pool.counters.lost, n);
-                    w.lost_pending = w.lost_pending.wrapping_add(n);
-                    (false, wake)
-                }
-            }
-        })
+        }
     }
 
     /// The flight recording write path: records `nev` events (one, or
@@ -736,92 +843,136 @@ impl BufPool {
         nev: u32,
         names: [Option<u32>; 2],
         always: Option<u32>,
-        encode: impl FnOnce(&mut Encoder<'_>, u64, [bool; 3]),
+        encode: impl EncodeNamed,
     ) -> bool {
-        self.on_this_cpu(|pool, w| {
-            // Wrapping arithmetic, as in `record_stream`.
-            // SAFETY: local_clock() may be called from any context.
-            let now = unsafe { helpers::local_clock() };
-            self.flight_clock(pool, w, now);
-            let epoch = w.epoch;
-            // The tasks to name first: unnamed ones, no PID twice.
-            let first = names[0].is_some_and(|p| !pool.names.contains(p, epoch));
-            let second = names[1].is_some_and(|p| {
-                !(pool.names.contains(p, epoch) || (first && names[0] == Some(p)))
-            });
-            let which = [first, second, always.is_some()];
-            // At most 3 task records: the arithmetic cannot overflow.
-            let ntask = u32::from(first) + u32::from(second) + u32::from(always.is_some());
-            let nevents = ntask.wrapping_add(nev);
-            let n = u64::from(nevents);
-            bump(&pool.counters.written, n);
-            let len = max_len.wrapping_add((ntask as usize).wrapping_mul(TASK_MAX));
-            let cap = self.buf_size.wrapping_sub(BUF_HDR_LEN);
-            // The first event of a generation also needs room for its
-            // crossing.
-            let need = if w.gen_started {
-                len
-            } else {
-                len.wrapping_add(CROSS_LEN)
-            };
-            if !w.cur.is_null() {
-                // SAFETY: `cur` is ours (CPU slot) and non-null.
-                if need > room(cap, unsafe { w.cur.hdr() }) {
-                    self.retire(pool, w);
-                }
+        // SAFETY: `irqs_off` is false.
+        unsafe { self.record_flight_in(false, max_len, nev, names, always, encode) }
+    }
+
+    /// [`BufPool::record_flight`], for a caller that may run with IRQs off
+    /// already (`irqs_off`), as [`BufPool::record_stream_in`].
+    ///
+    /// # Safety
+    ///
+    /// IRQs are off on this CPU if `irqs_off`.
+    #[inline(always)]
+    pub(crate) unsafe fn record_flight_in(
+        &self,
+        irqs_off: bool,
+        max_len: usize,
+        nev: u32,
+        names: [Option<u32>; 2],
+        always: Option<u32>,
+        encode: impl EncodeNamed,
+    ) -> bool {
+        // SAFETY: as in record_stream_in().
+        let (flags, local) = unsafe { self.enter(irqs_off) };
+        let stored = match local {
+            Some((pool, w)) => self.flight_local(pool, w, max_len, nev, names, always, encode),
+            None => false,
+        };
+        Self::leave(flags, false);
+        stored
+    }
+
+    /// [`BufPool::record_flight`] on this CPU's pool and writer, IRQs off:
+    /// returns whether the events were stored.
+    #[inline(always)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "record_flight's, and the CPU's state"
+    )]
+    fn flight_local(
+        &self,
+        pool: &CpuPool,
+        w: &mut CpuWriter,
+        max_len: usize,
+        nev: u32,
+        names: [Option<u32>; 2],
+        always: Option<u32>,
+        encode: impl EncodeNamed,
+    ) -> bool {
+        // Wrapping arithmetic, as in `record_stream`.
+        // SAFETY: local_clock() may be called from any context.
+        let now = unsafe { helpers::local_clock() };
+        self.flight_clock(pool, w, now);
+        let epoch = w.epoch;
+        // The tasks to name first: unnamed ones, no PID twice.
+        let first = names[0].is_some_and(|p| !pool.names.contains(p, epoch));
+        let second = names[1]
+            .is_some_and(|p| !(pool.names.contains(p, epoch) || (first && names[0] == Some(p))));
+        let which = [first, second, always.is_some()];
+        // At most 3 task records: the arithmetic cannot overflow.
+        let ntask = u32::from(first) + u32::from(second) + u32::from(always.is_some());
+        let nevents = ntask.wrapping_add(nev);
+        let n = u64::from(nevents);
+        bump(&pool.counters.written, n);
+        let len = max_len.wrapping_add((ntask as usize).wrapping_mul(TASK_MAX));
+        let cap = self.buf_size.wrapping_sub(BUF_HDR_LEN);
+        // The first event of a generation also needs room for its
+        // crossing.
+        let need = if w.gen_started {
+            len
+        } else {
+            len.wrapping_add(CROSS_LEN)
+        };
+        if !w.cur.is_null() {
+            // SAFETY: `cur` is ours (CPU slot) and non-null.
+            if need > room(cap, unsafe { w.cur.hdr() }) {
+                self.retire(pool, w);
             }
-            if w.cur.is_null() && !self.start_batch(pool, w, now) {
+        }
+        if w.cur.is_null() && !self.start_batch(pool, w, now) {
+            bump(&pool.counters.lost, n);
+            w.lost_pending = w.lost_pending.wrapping_add(n);
+            w.gone_ts = now;
+            return false;
+        }
+        let b = w.cur;
+        // SAFETY: `b` is in our CPU slot: we are its only writer.
+        let hdr = unsafe { &mut *b.ptr() };
+        if !w.gen_started {
+            // The first event of a generation on this CPU: where a
+            // snapshot may cut (`need` kept room for the crossing).
+            note_crossing(b, hdr, w, cap);
+        }
+        let dt = now.saturating_sub(w.last_ts);
+        let used = hdr.used as usize;
+        let room = room(cap, hdr).min(len);
+        // SAFETY: `used + room` stays below the crossings at the
+        // buffer's end, so the slice lies inside the buffer, which only
+        // this writer touches while it is in the CPU slot.
+        let dst = unsafe { core::slice::from_raw_parts_mut(b.batch().add(used), room) };
+        let mut enc = Encoder::new(dst);
+        encode.encode(&mut enc, dt, which);
+        match enc.fitted_len() {
+            Some(l) => {
+                hdr.used = hdr.used.wrapping_add(l as u32);
+                hdr.nevents = hdr.nevents.wrapping_add(nevents);
+                hdr.last_ts = now;
+                w.last_ts = now;
+                w.gen_started = true;
+                if let (Some(p), true) = (names[0], first) {
+                    pool.names.insert(p, epoch);
+                }
+                if let (Some(p), true) = (names[1], second) {
+                    pool.names.insert(p, epoch);
+                }
+                if let Some(p) = always {
+                    pool.names.insert(p, epoch);
+                }
+                true
+            }
+            // `max_len` was too small for what `encode` wrote: a bug in
+            // the caller. Count the events as lost rather than corrupt
+            // the batch.
+            None => {
                 bump(&pool.counters.lost, n);
                 w.lost_pending = w.lost_pending.wrapping_add(n);
                 w.gone_ts = now;
-                return (false, false);
+                false
             }
-            let b = w.cur;
-            // SAFETY: `b` is in our CPU slot: we are its only writer.
-            let hdr = unsafe { &mut *b.ptr() };
-            if !w.gen_started {
-                // The first event of a generation on this CPU: where a
-                // snapshot may cut (`need` kept room for the crossing).
-                note_crossing(b, hdr, w, cap);
-            }
-            let dt = now.saturating_sub(w.last_ts);
-            let used = hdr.used as usize;
-            let room = room(cap, hdr).min(len);
-            // SAFETY: `used + room` stays below the crossings at the
-            // buffer's end, so the slice lies inside the buffer, which only
-            // this writer touches while it is in the CPU slot.
-            let dst = unsafe { core::slice::from_raw_parts_mut(b.batch().add(used), room) };
-            let mut enc = Encoder::new(dst);
-            encode(&mut enc, dt, which);
-            match enc.fitted_len() {
-                Some(l) => {
-                    hdr.used = hdr.used.wrapping_add(l as u32);
-                    hdr.nevents = hdr.nevents.wrapping_add(nevents);
-                    hdr.last_ts = now;
-                    w.last_ts = now;
-                    w.gen_started = true;
-                    if let (Some(p), true) = (names[0], first) {
-                        pool.names.insert(p, epoch);
-                    }
-                    if let (Some(p), true) = (names[1], second) {
-                        pool.names.insert(p, epoch);
-                    }
-                    if let Some(p) = always {
-                        pool.names.insert(p, epoch);
-                    }
-                    (true, false)
-                }
-                // `max_len` was too small for what `encode` wrote: a bug in
-                // the caller. Count the events as lost rather than corrupt
-                // the batch.
-                None => {
-                    bump(&pool.counters.lost, n);
-                    w.lost_pending = w.lost_pending.wrapping_add(n);
-                    w.gone_ts = now;
-                    (false, false)
-                }
-            }
-        })
+        }
     }
 
     /// Takes an empty buffer into `w.cur` and starts a batch at `now`.

@@ -529,6 +529,13 @@ impl<'a> Active<'a> {
         (self.state >> STATE_KIND_SHIFT) as u8
     }
 
+    /// Whether a task filter is set (else every task passes): a probe
+    /// whose event names two tasks tests this once, not each task.
+    #[inline(always)]
+    pub(crate) fn filters_tasks(self) -> bool {
+        self.kind() != FILTER_NONE
+    }
+
     /// Whether task `p` (PID `pid`) passes the task filter.
     ///
     /// # Safety

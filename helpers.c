@@ -26,6 +26,7 @@
 #include <linux/fs.h>
 #include <linux/irq_work.h>
 #include <linux/irqflags.h>
+#include <linux/lockdep.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
@@ -135,6 +136,13 @@ void rust_trace_irq_work_queue(void)
 {
 	irq_work_queue(&rust_trace_irq_work);
 }
+
+#ifdef CONFIG_PROVE_LOCKING
+void rust_trace_assert_irqs_off(void)
+{
+	lockdep_assert_irqs_disabled();
+}
+#endif
 
 /*
  * probes.rs: the task_struct fields the probes read, at the offsets the C

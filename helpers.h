@@ -53,6 +53,9 @@ unsigned long rust_trace_irq_save(void);
 void rust_trace_irq_restore(unsigned long flags);
 bool rust_trace_cpu_possible(unsigned int cpu);
 void rust_trace_irq_work_queue(void);
+#ifdef CONFIG_PROVE_LOCKING
+void rust_trace_assert_irqs_off(void);
+#endif
 
 /* probes.rs: offsets of the task_struct fields the probes read. */
 struct rust_trace_task_layout {

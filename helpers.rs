@@ -258,6 +258,10 @@ extern "C" {
     pub(crate) fn rust_trace_cpu_possible(cpu: c_uint) -> bool;
     /// Queues the reader-wake irq_work on this CPU. Any context, NMI included.
     pub(crate) fn rust_trace_irq_work_queue();
+    /// `lockdep_assert_irqs_disabled()`: a lockdep warning if IRQs are on.
+    /// Any context.
+    #[cfg(CONFIG_PROVE_LOCKING)]
+    pub(crate) fn rust_trace_assert_irqs_off();
 
     // probes.rs: the task fields the probes read (bindgen's task_struct is
     // wrong here), a task's cgroup and its threads (static inlines and a

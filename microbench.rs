@@ -6,14 +6,15 @@
 //! production `rust_trace.ko` has no benchmark ioctl.
 //!
 //! Times the `sched_switch` probe itself, called back to back by the calling
-//! thread with the current task as `prev` and `next`, against a pool of its
-//! own (four buffers per CPU, never seen by a reader): task field reads, the
-//! PID-name check, IRQ save/restore, the clock read, the encoding, the
-//! reservation and, every few thousand events, the buffer switch. Buffers
-//! are drained (outside the timed part) before they run out, so no event is
-//! lost and every event takes the common path. Two baselines are timed the
-//! same way: `local_clock()` alone and an IRQ save/restore pair alone, so the
-//! cost of the rest (encoding and reservation) can be told apart. With
+//! thread with the current task as `prev` and `next` and IRQs off (as
+//! `__schedule()` calls it), against a pool of its own (four buffers per
+//! CPU, never seen by a reader): task field reads, the filter and PID-name
+//! checks, the clock read, the encoding, the reservation and, every few
+//! thousand events, the buffer switch. Buffers are drained (outside the
+//! timed part) before they run out, so no event is lost and every event
+//! takes the common path. Two baselines are timed the same way:
+//! `local_clock()` alone and an IRQ save/restore pair alone (with IRQs
+//! on: what the other probes pay). With
 //! `RUST_TRACE_MICROBENCH_FLIGHT`, the pool flight records (100 ms
 //! generations, its rings reused: nothing to drain), which times that path.
 //!
@@ -22,8 +23,8 @@
 //! signal ends it within a chunk (`EINTR`).
 //!
 //! Context: process context, may sleep between chunks (`cond_resched()`);
-//! each timed chunk runs with preemption disabled (well under a
-//! millisecond).
+//! each timed chunk runs with preemption, and for all but the IRQ baseline
+//! IRQs, disabled (well under a millisecond).
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
@@ -117,15 +118,17 @@ pub(crate) fn ioctl(t: &Tracer, arg: usize) -> Result {
     })
 }
 
-/// Times `f` run `n` times in chunks with preemption off; `EINTR` once a
-/// fatal signal is pending.
-fn timed(n: u64, mut between: impl FnMut(), mut f: impl FnMut()) -> Result<u64> {
+/// Times `f` run `n` times in chunks with preemption off, and IRQs too
+/// if `irqs_off`; `EINTR` once a fatal signal is pending.
+fn timed(n: u64, irqs_off: bool, mut between: impl FnMut(), mut f: impl FnMut()) -> Result<u64> {
     let mut total = 0;
     let mut done = 0;
     while done < n {
         let k = CHUNK.min(n - done);
         // SAFETY: balanced by rust_trace_preempt_enable() below; nothing sleeps between.
         unsafe { helpers::rust_trace_preempt_disable() };
+        // SAFETY: restored below, on this CPU (preemption is off).
+        let flags = irqs_off.then(|| unsafe { helpers::cpu::irq_save() });
         // SAFETY: local_clock() has no precondition.
         let t0 = unsafe { helpers::local_clock() };
         for _ in 0..k {
@@ -133,6 +136,10 @@ fn timed(n: u64, mut between: impl FnMut(), mut f: impl FnMut()) -> Result<u64> 
         }
         // SAFETY: as above.
         let t1 = unsafe { helpers::local_clock() };
+        if let Some(flags) = flags {
+            // SAFETY: what irq_save() returned above, on this CPU.
+            unsafe { helpers::cpu::irq_restore(flags) };
+        }
         // SAFETY: balances rust_trace_preempt_disable() above.
         unsafe { helpers::rust_trace_preempt_enable() };
         total += t1.saturating_sub(t0);
@@ -181,10 +188,14 @@ fn run(nr_cpus: usize, buf_size: usize, n: u64, flight: bool) -> Result<BenchRes
         events: n,
         ..BenchResult::default()
     };
-    // SAFETY: `rec` is a live recorder and `cur` the live current task.
-    r.ns_probe = timed(n, drain, || unsafe { probes::bench_switch(&rec, cur) })?;
+    // SAFETY: `rec` is a live recorder and `cur` the live current task;
+    // IRQs are off.
+    r.ns_probe = timed(n, true, drain, || unsafe {
+        probes::bench_switch(&rec, cur)
+    })?;
     r.ns_clock = timed(
         n,
+        true,
         || {},
         || {
             // SAFETY: local_clock() has no precondition.
@@ -193,6 +204,7 @@ fn run(nr_cpus: usize, buf_size: usize, n: u64, flight: bool) -> Result<BenchRes
     )?;
     r.ns_irq = timed(
         n,
+        false,
         || {},
         // SAFETY: a balanced save/restore pair.
         || unsafe { helpers::cpu::irq_restore(core::hint::black_box(helpers::cpu::irq_save())) },

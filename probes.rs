@@ -60,11 +60,22 @@
 //!
 //! The probe functions run in tracepoint context: preemption off, the
 //! runqueue lock held for `sched_switch`, `sched_wakeup*` and
-//! `sched_migrate_task`. They call only [`BufPool::record`] (lock-free, IRQs
-//! off inside), atomic bitmap operations and, for task records and the
-//! cgroup filter, RCU-protected reads of the task's cgroup; the reader's wake-up is deferred
-//! to an irq_work by the pool. Registration runs in process context and may
-//! sleep.
+//! `sched_migrate_task`, and IRQs off for `sched_switch` (`__schedule()`
+//! disables them before it takes the lock), which its write path relies
+//! on instead of saving and restoring them. They call only the pool's
+//! write paths (lock-free, IRQs off inside), atomic bitmap operations and,
+//! for task records and the cgroup filter, RCU-protected reads of the
+//! task's cgroup; the reader's wake-up is deferred to an irq_work by the
+//! pool. Registration runs in process context and may sleep.
+//!
+//! # The common case
+//!
+//! Most events are streamed and name no task that is not named yet. That
+//! path is kept inline in each probe and short: the filter word, the two
+//! name bits, the clock, one room check, the encoding (each event a value,
+//! [`Event`], whose encoding the compiler inlines) and the commit. Naming
+//! tasks is a call out of line ([`Recorder::emit_slow`]); flight
+//! recording is inline too, its naming out of line as well.
 
 use core::ptr;
 
@@ -73,7 +84,7 @@ use kernel::ffi::{c_char, c_int, c_uint, c_void};
 use kernel::prelude::*;
 use kernel::str::CStr;
 
-use crate::bufpool::BufPool;
+use crate::bufpool::{BufPool, Encode, EncodeNamed};
 use crate::filter::Filter;
 use crate::format::{
     Encoder, EV_EXEC, EV_EXIT, EV_FORK, EV_MIGRATE, EV_SWITCH, EV_WAKEUP, EV_WAKEUP_NEW, EXEC_MAX,
@@ -152,9 +163,18 @@ impl TaskFields {
     /// `p` points to a live task.
     #[inline(always)]
     unsafe fn comm(&self, p: *const Task) -> [u8; 16] {
-        // SAFETY: live task, `comm`'s offset; a volatile copy tolerates a
-        // concurrent rename.
-        unsafe { ptr::read_volatile(p.cast::<u8>().add(self.layout.comm).cast::<[u8; 16]>()) }
+        // SAFETY: live task, `comm`'s offset (16 bytes, 8-aligned in
+        // `task_struct`; read unaligned anyway). Two volatile word loads
+        // tolerate a concurrent rename as well as sixteen byte loads (a
+        // name may mix old and new bytes, as in ftrace).
+        unsafe {
+            let c = p.cast::<u8>().add(self.layout.comm).cast::<[u8; 8]>();
+            let (lo, hi) = (ptr::read_volatile(c), ptr::read_volatile(c.add(1)));
+            let mut comm = [0u8; 16];
+            comm[..8].copy_from_slice(&lo);
+            comm[8..].copy_from_slice(&hi);
+            comm
+        }
     }
 
     /// `task_cpu(p)`.
@@ -191,7 +211,14 @@ pub(crate) type Task = bindings::task_struct;
 /// The state letter index of a task that switched out without being preempted:
 /// `__task_state_index()` of 6.12. (A preempted task is [`STATE_PREEMPTED`],
 /// ftrace's `R+`.)
+#[inline(always)]
 fn state_index(prev_state: u32, exit_state: u32) -> u32 {
+    // Running, sleeping or blocked (0, 1, 2), the common cases: the index
+    // is the state itself (what the general case below computes for them).
+    let s = prev_state | exit_state;
+    if s <= bindings::TASK_UNINTERRUPTIBLE {
+        return s;
+    }
     let mut state = (prev_state | exit_state) & bindings::TASK_REPORT;
     if prev_state & bindings::TASK_IDLE == bindings::TASK_IDLE {
         state = bindings::TASK_REPORT_IDLE;
@@ -201,6 +228,140 @@ fn state_index(prev_state: u32, exit_state: u32) -> u32 {
     }
     // fls(): leading_zeros() <= 32, so this cannot underflow.
     32u32.wrapping_sub(state.leading_zeros())
+}
+
+/// A task to name, if any: its PID and the task.
+type Named = Option<(u32, *mut Task)>;
+
+/// One scheduler event as a probe hands it to [`Recorder::emit`]: a value,
+/// not a closure, so that its encoding is inlined into each probe's common
+/// path even though the out-of-line path encodes it too (the compiler
+/// inlines a closure only where it has one caller).
+#[derive(Clone, Copy)]
+enum Event {
+    /// `sched_switch`: `state` is a state index ([`state_index`]).
+    Switch {
+        prev_pid: u32, // the task switched out
+        state: u32,    // its state index
+        next_pid: u32, // the task switched in
+    },
+    /// `sched_wakeup` or, with `new`, `sched_wakeup_new`.
+    Wakeup {
+        new: bool, // sched_wakeup_new
+        pid: u32,  // the task woken
+        cpu: u32,  // the CPU it will run on
+    },
+    /// `sched_process_fork`.
+    Fork {
+        parent: u32, // the forking task
+        child: u32,  // the new one
+    },
+    /// `sched_process_exit`.
+    Exit {
+        pid: u32, // the task exiting
+    },
+    /// `sched_process_exec`.
+    Exec {
+        pid: u32,     // the task after exec
+        old_pid: u32, // its PID before (a thread's exec takes the leader's)
+    },
+    /// `sched_migrate_task`.
+    Migrate {
+        pid: u32,  // the task moved
+        orig: u32, // the CPU it leaves
+        dest: u32, // the CPU it goes to
+    },
+}
+
+impl Event {
+    /// The PIDs of the tasks it names, to be named before it if they are
+    /// not yet: the tasks a probe passes along, in this order. (A fork
+    /// names its parent so, and its child always: see [`Recorder::emit`].)
+    #[inline(always)]
+    fn pids(self) -> [Option<u32>; 2] {
+        match self {
+            Event::Switch {
+                prev_pid, next_pid, ..
+            } => [Some(prev_pid), Some(next_pid)],
+            Event::Fork { parent, .. } => [Some(parent), None],
+            Event::Wakeup { pid, .. }
+            | Event::Exit { pid }
+            | Event::Exec { pid, .. }
+            | Event::Migrate { pid, .. } => [Some(pid), None],
+        }
+    }
+
+    /// The tasks to name before it unless they are named already, with
+    /// their PIDs, and the one to name in any case (a fork's child), given
+    /// the tasks the probe passed along ([`Event::pids`]' order).
+    #[inline(always)]
+    fn names(self, tasks: [*mut Task; 2]) -> ([Named; 2], Named) {
+        let pids = self.pids();
+        let names = [
+            pids[0].map(|pid| (pid, tasks[0])),
+            pids[1].map(|pid| (pid, tasks[1])),
+        ];
+        let always = match self {
+            Event::Fork { child, .. } => Some((child, tasks[1])),
+            _ => None,
+        };
+        (names, always)
+    }
+
+    /// The longest encoding of this event: what is reserved for it.
+    #[inline(always)]
+    fn max_len(self) -> usize {
+        match self {
+            Event::Switch { .. } => SWITCH_MAX,
+            Event::Wakeup { .. } => WAKEUP_MAX,
+            Event::Fork { .. } => FORK_MAX,
+            Event::Exit { .. } => EXIT_MAX,
+            Event::Exec { .. } => EXEC_MAX,
+            Event::Migrate { .. } => MIGRATE_MAX,
+        }
+    }
+}
+
+impl Encode for Event {
+    /// Encodes it, `dt` after the event before.
+    #[inline(always)]
+    fn encode(self, enc: &mut Encoder<'_>, dt: u64) {
+        match self {
+            Event::Switch {
+                prev_pid,
+                state,
+                next_pid,
+            } => enc.switch(dt, prev_pid, state, next_pid),
+            Event::Wakeup { new, pid, cpu } => enc.wakeup(dt, new, pid, cpu),
+            Event::Fork { parent, child } => enc.fork(dt, parent, child),
+            Event::Exit { pid } => enc.exit(dt, pid),
+            Event::Exec { pid, old_pid } => enc.exec(dt, pid, old_pid),
+            Event::Migrate { pid, orig, dest } => enc.migrate(dt, pid, orig, dest),
+        }
+    }
+}
+
+/// An event to record in flight recording with the tasks it may name
+/// first (which ones, the CPU's name cache decides): a value, not a
+/// closure, as [`Event`] is.
+#[derive(Clone, Copy)]
+struct FlightEvent<'a> {
+    rec: &'a Recorder, // whose task fields to read
+    names: [Named; 3], // the event's tasks, then the one always named (see `Event::names`)
+    ev: Event,         // the event
+}
+
+impl EncodeNamed for FlightEvent<'_> {
+    #[inline(always)]
+    fn encode(self, enc: &mut Encoder<'_>, dt: u64, which: [bool; 3]) {
+        let dt = if which == [false; 3] {
+            // Every task named on this CPU in this epoch: the common case.
+            dt
+        } else {
+            self.rec.name_tasks(enc, dt, self.names, which)
+        };
+        self.ev.encode(enc, dt);
+    }
 }
 
 impl Recorder {
@@ -229,44 +390,55 @@ impl Recorder {
         enc.task(dt, pid, tgid, cgroup, comm);
     }
 
-    /// Records `ev` (at most `max_len` bytes), preceded by the task
-    /// records of the `(pid, task)` pairs of `names` not named yet, and of
-    /// `always_name` in any case (a forked child). Whether a PID is named
-    /// is decided with IRQs off, in the same critical section as the
-    /// write: the set of named PIDs when streaming, the CPU's name cache
-    /// in flight recording. The callers read each PID once and pass it.
-    /// Tracepoint context.
+    /// Records `ev`, preceded by the task records of the tasks it names
+    /// ([`Event::pids`], whose tasks are `tasks`) that are not named yet,
+    /// and of a fork's child in any case. Whether a PID is named is
+    /// decided by the set of named PIDs when streaming (before the write),
+    /// by the CPU's name cache with IRQs off in flight recording. The
+    /// callers read each PID once and pass it in `ev`. Tracepoint context.
+    ///
+    /// The common case, streaming an event whose tasks are all named, is
+    /// the one kept inline: two bitmap tests and the write. Naming tasks
+    /// and flight recording are a call out of line, whose arguments are
+    /// few, so that their spills stay off the common path.
+    ///
+    /// `flight` is [`BufPool::in_flight`] as the probe read it (once: the
+    /// mode changes only while no probe runs). `irqs_off` says that the
+    /// probe runs with IRQs off already (`sched_switch`), so the common
+    /// case need not save and restore them.
+    ///
+    /// # Safety
+    ///
+    /// IRQs are off on this CPU if `irqs_off`.
     #[inline(always)]
-    fn emit(
-        &self,
-        names: [Option<(u32, *mut Task)>; 2],
-        always_name: Option<(u32, *mut Task)>,
-        max_len: usize,
-        ev: impl FnOnce(&mut Encoder<'_>, u64),
-    ) {
-        if self.pool.in_flight() {
-            // Each CPU's name cache decides, with IRQs off.
-            let pid = |n: Option<(u32, *mut Task)>| n.map(|(pid, _)| pid);
-            self.pool.record_flight(
-                max_len,
-                1,
-                [pid(names[0]), pid(names[1])],
-                pid(always_name),
-                |enc, dt, which| {
-                    let mut dt = dt;
-                    for (n, w) in [names[0], names[1], always_name].iter().zip(which.iter()) {
-                        if let (Some((pid, p)), true) = (*n, *w) {
-                            // SAFETY: live task; read with IRQs off, once.
-                            unsafe { self.name_task(enc, dt, pid, p, &self.task.comm(p)) };
-                            dt = 0;
-                        }
-                    }
-                    ev(enc, dt);
-                },
-            );
+    unsafe fn emit(&self, flight: bool, irqs_off: bool, ev: Event, tasks: [*mut Task; 2]) {
+        if flight {
+            // SAFETY: IRQs are off if `irqs_off`, by the caller's contract.
+            unsafe { self.emit_flight(irqs_off, ev, tasks[0], tasks[1]) };
             return;
         }
-        // Streaming: the set of named PIDs decides, before the write.
+        let pids = ev.pids();
+        let named = |n: Option<u32>| n.map_or(true, |pid| self.names.contains(pid));
+        if !matches!(ev, Event::Fork { .. }) && named(pids[0]) && named(pids[1]) {
+            // SAFETY: IRQs are off if `irqs_off`, by the caller's contract.
+            unsafe { self.pool.record_stream_in(irqs_off, ev.max_len(), 1, ev) };
+        } else {
+            self.emit_slow(ev, tasks[0], tasks[1]);
+        }
+    }
+
+    /// Streaming [`Recorder::emit`] when a task must be named first.
+    /// Tracepoint context.
+    #[inline(never)]
+    fn emit_slow(&self, ev: Event, task0: *mut Task, task1: *mut Task) {
+        let (names, always_name) = ev.names([task0, task1]);
+        self.emit_named(names, always_name, ev);
+    }
+
+    /// Streaming [`Recorder::emit`] when a task must be named first.
+    /// Tracepoint context.
+    #[inline(always)]
+    fn emit_named(&self, names: [Named; 2], always_name: Named, ev: Event) {
         let first = names[0].filter(|&(pid, _)| !self.names.contains(pid));
         let second = names[1]
             .filter(|&(pid, _)| !self.names.contains(pid) && first.map(|f| f.0) != Some(pid));
@@ -275,18 +447,20 @@ impl Recorder {
         let n = usize::from(first.is_some())
             + usize::from(second.is_some())
             + usize::from(always_name.is_some());
-        let len = max_len.wrapping_add(n.wrapping_mul(TASK_MAX));
-        let stored = self
-            .pool
-            .record_stream(len, (n as u32).wrapping_add(1), |enc, dt| {
+        let len = ev.max_len().wrapping_add(n.wrapping_mul(TASK_MAX));
+        let stored = self.pool.record_stream(
+            len,
+            (n as u32).wrapping_add(1),
+            move |enc: &mut Encoder<'_>, dt: u64| {
                 let mut dt = dt;
                 for &(pid, p) in named.iter().flatten() {
                     // SAFETY: live task; read with IRQs off, once.
                     unsafe { self.name_task(enc, dt, pid, p, &self.task.comm(p)) };
                     dt = 0;
                 }
-                ev(enc, dt);
-            });
+                ev.encode(enc, dt);
+            },
+        );
         if stored {
             for &(pid, _) in named.iter().flatten() {
                 self.names.insert(pid);
@@ -296,6 +470,53 @@ impl Recorder {
             // name of a task that had it before.
             self.names.remove(pid);
         }
+    }
+
+    /// [`Recorder::emit`] in flight recording: each CPU's name cache
+    /// decides, with IRQs off. Tracepoint context.
+    ///
+    /// # Safety
+    ///
+    /// IRQs are off on this CPU if `irqs_off`.
+    #[inline(never)]
+    unsafe fn emit_flight(&self, irqs_off: bool, ev: Event, task0: *mut Task, task1: *mut Task) {
+        let (names, always_name) = ev.names([task0, task1]);
+        let pid = |n: Named| n.map(|(pid, _)| pid);
+        let pids = [pid(names[0]), pid(names[1])];
+        let rec = FlightEvent {
+            rec: self,
+            names: [names[0], names[1], always_name],
+            ev,
+        };
+        // SAFETY: IRQs are off if `irqs_off`, by the caller's contract.
+        unsafe {
+            self.pool
+                .record_flight_in(irqs_off, ev.max_len(), 1, pids, pid(always_name), rec)
+        };
+    }
+
+    /// Writes the task records of the tasks of `names` that `which` marks,
+    /// the first `dt` after the event before, and returns the `dt` of the
+    /// record that follows them. Out of line: most events name no task.
+    /// Tracepoint context, IRQs off.
+    #[inline(never)]
+    fn name_tasks(
+        &self,
+        enc: &mut Encoder<'_>,
+        dt: u64,
+        names: [Named; 3],
+        which: [bool; 3],
+    ) -> u64 {
+        let mut dt = dt;
+        for (n, w) in names.iter().zip(which.iter()) {
+            if let (Some((pid, p)), true) = (*n, *w) {
+                // SAFETY: live task (a tracepoint argument); read with IRQs
+                // off, once.
+                unsafe { self.name_task(enc, dt, pid, p, &self.task.comm(p)) };
+                dt = 0;
+            }
+        }
+        dt
     }
 
     /// Forgets `pid`'s name everywhere: its next event names it again.
@@ -327,7 +548,10 @@ unsafe extern "C" fn probe_switch(
     // SAFETY: `data` is the `Recorder` registered with the probe, which
     // outlives the registration.
     let r = unsafe { &*data.cast::<Recorder>() };
-    if r.trigger.armed() {
+    let flight = r.pool.in_flight();
+    // The trigger is armed only in flight recording: one test when
+    // streaming.
+    if flight && r.trigger.armed() {
         // SAFETY: `next` is a live task; the probe runs with preemption off.
         unsafe {
             r.trigger
@@ -340,8 +564,10 @@ unsafe extern "C" fn probe_switch(
     }
     // SAFETY: tracepoint arguments are live tasks.
     let (prev_pid, next_pid) = unsafe { (r.task.pid(prev), r.task.pid(next)) };
-    // SAFETY: as above.
-    if !unsafe { f.passes(&r.task, prev, prev_pid) || f.passes(&r.task, next, next_pid) } {
+    if f.filters_tasks()
+        // SAFETY: as above.
+        && !unsafe { f.passes(&r.task, prev, prev_pid) || f.passes(&r.task, next, next_pid) }
+    {
         return;
     }
     let state = if preempt {
@@ -350,12 +576,19 @@ unsafe extern "C" fn probe_switch(
         // SAFETY: as above. Read only when it matters: not on preemptions.
         state_index(prev_state, unsafe { r.task.exit_state(prev) })
     };
-    r.emit(
-        [Some((prev_pid, prev)), Some((next_pid, next))],
-        None,
-        SWITCH_MAX,
-        |enc, dt| enc.switch(dt, prev_pid, state, next_pid),
-    );
+    // SAFETY: `__schedule()` calls the tracepoint with IRQs off.
+    unsafe {
+        r.emit(
+            flight,
+            true,
+            Event::Switch {
+                prev_pid,
+                state,
+                next_pid,
+            },
+            [prev, next],
+        )
+    };
 }
 
 /// The `sched_switch` probe as the microbenchmark calls it: `p` switches
@@ -364,11 +597,10 @@ unsafe extern "C" fn probe_switch(
 ///
 /// # Safety
 ///
-/// `p` is a live task; preemption is off or the caller accepts that the
-/// event lands on whichever CPU it runs on.
+/// `p` is a live task; IRQs are off, as the scheduler calls the probe.
 pub(crate) unsafe fn bench_switch(r: &Recorder, p: *mut Task) {
     let data = ptr::from_ref(r).cast_mut().cast::<c_void>();
-    // SAFETY: `data` is a live recorder, `p` a live task.
+    // SAFETY: `data` is a live recorder, `p` a live task, IRQs off.
     unsafe { probe_switch(data, false, p, p, bindings::TASK_INTERRUPTIBLE) };
 }
 
@@ -391,9 +623,15 @@ unsafe fn wakeup(data: *mut c_void, p: *mut Task, new: bool) {
     if !unsafe { f.passes(&r.task, p, pid) } {
         return;
     }
-    r.emit([Some((pid, p)), None], None, WAKEUP_MAX, |enc, dt| {
-        enc.wakeup(dt, new, pid, cpu)
-    });
+    // SAFETY: `irqs_off` is false.
+    unsafe {
+        r.emit(
+            r.pool.in_flight(),
+            false,
+            Event::Wakeup { new, pid, cpu },
+            [p, ptr::null_mut()],
+        )
+    };
 }
 
 /// `sched_wakeup(struct task_struct *p)`.
@@ -445,12 +683,18 @@ unsafe extern "C" fn probe_fork(data: *mut c_void, parent: *mut Task, child: *mu
     if !recorded {
         return;
     }
-    r.emit(
-        [Some((ppid, parent)), None],
-        Some((cpid, child)),
-        FORK_MAX,
-        |enc, dt| enc.fork(dt, ppid, cpid),
-    );
+    // SAFETY: `irqs_off` is false.
+    unsafe {
+        r.emit(
+            r.pool.in_flight(),
+            false,
+            Event::Fork {
+                parent: ppid,
+                child: cpid,
+            },
+            [parent, child],
+        )
+    };
 }
 
 /// `sched_process_exit(struct task_struct *p)`.
@@ -472,9 +716,15 @@ unsafe extern "C" fn probe_exit(data: *mut c_void, p: *mut Task) {
     if !unsafe { f.passes(&r.task, p, pid) } {
         return;
     }
-    r.emit([Some((pid, p)), None], None, EXIT_MAX, |enc, dt| {
-        enc.exit(dt, pid)
-    });
+    // SAFETY: `irqs_off` is false.
+    unsafe {
+        r.emit(
+            r.pool.in_flight(),
+            false,
+            Event::Exit { pid },
+            [p, ptr::null_mut()],
+        )
+    };
 }
 
 /// `sched_process_exec(struct task_struct *p, pid_t old_pid, struct
@@ -503,9 +753,18 @@ unsafe extern "C" fn probe_exec(
         return;
     }
     // The new name was recorded by task_rename, just before this event.
-    r.emit([Some((pid, p)), None], None, EXEC_MAX, |enc, dt| {
-        enc.exec(dt, pid, old_pid as u32)
-    });
+    // SAFETY: `irqs_off` is false.
+    unsafe {
+        r.emit(
+            r.pool.in_flight(),
+            false,
+            Event::Exec {
+                pid,
+                old_pid: old_pid as u32,
+            },
+            [p, ptr::null_mut()],
+        )
+    };
 }
 
 /// `sched_migrate_task(struct task_struct *p, int dest_cpu)`.
@@ -527,9 +786,19 @@ unsafe extern "C" fn probe_migrate(data: *mut c_void, p: *mut Task, dest_cpu: c_
     if !unsafe { f.passes(&r.task, p, pid) } {
         return;
     }
-    r.emit([Some((pid, p)), None], None, MIGRATE_MAX, |enc, dt| {
-        enc.migrate(dt, pid, orig, dest_cpu as u32)
-    });
+    // SAFETY: `irqs_off` is false.
+    unsafe {
+        r.emit(
+            r.pool.in_flight(),
+            false,
+            Event::Migrate {
+                pid,
+                orig,
+                dest: dest_cpu as u32,
+            },
+            [p, ptr::null_mut()],
+        )
+    };
 }
 
 /// `task_rename(struct task_struct *task, const char *comm)`: records the
@@ -571,17 +840,24 @@ unsafe extern "C" fn probe_rename(data: *mut c_void, p: *mut Task, comm: *const 
     }
     if r.pool.in_flight() {
         // The rename is the task record itself: no event follows it.
-        r.pool
-            .record_flight(0, 0, [None, None], Some(pid), |enc, dt, _| {
+        r.pool.record_flight(
+            0,
+            0,
+            [None, None],
+            Some(pid),
+            |enc: &mut Encoder<'_>, dt: u64, _: [bool; 3]| {
                 // SAFETY: live task.
                 unsafe { r.name_task(enc, dt, pid, p, &name) };
-            });
+            },
+        );
         return;
     }
-    let stored = r.pool.record_stream(TASK_MAX, 1, |enc, dt| {
-        // SAFETY: live task.
-        unsafe { r.name_task(enc, dt, pid, p, &name) };
-    });
+    let stored = r
+        .pool
+        .record_stream(TASK_MAX, 1, |enc: &mut Encoder<'_>, dt: u64| {
+            // SAFETY: live task.
+            unsafe { r.name_task(enc, dt, pid, p, &name) };
+        });
     if stored {
         r.names.insert(pid);
     } else {

@@ -87,8 +87,8 @@ use crate::bufpool::{BufPool, Counts, TraceBufPtr};
 use crate::filter::{Filter, FilterCmd, FilterSpec};
 use crate::flight::{self, FilterAt, Flight};
 use crate::format::{
-    CpuTotals, FooterFixed, Header, Trigger, CLOCK_LOCAL, FILTER_IDS_MAX, FILTER_MAX, HEADER_LEN,
-    SNAPSHOT_LEN, VERSION,
+    CpuTotals, Encoder, FooterFixed, Header, Trigger, CLOCK_LOCAL, FILTER_IDS_MAX, FILTER_MAX,
+    HEADER_LEN, SNAPSHOT_LEN, VERSION,
 };
 use crate::helpers;
 use crate::pidset::PidSet;
@@ -768,11 +768,17 @@ impl Tracer {
         let ids = ids.get(..n).unwrap_or(&[]);
         let pool = &self.rec.pool;
         if pool.in_flight() {
-            pool.record_flight(FILTER_MAX, 1, [None, None], None, |enc, dt, _| {
-                enc.filter(dt, spec.kind(), spec.events(), ids)
-            })
+            pool.record_flight(
+                FILTER_MAX,
+                1,
+                [None, None],
+                None,
+                |enc: &mut Encoder<'_>, dt: u64, _: [bool; 3]| {
+                    enc.filter(dt, spec.kind(), spec.events(), ids)
+                },
+            )
         } else {
-            pool.record_stream(FILTER_MAX, 1, |enc, dt| {
+            pool.record_stream(FILTER_MAX, 1, |enc: &mut Encoder<'_>, dt: u64| {
                 enc.filter(dt, spec.kind(), spec.events(), ids)
             })
         }
