@@ -456,7 +456,7 @@ void rust_trace_poll_wait(struct file *file, struct wait_queue_head *wq,
  * its ioctl structure, which Rust pins to the same value.
  */
 #ifdef RUST_TRACE_MICROBENCH
-static_assert(sizeof(struct rust_trace_microbench) == 56);
+static_assert(sizeof(struct rust_trace_microbench) == 72);
 
 void rust_trace_preempt_disable(void)
 {

@@ -12,9 +12,11 @@
 //! checks, the clock read, the encoding, the reservation and, every few
 //! thousand events, the buffer switch. Buffers are drained (outside the
 //! timed part) before they run out, so no event is lost and every event
-//! takes the common path. Two baselines are timed the same way:
-//! `local_clock()` alone and an IRQ save/restore pair alone (with IRQs
-//! on: what the other probes pay). With
+//! takes the common path. Baselines are timed the same way, so that the
+//! parts can be told apart: the loop calling an empty function of the
+//! probe's signature (what the timing itself costs), `local_clock()`
+//! alone, the encoding of the event alone (into a local buffer), and an
+//! IRQ save/restore pair (with IRQs on: what the other probes pay). With
 //! `RUST_TRACE_MICROBENCH_FLIGHT`, the pool flight records (100 ms
 //! generations, its rings reused: nothing to drain), which times that path.
 //!
@@ -36,6 +38,7 @@ use kernel::uaccess::UserSlice;
 
 use crate::bufpool::BufPool;
 use crate::filter::Filter;
+use crate::format::{Encoder, SWITCH_MAX};
 use crate::helpers;
 use crate::pidset::PidSet;
 use crate::probes::{self, Recorder, TaskFields};
@@ -51,20 +54,22 @@ pub(crate) const MAX_EVENTS: u64 = 10_000_000;
 #[repr(C)]
 #[derive(Default, Clone, Copy)]
 struct RustTraceMicrobench {
-    nevents: u64,  // in: events to write (1..=MAX_EVENTS)
-    ns_probe: u64, // out: ns in the sched_switch probe for all of them
-    ns_clock: u64, // out: ns for as many local_clock() calls
-    ns_irq: u64,   // out: ns for as many IRQ save/restore pairs
-    lost: u64,     // out: events lost (0 unless something is wrong)
-    batches: u64,  // out: buffers filled
-    flags: u64,    // in: FLIGHT: the pool flight records
+    nevents: u64,   // in: events to write (1..=MAX_EVENTS)
+    ns_probe: u64,  // out: ns in the sched_switch probe for all of them
+    ns_clock: u64,  // out: ns for as many local_clock() calls
+    ns_irq: u64,    // out: ns for as many IRQ save/restore pairs
+    lost: u64,      // out: events lost (0 unless something is wrong)
+    batches: u64,   // out: buffers filled
+    flags: u64,     // in: FLIGHT: the pool flight records
+    ns_call: u64,   // out: ns for as many calls of an empty probe (the loop's cost)
+    ns_encode: u64, // out: ns for as many encodings of the event alone
 }
 
 /// `RUST_TRACE_MICROBENCH_FLIGHT`: time the flight recording path.
 const FLIGHT: u64 = 1;
 
 // The uapi header's size, which helpers.c asserts on the C side too.
-kernel::static_assert!(core::mem::size_of::<RustTraceMicrobench>() == 56);
+kernel::static_assert!(core::mem::size_of::<RustTraceMicrobench>() == 72);
 
 // SAFETY: only u64 fields, no padding.
 unsafe impl FromBytes for RustTraceMicrobench {}
@@ -80,12 +85,14 @@ static RUNNING: AtomicBool = AtomicBool::new(false);
 /// What one run measured.
 #[derive(Default)]
 struct BenchResult {
-    events: u64,   // events written
-    ns_probe: u64, // nanoseconds spent in the probe for all of them
-    ns_clock: u64, // nanoseconds for as many `local_clock()` calls
-    ns_irq: u64,   // nanoseconds for as many IRQ save/restore pairs
-    lost: u64,     // events lost (0 unless something is wrong)
-    batches: u64,  // buffers filled (buffer switches)
+    events: u64,    // events written
+    ns_probe: u64,  // nanoseconds spent in the probe for all of them
+    ns_clock: u64,  // nanoseconds for as many `local_clock()` calls
+    ns_irq: u64,    // nanoseconds for as many IRQ save/restore pairs
+    lost: u64,      // events lost (0 unless something is wrong)
+    batches: u64,   // buffers filled (buffer switches)
+    ns_call: u64,   // nanoseconds for as many calls of an empty probe
+    ns_encode: u64, // nanoseconds for as many encodings of the event
 }
 
 /// The `RUST_TRACE_IOC_MICROBENCH` ioctl. Must not be called from atomic context.
@@ -115,6 +122,8 @@ pub(crate) fn ioctl(t: &Tracer, arg: usize) -> Result {
         lost: r.lost,
         batches: r.batches,
         flags: req.flags,
+        ns_call: r.ns_call,
+        ns_encode: r.ns_encode,
     })
 }
 
@@ -193,6 +202,7 @@ fn run(nr_cpus: usize, buf_size: usize, n: u64, flight: bool) -> Result<BenchRes
     r.ns_probe = timed(n, true, drain, || unsafe {
         probes::bench_switch(&rec, cur)
     })?;
+    r.ns_call = timed(n, true, || {}, || probes::bench_empty(&rec, cur))?;
     r.ns_clock = timed(
         n,
         true,
@@ -200,6 +210,22 @@ fn run(nr_cpus: usize, buf_size: usize, n: u64, flight: bool) -> Result<BenchRes
         || {
             // SAFETY: local_clock() has no precondition.
             core::hint::black_box(unsafe { helpers::local_clock() });
+        },
+    )?;
+    // SAFETY: the current task is live.
+    let pid = unsafe { rec.task.pid(cur) };
+    let mut buf = [0u8; SWITCH_MAX];
+    r.ns_encode = timed(
+        n,
+        true,
+        || {},
+        || {
+            // A time since the event before as the probe sees (about 200
+            // ns), the task's PID (its encoded size is what matters).
+            let (dt, pid) = core::hint::black_box((200, pid));
+            let mut enc = Encoder::new(&mut buf);
+            enc.switch(dt, pid, 1, pid);
+            core::hint::black_box(enc.fitted_len());
         },
     )?;
     r.ns_irq = timed(

@@ -47,8 +47,8 @@ struct rust_trace_stats {
 
 /*
  * RUST_TRACE_IOC_MICROBENCH: times the sched_switch probe called back to
- * back by the caller on a pool of its own (no session needed, none
- * disturbed), and two baselines timed the same way. Costs nevents events
+ * back by the caller, IRQs off, on a pool of its own (no session needed,
+ * none disturbed), and baselines timed the same way. Costs nevents events
  * of work; 1..1e7. Only in a module built with `make MICROBENCH=1` (ENOTTY
  * otherwise); one run at a time (EBUSY); a fatal signal ends it (EINTR).
  */
@@ -60,6 +60,8 @@ struct rust_trace_microbench {
 	__u64 lost;		/* out: events lost (0 unless something is wrong) */
 	__u64 batches;		/* out: buffers filled */
 	__u64 flags;		/* in: RUST_TRACE_MICROBENCH_FLIGHT: the pool flight records */
+	__u64 ns_call;		/* out: ns for as many calls of an empty probe (the loop) */
+	__u64 ns_encode;	/* out: ns for as many encodings of the event alone */
 };
 
 /* struct rust_trace_microbench.flags: time the flight recording path. */
