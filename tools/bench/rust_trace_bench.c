@@ -4,7 +4,10 @@
  *
  *   rust_trace_bench WORKLOAD N TRACER
  *     WORKLOAD  pingpong (two processes pinned to CPUs 0 and 1 bounce a byte
- *               N times) | forkstorm (fork N children that exit at once)
+ *               N times) | forkstorm (fork N children that exit at once,
+ *               one after the other, on CPU 0) | threadstorm (the same
+ *               with N threads: a fork storm without the copy of the
+ *               address space, whose run-to-run spread hides less)
  *     TRACER    none | ftrace | rust_trace | rust_trace_pid | rust_trace_cgroup |
  *               rust_trace_events
  *               (the last three: rust_trace filtered so that the
@@ -23,10 +26,12 @@
  *     flight recording; prints a MICRO line
  *
  * Prints one line:
- *   BENCH workload=W tracer=T ns=... events=... lost=... bytes=...
+ *   BENCH workload=W tracer=T ns=... events=... lost=... bytes=... reader_ns=...
  * where ns is the workload's CLOCK_MONOTONIC time (under QEMU's -icount it
  * counts guest instructions), events the events the tracer recorded, lost
- * those it dropped, bytes what its reader wrote to files.
+ * those it dropped, bytes what its reader wrote to files, reader_ns the
+ * CPU time of its reader threads (CLOCK_THREAD_CPUTIME_ID: their reads and
+ * writes, user and kernel).
  *
  * ftrace: the same seven sched events are enabled through tracefs, with
  * per-CPU buffers sized like rust_trace's (buffer_size_kb), and one reader
@@ -93,6 +98,22 @@ static void pingpong(long n)
 	close(ab[0]); close(ab[1]); close(ba[0]); close(ba[1]);
 }
 
+static void *thread_main(void *arg)
+{
+	return arg;
+}
+
+/* N threads created and joined one after the other. */
+static void threadstorm(long n)
+{
+	for (long i = 0; i < n; i++) {
+		pthread_t t;
+
+		if (pthread_create(&t, NULL, thread_main, NULL) || pthread_join(t, NULL))
+			die("thread");
+	}
+}
+
 /*
  * The workload runs in a child forked before the tracer and its reader
  * threads are set up, so that every run forks from the same small process
@@ -120,10 +141,22 @@ static struct workload spawn_workload(const char *w, long n)
 		close(p[1]);
 		if (read(p[0], &c, 1) != 1)
 			_exit(1);
-		if (!strcmp(w, "pingpong"))
+		if (!strcmp(w, "pingpong")) {
 			pingpong(n);
-		else
+		} else if (!strcmp(w, "threadstorm")) {
+			pin(0);
+			threadstorm(n);
+		} else {
+			/*
+			 * On one CPU, the parent and each child in turn: that
+			 * CPU never idles until the end, so the guest clock
+			 * (-icount) never jumps ahead to a timer while all
+			 * CPUs wait, which left a 2-5% spread between runs
+			 * when children were placed on either CPU.
+			 */
+			pin(0);
 			forkstorm(n);
+		}
 		_exit(0);
 	}
 	close(p[0]);
@@ -158,12 +191,22 @@ struct reader {
 	int in, out;
 	volatile int stop;	/* set when the tracer stopped: drain, then end */
 	uint64_t bytes;
+	uint64_t cpu_ns;	/* the thread's CPU time, user and kernel (its reads) */
 };
+
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
 
 static void *reader_main(void *arg)
 {
 	struct reader *r = arg;
 	static __thread char buf[1 << 16];
+	uint64_t t0 = thread_cpu_ns();
 
 	for (;;) {
 		struct pollfd p = { .fd = r->in, .events = POLLIN };
@@ -184,6 +227,7 @@ static void *reader_main(void *arg)
 		if (r->stop)
 			break; /* ftrace: nothing left to read after stop */
 	}
+	r->cpu_ns = thread_cpu_ns() - t0;
 	return NULL;
 }
 
@@ -198,11 +242,13 @@ static void reader_start(struct reader *r, int in, const char *outpath)
 	pthread_create(&r->thread, NULL, reader_main, r);
 }
 
-static uint64_t reader_join(struct reader *r)
+/* Returns the bytes the reader copied; adds its CPU time to *cpu_ns. */
+static uint64_t reader_join(struct reader *r, uint64_t *cpu_ns)
 {
 	pthread_join(r->thread, NULL);
 	close(r->out);
 	close(r->in);
+	*cpu_ns += r->cpu_ns;
 	return r->bytes;
 }
 
@@ -228,7 +274,7 @@ static void bench_ftrace(const char *w, long n, int ncpu, unsigned int buf_kb)
 	struct workload wl = spawn_workload(w, n);
 	struct reader *r = calloc(ncpu, sizeof(*r));
 	char path[128], val[32];
-	uint64_t ns, bytes = 0, events = 0, lost = 0;
+	uint64_t ns, bytes = 0, events = 0, lost = 0, reader_ns = 0;
 
 	put(TRACEFS "/tracing_on", "0");
 	put(TRACEFS "/events/enable", "0");
@@ -254,7 +300,7 @@ static void bench_ftrace(const char *w, long n, int ncpu, unsigned int buf_kb)
 	for (int c = 0; c < ncpu; c++)
 		r[c].stop = 1;
 	for (int c = 0; c < ncpu; c++)
-		bytes += reader_join(&r[c]);
+		bytes += reader_join(&r[c], &reader_ns);
 	for (int c = 0; c < ncpu; c++) {
 		/* Recorded = read by the readers + left in the buffer. */
 		events += stat_field(c, "read events") + stat_field(c, "entries");
@@ -262,9 +308,9 @@ static void bench_ftrace(const char *w, long n, int ncpu, unsigned int buf_kb)
 	}
 	put(TRACEFS "/events/enable", "0");
 	put(TRACEFS "/trace", "");
-	printf("BENCH workload=%s tracer=ftrace ns=%llu events=%llu lost=%llu bytes=%llu\n", w,
-	       (unsigned long long)ns, (unsigned long long)events, (unsigned long long)lost,
-	       (unsigned long long)bytes);
+	printf("BENCH workload=%s tracer=ftrace ns=%llu events=%llu lost=%llu bytes=%llu "
+	       "reader_ns=%llu\n", w, (unsigned long long)ns, (unsigned long long)events,
+	       (unsigned long long)lost, (unsigned long long)bytes, (unsigned long long)reader_ns);
 	free(r);
 }
 
@@ -284,7 +330,7 @@ static void bench_rust_trace(const char *w, long n, const char *tracer)
 	struct workload wl = spawn_workload(w, n);
 	struct rust_trace_stats st = { .cpu = RUST_TRACE_STATS_ALL };
 	struct reader r;
-	uint64_t ns, bytes;
+	uint64_t ns, bytes, reader_ns = 0;
 	pid_t sleeper = 0;
 	char cmd[64];
 	int fd, wfd;
@@ -312,7 +358,7 @@ static void bench_rust_trace(const char *w, long n, const char *tracer)
 	wfd = open("/dev/rust_trace", O_WRONLY);
 	if (wfd < 0 || write(wfd, "stop", 4) != 4)
 		die("stop");
-	bytes = reader_join(&r);
+	bytes = reader_join(&r, &reader_ns);
 	if (ioctl(wfd, RUST_TRACE_IOC_STATS, &st))
 		die("RUST_TRACE_IOC_STATS");
 	close(wfd);
@@ -323,9 +369,10 @@ static void bench_rust_trace(const char *w, long n, const char *tracer)
 		waitpid(sleeper, NULL, 0);
 	}
 	rmdir(BENCH_CGROUP);
-	printf("BENCH workload=%s tracer=%s ns=%llu events=%llu lost=%llu bytes=%llu\n",
-	       w, tracer, (unsigned long long)ns, (unsigned long long)(st.written - st.lost),
-	       (unsigned long long)st.lost, (unsigned long long)bytes);
+	printf("BENCH workload=%s tracer=%s ns=%llu events=%llu lost=%llu bytes=%llu "
+	       "reader_ns=%llu\n", w, tracer, (unsigned long long)ns,
+	       (unsigned long long)(st.written - st.lost), (unsigned long long)st.lost,
+	       (unsigned long long)bytes, (unsigned long long)reader_ns);
 }
 
 /*
@@ -403,8 +450,9 @@ int main(int argc, char **argv)
 	if (argc >= 3 && !strcmp(argv[1], "microbench"))
 		return microbench(atol(argv[2]), argc >= 4 && !strcmp(argv[3], "flight"));
 
-	if (argc < 4 || (strcmp(argv[1], "pingpong") && strcmp(argv[1], "forkstorm"))) {
-		fprintf(stderr, "usage: rust_trace_bench pingpong|forkstorm N "
+	if (argc < 4 || (strcmp(argv[1], "pingpong") && strcmp(argv[1], "forkstorm") &&
+			 strcmp(argv[1], "threadstorm"))) {
+		fprintf(stderr, "usage: rust_trace_bench pingpong|forkstorm|threadstorm N "
 				"none|ftrace|rust_trace|rust_trace_pid|rust_trace_cgroup|rust_trace_events|\n"
 				"rust_trace_flight|rust_trace_trigger [buf_kb]\n");
 		return 2;

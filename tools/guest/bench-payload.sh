@@ -4,12 +4,12 @@
 # each. Prints BENCH lines.
 export PATH=/bench:/kselftest/rust_trace:$PATH
 reps=$(sed -n 's/.*rust_trace_bench_reps=\([0-9]*\).*/\1/p' /proc/cmdline)
-reps=${reps:-5}
+reps=${reps:-7}
 insmod /lib/modules/rust_trace.ko
 echo "bench: $reps repetitions, $(grep -c ^processor /proc/cpuinfo) CPUs, clock: $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
 i=0
 while [ "$i" -lt "$reps" ]; do
-	for w in "pingpong 20000" "forkstorm 1500"; do
+	for w in "pingpong 20000" "forkstorm 1500" "threadstorm 3000"; do
 		for t in none ftrace rust_trace rust_trace_pid rust_trace_cgroup rust_trace_events \
 			rust_trace_flight rust_trace_trigger; do
 			# shellcheck disable=SC2086
@@ -25,6 +25,10 @@ dmesg | sed -n 's/.*snapshot: .* took \([0-9]*\) us: \([0-9]*\) waiting for its 
 # ring buffer benchmark (ring_buffer_benchmark.ko: a producer writing
 # entries as fast as it can for 10 s of guest time, a consumer reading).
 rmmod rust_trace
+# Every event names the benchmark's task: the size of its PID counts. Take
+# one of 3 bytes (16384 and up, as on any busy system; pid_max is 32768
+# here), whatever the runs above left.
+while [ "$(sh -c 'echo $$')" -lt 16384 ]; do :; done
 insmod /lib/modules/rust_trace-microbench.ko
 for _ in 1 2 3; do
 	rust_trace_bench microbench 1000000
