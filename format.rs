@@ -307,13 +307,15 @@ impl Cursor {
             x.wrapping_sub(0x0101_0101_0101_0101) & !x & 0x8080_8080_8080_8080
         }
         const _: () = assert!(TASK_NAME_MAX == 15);
-        if let (Some(lo), Some(hi)) = (comm.get(..8), comm.get(7..15)) {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(lo);
-            let lo = u64::from_le_bytes(w);
-            w.copy_from_slice(hi);
-            // Bytes 7..15: byte 0 is also `lo`'s last.
-            let hi = u64::from_le_bytes(w);
+        // `try_from`, not `copy_from_slice`: the latter is a call to core's
+        // out-of-line copy, with a panic path, from a probe.
+        let word = |r: core::ops::Range<usize>| {
+            comm.get(r)
+                .and_then(|b| <&[u8; 8]>::try_from(b).ok())
+                .map(|b| u64::from_le_bytes(*b))
+        };
+        // Bytes 7..15 for the second: its byte 0 is also the first's last.
+        if let (Some(lo), Some(hi)) = (word(0..8), word(7..15)) {
             let z = zero_bytes(lo);
             // Bytes 8..15, then a zero: at most 15 in all.
             let len = if z != 0 {
@@ -610,16 +612,22 @@ pub struct BatchHeader {
 
 impl BatchHeader {
     /// Serialises the batch header.
+    ///
+    /// Built from five little-endian words rather than by slice copies:
+    /// the module writes it when a probe switches buffers, and a slice
+    /// copy there is a call to the Rust library's out-of-line copy, which
+    /// has a panic path.
     pub fn to_bytes(self) -> [u8; BATCH_HDR_LEN] {
-        let mut b = [0u8; BATCH_HDR_LEN];
-        b[0..4].copy_from_slice(&TAG_BATCH.to_le_bytes());
-        b[4..8].copy_from_slice(&self.len.to_le_bytes());
-        b[8..12].copy_from_slice(&self.cpu.to_le_bytes());
-        b[12..16].copy_from_slice(&self.nevents.to_le_bytes());
-        b[16..24].copy_from_slice(&self.seq.to_le_bytes());
-        b[24..32].copy_from_slice(&self.ts.to_le_bytes());
-        b[32..40].copy_from_slice(&self.lost.to_le_bytes());
-        b
+        let words: [u64; BATCH_HDR_LEN / 8] = [
+            (u64::from(TAG_BATCH) | u64::from(self.len) << 32).to_le(),
+            (u64::from(self.cpu) | u64::from(self.nevents) << 32).to_le(),
+            self.seq.to_le(),
+            self.ts.to_le(),
+            self.lost.to_le(),
+        ];
+        // SAFETY: five u64 are BATCH_HDR_LEN bytes, in memory order; each
+        // is stored little-endian, as the format says.
+        unsafe { core::mem::transmute::<[u64; BATCH_HDR_LEN / 8], [u8; BATCH_HDR_LEN]>(words) }
     }
 }
 

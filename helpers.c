@@ -151,6 +151,9 @@ void rust_trace_assert_irqs_off(void)
  * static inlines), the threads of a task's group (for_each_thread() is a
  * macro) and tracepoint_synchronize_unregister() (static inline).
  */
+/* probes.rs reads comm as two aligned u64 (volatile loads must be aligned). */
+static_assert(offsetof(struct task_struct, comm) % sizeof(u64) == 0);
+
 void rust_trace_task_layout(struct rust_trace_task_layout *l)
 {
 	l->pid = offsetof(struct task_struct, pid);

@@ -163,18 +163,16 @@ impl TaskFields {
     /// `p` points to a live task.
     #[inline(always)]
     unsafe fn comm(&self, p: *const Task) -> [u8; 16] {
-        // SAFETY: live task, `comm`'s offset (16 bytes, 8-aligned in
-        // `task_struct`; read unaligned anyway). Two volatile word loads
+        // SAFETY: live task, `comm`'s offset: 16 bytes, 8-aligned in
+        // `task_struct` (helpers.c asserts it). Two volatile word loads
         // tolerate a concurrent rename as well as sixteen byte loads (a
         // name may mix old and new bytes, as in ftrace).
-        unsafe {
-            let c = p.cast::<u8>().add(self.layout.comm).cast::<[u8; 8]>();
-            let (lo, hi) = (ptr::read_volatile(c), ptr::read_volatile(c.add(1)));
-            let mut comm = [0u8; 16];
-            comm[..8].copy_from_slice(&lo);
-            comm[8..].copy_from_slice(&hi);
-            comm
-        }
+        let words = unsafe {
+            let c = p.cast::<u8>().add(self.layout.comm).cast::<u64>();
+            [ptr::read_volatile(c), ptr::read_volatile(c.add(1))]
+        };
+        // SAFETY: two u64 are sixteen bytes, in memory order.
+        unsafe { core::mem::transmute::<[u64; 2], [u8; 16]>(words) }
     }
 
     /// `task_cpu(p)`.
