@@ -397,8 +397,9 @@ impl Recorder {
     ///
     /// The common case, streaming an event whose tasks are all named, is
     /// the one kept inline: two bitmap tests and the write. Naming tasks
-    /// and flight recording are a call out of line, whose arguments are
-    /// few, so that their spills stay off the common path.
+    /// is a call out of line, whose arguments are few, so that their
+    /// spills stay off the common path. Flight recording is inline too
+    /// (see [`Recorder::emit_flight`]), its naming out of line.
     ///
     /// `flight` is [`BufPool::in_flight`] as the probe read it (once: the
     /// mode changes only while no probe runs). `irqs_off` says that the
@@ -433,8 +434,10 @@ impl Recorder {
         self.emit_named(names, always_name, ev);
     }
 
-    /// Streaming [`Recorder::emit`] when a task must be named first.
-    /// Tracepoint context.
+    /// [`Recorder::emit_slow`]'s body: names the tasks of `names` not
+    /// named yet and `always_name`, then records `ev`, in one
+    /// reservation; marks the names stored, or forgets a lost fork's
+    /// child. Tracepoint context.
     #[inline(always)]
     fn emit_named(&self, names: [Named; 2], always_name: Named, ev: Event) {
         let first = names[0].filter(|&(pid, _)| !self.names.contains(pid));
