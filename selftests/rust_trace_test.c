@@ -457,12 +457,10 @@ static int set_policy(int policy, int prio)
 	return sched_setscheduler(0, policy, &sp);
 }
 
-/* The same for another task (its exit may race: errors are ignored). */
-static void set_policy_of(pid_t pid, int policy, int prio)
+/* A time in seconds. */
+static double secs(struct timespec t)
 {
-	struct sched_param sp = { .sched_priority = prio };
-
-	sched_setscheduler(pid, policy, &sp);
+	return t.tv_sec + t.tv_nsec / 1e9;
 }
 
 /* The state letter of /proc/PID/stat, or 0. */
@@ -488,11 +486,17 @@ static char task_state(pid_t pid)
 /*
  * A `stop` still running when its session's reader closes must not end the
  * session a new reader starts right after. The interleaving is forced on
- * one CPU: the stopper runs at SCHED_IDLE, this task at SCHED_FIFO. Once
- * the stopper sleeps inside stop() (waiting for the probes to drain, the
- * session lock held), this task closes its reader, which blocks on that
- * lock; the stopper's unlock hands the CPU straight back here, and a new
- * session starts before the stopper runs the rest of its stop().
+ * one CPU: this task runs at SCHED_FIFO, the stopper at SCHED_OTHER, so
+ * the stopper runs only while this task sleeps. Once the stopper sleeps
+ * inside stop() (waiting for the probes to drain, the session lock held),
+ * this task closes its reader, which blocks on that lock; the stopper's
+ * unlock hands the CPU straight back here, and a new session starts
+ * before the stopper runs the rest of its stop().
+ *
+ * The stopper is not at SCHED_IDLE: there, any other task on the CPU
+ * starves it (on the debug kernel for minutes, while it holds the session
+ * lock this task waits for: a mutex lends no priority), and polling its
+ * state every 50 us left it too little of the CPU to reach stop() at all.
  */
 TEST_F_TIMEOUT(rt, a_late_stop_does_not_end_the_next_session, 600)
 {
@@ -506,6 +510,7 @@ TEST_F_TIMEOUT(rt, a_late_stop_does_not_end_the_next_session, 600)
 	ASSERT_EQ(set_policy(SCHED_FIFO, 10), 0);
 	for (int i = 0; i < 10; i++) {
 		struct rust_trace_stats st;
+		struct timespec t0, t1;
 		int r1, r2, status;
 		ssize_t n;
 		pid_t stopper;
@@ -518,17 +523,24 @@ TEST_F_TIMEOUT(rt, a_late_stop_does_not_end_the_next_session, 600)
 		ASSERT_GE(stopper, 0);
 		if (stopper == 0) {
 			close(r1);
-			if (set_policy(SCHED_IDLE, 0))
+			if (set_policy(SCHED_OTHER, 0))
 				_exit(2);
 			_exit(write_cmd("stop") ? 1 : 0);
 		}
-		/* Wait (sleeping, so the stopper runs) until it sleeps in stop(). */
-		for (int t = 0; t < 100000 && state != 'D'; t++) {
-			usleep(50);
+		/*
+		 * Wait (sleeping, so the stopper runs) until it sleeps in
+		 * stop(), for at most 10 s. A poll every millisecond leaves
+		 * the stopper most of the CPU and still sees it in the drain
+		 * wait, which lasts an RCU grace period or more.
+		 */
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		do {
+			usleep(1000);
 			state = task_state(stopper);
 			if (state == 'Z' || state == 0)
 				break;
-		}
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+		} while (state != 'D' && secs(t1) - secs(t0) < 10.0);
 		hits += state == 'D';
 		if (state != 'D') {
 			/*
@@ -537,22 +549,14 @@ TEST_F_TIMEOUT(rt, a_late_stop_does_not_end_the_next_session, 600)
 			 * session. Let it finish on this session first (a round
 			 * that proves nothing).
 			 */
-			set_policy_of(stopper, SCHED_OTHER, 0);
 			ASSERT_EQ(waitpid(stopper, &status, 0), stopper);
 		}
 		close(r1);
 		r2 = open(DEV, O_RDONLY | O_NONBLOCK);
 		ASSERT_GE(r2, 0);
 		ASSERT_EQ(read(r2, buf, RUST_TRACE_HEADER_LEN), RUST_TRACE_HEADER_LEN);
-		if (state == 'D') {
-			/*
-			 * The interleaving is over: let the stopper finish at a
-			 * normal priority (at SCHED_IDLE any other task on this
-			 * CPU starves it, on the debug kernel for minutes).
-			 */
-			set_policy_of(stopper, SCHED_OTHER, 0);
+		if (state == 'D')
 			ASSERT_EQ(waitpid(stopper, &status, 0), stopper);
-		}
 		ASSERT_TRUE(WIFEXITED(status));
 		EXPECT_EQ(WEXITSTATUS(status), 0);
 		/* The new session is still tracing: no EOF, and running. */
@@ -722,11 +726,6 @@ static void *call_stats(void *arg)
 	c->ret = stats(&st, RUST_TRACE_STATS_ALL);
 	clock_gettime(CLOCK_MONOTONIC, &c->done);
 	return NULL;
-}
-
-static double secs(struct timespec t)
-{
-	return t.tv_sec + t.tv_nsec / 1e9;
 }
 
 /*
