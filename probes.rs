@@ -692,7 +692,8 @@ unsafe extern "C" fn probe_fork(data: *mut c_void, parent: *mut Task, child: *mu
     // forget it (in flight recording on every CPU; when streaming, the
     // fork record below names it in any case).
     let recorded = f.wants(EV_FORK) && (parent_passes || child_passes);
-    if r.pool.in_flight() || !recorded {
+    let flight = r.pool.in_flight();
+    if flight || !recorded {
         r.forget(cpid);
     }
     if !recorded {
@@ -701,7 +702,7 @@ unsafe extern "C" fn probe_fork(data: *mut c_void, parent: *mut Task, child: *mu
     // SAFETY: `irqs_off` is false.
     unsafe {
         r.emit(
-            r.pool.in_flight(),
+            flight,
             false,
             Event::Fork {
                 parent: ppid,
@@ -853,7 +854,7 @@ unsafe extern "C" fn probe_rename(data: *mut c_void, p: *mut Task, comm: *const 
         }
         *slot = c;
     }
-    if r.pool.in_flight() {
+    if flight {
         // The rename is the task record itself: no event follows it.
         r.pool.record_flight(
             0,
