@@ -789,8 +789,7 @@ impl BufPool {
             }
         }
         if w.cur.is_null() && !self.start_batch(pool, w, now) {
-            bump(&pool.counters.lost, n);
-            w.lost_pending = w.lost_pending.wrapping_add(n);
+            lose(pool, w, n);
             return (false, wake);
         }
         let dt = now.saturating_sub(w.last_ts);
@@ -816,8 +815,7 @@ impl BufPool {
             // the caller. Count the events as lost rather than corrupt
             // the batch.
             None => {
-                bump(&pool.counters.lost, n);
-                w.lost_pending = w.lost_pending.wrapping_add(n);
+                lose(pool, w, n);
                 (false, wake)
             }
         }
@@ -923,8 +921,7 @@ impl BufPool {
             }
         }
         if w.cur.is_null() && !self.start_batch(pool, w, now) {
-            bump(&pool.counters.lost, n);
-            w.lost_pending = w.lost_pending.wrapping_add(n);
+            lose(pool, w, n);
             w.gone_ts = now;
             return false;
         }
@@ -967,8 +964,7 @@ impl BufPool {
             // the caller. Count the events as lost rather than corrupt
             // the batch.
             None => {
-                bump(&pool.counters.lost, n);
-                w.lost_pending = w.lost_pending.wrapping_add(n);
+                lose(pool, w, n);
                 w.gone_ts = now;
                 false
             }
@@ -1467,6 +1463,14 @@ impl BufPool {
 #[inline(always)]
 fn bump(a: &AtomicU64, n: u64) {
     a.store(a.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
+}
+
+/// Counts `n` events of this CPU as lost: in its counters, and in the
+/// `lost` of its next batch. Writer context.
+#[inline(always)]
+fn lose(pool: &CpuPool, w: &mut CpuWriter, n: u64) {
+    bump(&pool.counters.lost, n);
+    w.lost_pending = w.lost_pending.wrapping_add(n);
 }
 
 /// Bytes a buffer's batch can still take: below its crossings.
