@@ -86,136 +86,120 @@ extern "C" {
 /// IRQ operations) this module emits the same instructions; elsewhere, and
 /// where lockdep traces IRQ state (`CONFIG_TRACE_IRQFLAGS`, which must see
 /// every IRQ disable), it calls the C helpers.
+#[cfg(all(
+    CONFIG_X86_64,
+    CONFIG_SMP,
+    not(CONFIG_PARAVIRT_XXL),
+    not(CONFIG_TRACE_IRQFLAGS)
+))]
 pub(crate) mod cpu {
     use kernel::ffi::{c_uint, c_ulong};
 
-    /// Whether the inline forms are used: see the module's text.
-    macro_rules! inline_cpu_state {
-        ($($item:item)*) => {
-            $(
-                #[cfg(all(
-                    CONFIG_X86_64,
-                    CONFIG_SMP,
-                    not(CONFIG_PARAVIRT_XXL),
-                    not(CONFIG_TRACE_IRQFLAGS)
-                ))]
-                $item
-            )*
+    extern "C" {
+        /// `struct pcpu_hot` of `arch/x86/include/asm/current.h`, a
+        /// per-CPU variable (its address is an offset from `%gs`);
+        /// `helpers.c` asserts that `cpu_number` is at byte
+        /// [`PCPU_HOT_CPU_NUMBER`].
+        static pcpu_hot: u8;
+    }
+
+    /// Offset of `cpu_number` in `struct pcpu_hot`.
+    const PCPU_HOT_CPU_NUMBER: usize = 12;
+
+    /// `raw_smp_processor_id()`: `this_cpu_read(pcpu_hot.cpu_number)`.
+    ///
+    /// # Safety
+    ///
+    /// Preemption or IRQs are off (else the CPU may change at once).
+    #[inline(always)]
+    pub(crate) unsafe fn this_cpu() -> c_uint {
+        let cpu: u32;
+        // SAFETY: a load from this CPU's `pcpu_hot`, which every
+        // possible CPU has; `%gs` is the per-CPU base in the kernel.
+        unsafe {
+            core::arch::asm!(
+                "mov {cpu:e}, dword ptr gs:[rip + {hot} + {off}]",
+                cpu = out(reg) cpu,
+                hot = sym pcpu_hot,
+                off = const PCPU_HOT_CPU_NUMBER,
+                options(nostack, readonly, preserves_flags),
+            )
         };
-    }
-    /// The other case.
-    macro_rules! helper_cpu_state {
-        ($($item:item)*) => {
-            $(
-                #[cfg(not(all(
-                    CONFIG_X86_64,
-                    CONFIG_SMP,
-                    not(CONFIG_PARAVIRT_XXL),
-                    not(CONFIG_TRACE_IRQFLAGS)
-                )))]
-                $item
-            )*
-        };
+        cpu
     }
 
-    inline_cpu_state! {
-        extern "C" {
-            /// `struct pcpu_hot` of `arch/x86/include/asm/current.h`, a
-            /// per-CPU variable (its address is an offset from `%gs`);
-            /// `helpers.c` asserts that `cpu_number` is at byte
-            /// [`PCPU_HOT_CPU_NUMBER`].
-            static pcpu_hot: u8;
-        }
-
-        /// Offset of `cpu_number` in `struct pcpu_hot`.
-        const PCPU_HOT_CPU_NUMBER: usize = 12;
-
-        /// `raw_smp_processor_id()`: `this_cpu_read(pcpu_hot.cpu_number)`.
-        ///
-        /// # Safety
-        ///
-        /// Preemption or IRQs are off (else the CPU may change at once).
-        #[inline(always)]
-        pub(crate) unsafe fn this_cpu() -> c_uint {
-            let cpu: u32;
-            // SAFETY: a load from this CPU's `pcpu_hot`, which every
-            // possible CPU has; `%gs` is the per-CPU base in the kernel.
-            unsafe {
-                core::arch::asm!(
-                    "mov {cpu:e}, dword ptr gs:[rip + {hot} + {off}]",
-                    cpu = out(reg) cpu,
-                    hot = sym pcpu_hot,
-                    off = const PCPU_HOT_CPU_NUMBER,
-                    options(nostack, readonly, preserves_flags),
-                )
-            };
-            cpu
-        }
-
-        /// `raw_local_irq_save()`: `pushf; pop; cli`. Any context.
-        ///
-        /// # Safety
-        ///
-        /// The result is given back to [`irq_restore`] on this CPU.
-        #[inline(always)]
-        pub(crate) unsafe fn irq_save() -> c_ulong {
-            let flags: c_ulong;
-            // SAFETY: saves RFLAGS and disables IRQs on this CPU, which the
-            // kernel allows in any context; no `nomem`: the compiler keeps
-            // memory accesses on their side of it, as `barrier()` does.
-            unsafe { core::arch::asm!("pushfq", "pop {f}", "cli", f = out(reg) flags) };
-            flags
-        }
-
-        /// `raw_local_irq_restore()`: `sti` if IRQs were on at the save.
-        ///
-        /// # Safety
-        ///
-        /// `flags` is what [`irq_save`] returned on this CPU.
-        #[inline(always)]
-        pub(crate) unsafe fn irq_restore(flags: c_ulong) {
-            /// `X86_EFLAGS_IF`.
-            const IF: c_ulong = 1 << 9;
-            if flags & IF != 0 {
-                // SAFETY: IRQs were on when `flags` was saved; as above.
-                unsafe { core::arch::asm!("sti") };
-            }
-        }
+    /// `raw_local_irq_save()`: `pushf; pop; cli`. Any context.
+    ///
+    /// # Safety
+    ///
+    /// The result is given back to [`irq_restore`] on this CPU.
+    #[inline(always)]
+    pub(crate) unsafe fn irq_save() -> c_ulong {
+        let flags: c_ulong;
+        // SAFETY: saves RFLAGS and disables IRQs on this CPU, which the
+        // kernel allows in any context; no `nomem`: the compiler keeps
+        // memory accesses on their side of it, as `barrier()` does.
+        unsafe { core::arch::asm!("pushfq", "pop {f}", "cli", f = out(reg) flags) };
+        flags
     }
 
-    helper_cpu_state! {
-        /// `smp_processor_id()` through `helpers.c`.
-        ///
-        /// # Safety
-        ///
-        /// Preemption or IRQs are off.
-        #[inline(always)]
-        pub(crate) unsafe fn this_cpu() -> c_uint {
-            // SAFETY: by the caller's contract.
-            unsafe { super::rust_trace_smp_processor_id() }
+    /// `raw_local_irq_restore()`: `sti` if IRQs were on at the save.
+    ///
+    /// # Safety
+    ///
+    /// `flags` is what [`irq_save`] returned on this CPU.
+    #[inline(always)]
+    pub(crate) unsafe fn irq_restore(flags: c_ulong) {
+        /// `X86_EFLAGS_IF`.
+        const IF: c_ulong = 1 << 9;
+        if flags & IF != 0 {
+            // SAFETY: IRQs were on when `flags` was saved; as above.
+            unsafe { core::arch::asm!("sti") };
         }
+    }
+}
 
-        /// `local_irq_save()` through `helpers.c`.
-        ///
-        /// # Safety
-        ///
-        /// The result is given back to [`irq_restore`] on this CPU.
-        #[inline(always)]
-        pub(crate) unsafe fn irq_save() -> c_ulong {
-            // SAFETY: always allowed.
-            unsafe { super::rust_trace_irq_save() }
-        }
+/// The same through `helpers.c`, where the inline forms do not apply.
+#[cfg(not(all(
+    CONFIG_X86_64,
+    CONFIG_SMP,
+    not(CONFIG_PARAVIRT_XXL),
+    not(CONFIG_TRACE_IRQFLAGS)
+)))]
+pub(crate) mod cpu {
+    use kernel::ffi::{c_uint, c_ulong};
 
-        /// `local_irq_restore()` through `helpers.c`.
-        ///
-        /// # Safety
-        ///
-        /// `flags` is what [`irq_save`] returned on this CPU.
-        #[inline(always)]
-        pub(crate) unsafe fn irq_restore(flags: c_ulong) {
-            // SAFETY: by the caller's contract.
-            unsafe { super::rust_trace_irq_restore(flags) }
-        }
+    /// `smp_processor_id()` through `helpers.c`.
+    ///
+    /// # Safety
+    ///
+    /// Preemption or IRQs are off.
+    #[inline(always)]
+    pub(crate) unsafe fn this_cpu() -> c_uint {
+        // SAFETY: by the caller's contract.
+        unsafe { super::rust_trace_smp_processor_id() }
+    }
+
+    /// `local_irq_save()` through `helpers.c`.
+    ///
+    /// # Safety
+    ///
+    /// The result is given back to [`irq_restore`] on this CPU.
+    #[inline(always)]
+    pub(crate) unsafe fn irq_save() -> c_ulong {
+        // SAFETY: always allowed.
+        unsafe { super::rust_trace_irq_save() }
+    }
+
+    /// `local_irq_restore()` through `helpers.c`.
+    ///
+    /// # Safety
+    ///
+    /// `flags` is what [`irq_save`] returned on this CPU.
+    #[inline(always)]
+    pub(crate) unsafe fn irq_restore(flags: c_ulong) {
+        // SAFETY: by the caller's contract.
+        unsafe { super::rust_trace_irq_restore(flags) }
     }
 }
 
