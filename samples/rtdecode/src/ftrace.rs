@@ -701,8 +701,12 @@ pub fn diff<R: Read + Seek>(
         };
         let mut problems = Vec::new();
         // Position after the last batch placed (None before the first), and
-        // the losses reported since.
+        // the losses reported since. ftrace's events before `checked` are
+        // judged; the last [`REORDER`] places of a batch wait for the next
+        // one, which may hold one of them (an interrupt between ftrace's
+        // probe and ours swaps neighbours across a batch boundary too).
         let mut next: Option<usize> = None;
+        let mut checked = 0usize;
         let mut budget = 0u64;
         // Missing ftrace events in fl[from..to], `budget` of them explained.
         let gap = |from: usize,
@@ -741,7 +745,7 @@ pub fn diff<R: Read + Seek>(
             // the previous batch, no further than its losses allow, within
             // the time tolerance.
             let o0 = &evs[0];
-            let from = next.unwrap_or(0);
+            let from = checked;
             let upto = match next {
                 Some(n) => n
                     .saturating_add(usize::try_from(budget).unwrap_or(usize::MAX))
@@ -758,17 +762,28 @@ pub fn diff<R: Read + Seek>(
                 .collect();
             starts.sort_by_key(|&j| fl[j].0.abs_diff(o0.ts));
             starts.truncate(MAX_STARTS);
-            let mut best: Option<Placement> = None;
+            // The best start leaves the fewest ftrace events unexplained:
+            // those skipped inside the run, and those before it beyond the
+            // losses reported (a run starting late must not look better).
+            let unexplained = |p: &Placement| {
+                let before = (from..p.first)
+                    .filter(|&j| !used[j] && inside(fl[j].0))
+                    .count() as u64;
+                p.misses as u64 + before.saturating_sub(budget)
+            };
+            let mut best: Option<(Placement, u64)> = None;
             for j in starts {
                 let p = place(evs, &fl, &used, from, j);
+                let u = unexplained(&p);
                 let better = match &best {
                     None => true,
-                    Some(q) => (p.misses, p.skew) < (q.misses, q.skew),
+                    Some((q, v)) => (u, p.skew) < (*v, q.skew),
                 };
                 if better {
-                    best = Some(p);
+                    best = Some((p, u));
                 }
             }
+            let best = best.map(|(p, _)| p);
             let extra = |o: &Ours, cd: &mut CpuDiff, problems: &mut Vec<String>| {
                 cd.extra += 1;
                 problems.push(format!(
@@ -820,8 +835,10 @@ pub fn diff<R: Read + Seek>(
                     }
                 }
             }
-            // Skipped inside the run: missing where nothing was lost.
-            gap(p.first, p.end, 0, &used, &mut cd, &mut problems);
+            // Skipped inside the run: missing where nothing was lost (its
+            // last places once the next batch had its chance at them).
+            checked = p.end.saturating_sub(REORDER).max(p.first);
+            gap(p.first, checked, 0, &used, &mut cd, &mut problems);
             next = Some(p.end);
             budget = 0;
         }
@@ -830,7 +847,7 @@ pub fn diff<R: Read + Seek>(
             cd.lost += t;
         }
         gap(
-            next.unwrap_or(0),
+            checked,
             fl.len(),
             budget.saturating_add(t),
             &used,

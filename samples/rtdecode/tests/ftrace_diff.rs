@@ -172,3 +172,51 @@ fn neighbours_swapped_by_an_interrupt_still_pair() {
     assert!(d.ok(), "{}", d.render());
     assert_eq!(d.total.matched, 2);
 }
+
+#[test]
+fn neighbours_swapped_across_a_batch_boundary_still_pair() {
+    // An interrupt between ftrace's probe and ours: ftrace has switch 48
+    // then 49, the capture 49 (ending one batch) then 48 (opening the
+    // next). Every event pairs; nothing is missing.
+    let mut b = Builder::new(1);
+    b.batch(0, 1_000_000_000, 0, |e| {
+        let n = batch_pingpong(e, 0, 48, true);
+        e.switch(1000, 11, 1, 10);
+        n + 1
+    });
+    b.batch(0, 1_000_049_000, 0, |e| {
+        e.switch(0, 10, 1, 11);
+        1 + batch_pingpong_tail(e, 50, 50)
+    });
+    let d = run(b.footer(), &ftrace_pingpong(1_000_000_000, 100, "a", "b"));
+    assert!(d.ok(), "{}", d.render());
+    assert_eq!(d.total.matched, 100);
+    assert_eq!(d.total.missing, 0);
+}
+
+/// Switches `from..from + n` continuing a batch, 1 us apart.
+fn batch_pingpong_tail(e: &mut rtdecode::format::Encoder<'_>, from: u64, n: u64) -> u32 {
+    for i in from..from + n {
+        let (p, q) = if i % 2 == 0 { (10, 11) } else { (11, 10) };
+        e.switch(1000, p, 1, q);
+    }
+    n as u32
+}
+
+#[test]
+fn an_event_lost_as_its_neighbour_filled_the_buffer_is_explained() {
+    // ftrace has switch 48 then 49; in the capture 49 (an interrupt's)
+    // filled the buffer and 48 found none: the next batch reports it lost.
+    let mut b = Builder::new(1);
+    b.batch(0, 1_000_000_000, 0, |e| {
+        let n = batch_pingpong(e, 0, 48, true);
+        e.switch(1000, 11, 1, 10);
+        n + 1
+    });
+    b.batch(0, 1_000_049_000, 1, |e| batch_pingpong_tail(e, 50, 50));
+    let d = run(b.footer(), &ftrace_pingpong(1_000_000_000, 100, "a", "b"));
+    assert!(d.ok(), "{}", d.render());
+    assert_eq!(d.total.matched, 99);
+    assert_eq!(d.total.missing, 1);
+    assert_eq!(d.total.missing_unexplained, 0);
+}
