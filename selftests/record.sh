@@ -124,10 +124,15 @@ a_refused_filter() {
 # On a terminal, a live status line, then the summary.
 status_on_a_terminal() {
 	rust_trace_workload pty rtdecode record -o "$T/tty" -- \
-		rust_trace_workload pingpong 3000 > "$T/tty.out" || return 1
-	tr '\r' '\n' < "$T/tty.out" | grep . | tail -3 | sed 's/^/# /'
-	tr '\r' '\n' < "$T/tty.out" | grep -q 'recording: [0-9.]* s, [0-9]* events, [0-9.]* MB, 0 lost' &&
-		grep -q 'rtdecode record: .* events recorded, 0 lost' "$T/tty.out"
+		rust_trace_workload pingpong 3000 > "$T/tty.out"
+	rc=$?
+	echo "# exit status $rc; what the terminal showed:"
+	tr '\r' '\n' < "$T/tty.out" | grep . | tail -5 | tr -d '\033' | sed 's/^/#   /'
+	[ "$rc" = 0 ] || return 1
+	tr '\r' '\n' < "$T/tty.out" | grep -q 'recording: [0-9.]* s, [0-9]* events, [0-9.]* MB, 0 lost' ||
+		{ echo "# no status line"; return 1; }
+	grep -q 'rtdecode record: .* events recorded, 0 lost' "$T/tty.out" ||
+		{ echo "# no summary, or events lost"; return 1; }
 }
 
 # Clear errors: no module, a busy device.
