@@ -81,6 +81,14 @@ while todo:
         m = re.search(r"call +[0-9a-f]+ <([^>+]+)>", line) or re.search(r"R_X86_64_PLT32\s+(\S+)-0x4", line)
         if m and m.group(1) in funcs:
             todo.append(m.group(1))
+    # Tail calls: a jump to the start of a function, unless relocated (a
+    # return thunk: objdump then shows the next function as the target).
+    lines = funcs.get(f, [])
+    for i, line in enumerate(lines):
+        m = re.search(r"\sjmp +[0-9a-f]+ <([^>+]+)>", line)
+        relocated = i + 1 < len(lines) and "R_X86_64" in lines[i + 1]
+        if m and not relocated and m.group(1) in funcs:
+            todo.append(m.group(1))
 print(f"{len(roots)} probes, {len(seen)} functions checked")
 sys.exit(bad if len(roots) >= 9 else 1)
 '
