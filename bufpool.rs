@@ -475,7 +475,10 @@ impl CpuCounters {
 /// `writer` is accessed only on this CPU with IRQs off, from process
 /// context while no probe can run, or by one flusher while this CPU is
 /// offline with hotplug locked out (see the module's context rules).
-#[repr(align(64))]
+///
+/// `repr(C)`, the writer first: the write path then reaches the pool and
+/// its writer from one pointer (one register fewer on the probes' path).
+#[repr(C, align(64))]
 struct CpuPool {
     writer: UnsafeCell<CpuWriter>, // the writer's private state
     empty: BufStack,               // empty buffers of this CPU
@@ -497,8 +500,10 @@ unsafe impl Send for CpuPool {}
 ///
 /// # Invariants
 ///
-/// `cpus[c].area`, for a possible CPU `c`, holds `nr_bufs` buffers of
-/// `buf_size` bytes, each starting with a [`TraceBufHdr`] whose `cpu` is `c`.
+/// `cpus` has an entry for every CPU id below `nr_cpu_ids`, so for any CPU
+/// this code runs on. `cpus[c].area`, for a possible CPU `c`, holds
+/// `nr_bufs` buffers of `buf_size` bytes, each starting with a
+/// [`TraceBufHdr`] whose `cpu` is `c`.
 pub(crate) struct BufPool {
     cpus: KVec<CpuPool>,  // indexed by CPU id, `nr_cpu_ids` entries
     full: BufStack,       // retired buffers waiting for the reader
@@ -511,8 +516,13 @@ pub(crate) struct BufPool {
 
 impl BufPool {
     /// Allocates `nr_bufs` buffers of `buf_size` bytes for every possible CPU
-    /// among `nr_cpus` CPU ids. May sleep.
+    /// among `nr_cpus` CPU ids, at least `nr_cpu_ids` of them (`EINVAL`
+    /// for fewer). May sleep.
     pub(crate) fn new(nr_cpus: usize, buf_size: usize, nr_bufs: usize) -> Result<Self> {
+        // SAFETY: `nr_cpu_ids` is set before modules load and never shrinks.
+        if nr_cpus < unsafe { kernel::bindings::nr_cpu_ids } as usize {
+            return Err(EINVAL);
+        }
         let area_len = buf_size.checked_mul(nr_bufs).ok_or(EINVAL)?;
         let mut cpus = KVec::with_capacity(nr_cpus, GFP_KERNEL)?;
         for cpu in 0..nr_cpus {
@@ -652,9 +662,15 @@ impl BufPool {
     }
 
     /// Disables IRQs on this CPU, unless the caller runs with IRQs off
-    /// already (`irqs_off`), and returns the saved state (`None` then)
-    /// with this CPU's pool and writer (`None` for a CPU beyond the pool),
-    /// for the write paths; [`BufPool::leave`] ends it. Tracepoint context.
+    /// already (`irqs_off`), and returns the saved state (`None` then),
+    /// the time, and this CPU's pool and writer, for the write paths;
+    /// [`BufPool::leave`] ends it. Tracepoint context.
+    ///
+    /// The clock is read with IRQs off (so that an interrupt's events
+    /// cannot come between the time and the write) and before the CPU's
+    /// pool is looked up: nothing derived from the pool is then live
+    /// across the call, which saved the spills of the event's fields
+    /// around it on the `sched_switch` path.
     ///
     /// The write paths are plain functions around these two, not a
     /// closure handed to one, and each calls its `encode` from one place:
@@ -672,10 +688,7 @@ impl BufPool {
         clippy::mut_from_ref,
         reason = "the CPU's writer, IRQs off: see the safety contract"
     )]
-    unsafe fn enter(
-        &self,
-        irqs_off: bool,
-    ) -> (Option<c_ulong>, Option<(&CpuPool, &mut CpuWriter)>) {
+    unsafe fn enter(&self, irqs_off: bool) -> (Option<c_ulong>, u64, &CpuPool, &mut CpuWriter) {
         let flags = if irqs_off {
             // The scheduler's context: IRQs are off, as lockdep checks.
             #[cfg(CONFIG_PROVE_LOCKING)]
@@ -689,30 +702,26 @@ impl BufPool {
             // allowed; leave() restores it.
             Some(unsafe { helpers::cpu::irq_save() })
         };
+        // SAFETY: local_clock() may be called from any context.
+        let now = unsafe { helpers::local_clock() };
         // SAFETY: IRQs are off, so the CPU cannot change under us.
         let cpu = unsafe { helpers::cpu::this_cpu() } as usize;
-        let local = self.cpus.get(cpu).map(|pool| {
-            // SAFETY: we run on `cpu` with IRQs off until leave(): the
-            // `CpuPool` invariant makes us the only user of its writer.
-            (pool, unsafe { &mut *pool.writer.get() })
-        });
-        (flags, local)
+        // SAFETY: the CPU we run on has an id below `nr_cpu_ids`, and the
+        // pool an entry for each (its invariant): no bounds check on the
+        // event path.
+        let pool = unsafe { self.cpus.get_unchecked(cpu) };
+        // SAFETY: we run on `cpu` with IRQs off until leave(): the
+        // `CpuPool` invariant makes us the only user of its writer.
+        (flags, now, pool, unsafe { &mut *pool.writer.get() })
     }
 
     /// Ends what [`BufPool::enter`] began: restores IRQs if it disabled
-    /// them and, when a buffer was retired to the reader (`wake`), queues
-    /// the irq_work that wakes it. Tracepoint context.
+    /// them. Tracepoint context.
     #[inline(always)]
-    fn leave(flags: Option<c_ulong>, wake: bool) {
+    fn leave(flags: Option<c_ulong>) {
         if let Some(flags) = flags {
             // SAFETY: restores the state enter() saved, on the same CPU.
             unsafe { helpers::cpu::irq_restore(flags) };
-        }
-        if wake {
-            // Never wake the reader here (the runqueue lock may be held):
-            // the irq_work does it.
-            // SAFETY: irq_work_queue() is callable from any context.
-            unsafe { helpers::rust_trace_irq_work_queue() };
         }
     }
 
@@ -749,26 +758,37 @@ impl BufPool {
     ) -> bool {
         // SAFETY: IRQs are off if `irqs_off` (our contract); the flags go
         // to leave() below, the references are dropped by then.
-        let (flags, local) = unsafe { self.enter(irqs_off) };
-        let (stored, wake) = match local {
-            Some((pool, w)) => self.stream_local(pool, w, max_len, nevents, encode),
-            None => (false, false),
-        };
-        Self::leave(flags, wake);
+        let (flags, now, pool, w) = unsafe { self.enter(irqs_off) };
+        let stored = self.stream_local(pool, w, now, max_len, nevents, encode);
+        Self::leave(flags);
         stored
     }
 
-    /// [`BufPool::record_stream`] on this CPU's pool and writer, IRQs off:
-    /// returns (stored, wake).
+    /// Bytes the writer's current batch can still take when streaming (no
+    /// crossings there); 0 without one. Writer context.
+    #[inline(always)]
+    fn stream_room(&self, w: &CpuWriter) -> usize {
+        if w.cur.is_null() {
+            return 0;
+        }
+        // SAFETY: `cur` is ours (CPU slot) and non-null.
+        let used = unsafe { w.cur.hdr() }.used as usize;
+        // `used <= cap` (a buffer invariant): no wrap.
+        self.buf_size.wrapping_sub(BUF_HDR_LEN).wrapping_sub(used)
+    }
+
+    /// [`BufPool::record_stream`] on this CPU's pool and writer, IRQs off,
+    /// at `now`: returns whether the events were stored.
     #[inline(always)]
     fn stream_local(
         &self,
         pool: &CpuPool,
         w: &mut CpuWriter,
+        now: u64,
         max_len: usize,
         nevents: u32,
         encode: impl Encode,
-    ) -> (bool, bool) {
+    ) -> bool {
         // The event path must not panic: arithmetic here is on values
         // the invariants bound (a buffer's `used` <= `cap` < 4 MiB,
         // counters that would take centuries to wrap), so it is written
@@ -776,21 +796,20 @@ impl BufPool {
         // probe.
         let n = u64::from(nevents);
         bump(&pool.counters.written, n);
-        // SAFETY: local_clock() may be called from any context.
-        let now = unsafe { helpers::local_clock() };
-        let cap = self.buf_size.wrapping_sub(BUF_HDR_LEN);
-        let mut wake = false;
-        if !w.cur.is_null() {
-            // SAFETY: `cur` is ours (CPU slot) and non-null.
-            let used = unsafe { w.cur.hdr() }.used as usize;
-            if max_len > cap.wrapping_sub(used) {
+        if max_len > self.stream_room(w) {
+            if !w.cur.is_null() {
                 self.retire(pool, w);
-                wake = true;
+                // Never wake the reader here (the runqueue lock may be
+                // held): the irq_work does it.
+                // SAFETY: irq_work_queue() is callable from any context.
+                unsafe { helpers::rust_trace_irq_work_queue() };
             }
-        }
-        if w.cur.is_null() && !self.start_batch(pool, w, now) {
-            lose(pool, w, n);
-            return (false, wake);
+            // A fresh batch has room for any group of events, unless
+            // `max_len` is beyond a buffer (a bug in the caller).
+            if !self.start_batch(pool, w, now) || max_len > self.stream_room(w) {
+                lose(pool, w, n);
+                return false;
+            }
         }
         let dt = now.saturating_sub(w.last_ts);
         w.last_ts = now;
@@ -798,25 +817,26 @@ impl BufPool {
         // SAFETY: `b` is in our CPU slot: we are its only writer.
         let hdr = unsafe { &mut *b.ptr() };
         let used = hdr.used as usize;
-        let room = cap.wrapping_sub(used).min(max_len);
-        // SAFETY: `used + room <= cap`, so the slice lies inside the
-        // buffer, which only this writer touches while it is in the
-        // CPU slot.
-        let dst = unsafe { core::slice::from_raw_parts_mut(b.batch().add(used), room) };
+        // SAFETY: `max_len <= cap - used` (`stream_room`) on both paths
+        // above, so the slice lies inside the buffer, which only this
+        // writer touches while it is in the CPU slot. Its length,
+        // `max_len`, is known where this is inlined: the encoder's room
+        // checks fold away.
+        let dst = unsafe { core::slice::from_raw_parts_mut(b.batch().add(used), max_len) };
         let mut enc = Encoder::new(dst);
         encode.encode(&mut enc, dt);
         match enc.fitted_len() {
             Some(len) => {
                 hdr.used = hdr.used.wrapping_add(len as u32);
                 hdr.nevents = hdr.nevents.wrapping_add(nevents);
-                (true, wake)
+                true
             }
             // `max_len` was too small for what `encode` wrote: a bug in
             // the caller. Count the events as lost rather than corrupt
             // the batch.
             None => {
                 lose(pool, w, n);
-                (false, wake)
+                false
             }
         }
     }
@@ -864,17 +884,14 @@ impl BufPool {
         encode: impl EncodeNamed,
     ) -> bool {
         // SAFETY: as in record_stream_in().
-        let (flags, local) = unsafe { self.enter(irqs_off) };
-        let stored = match local {
-            Some((pool, w)) => self.flight_local(pool, w, max_len, nev, names, always, encode),
-            None => false,
-        };
-        Self::leave(flags, false);
+        let (flags, now, pool, w) = unsafe { self.enter(irqs_off) };
+        let stored = self.flight_local(pool, w, now, max_len, nev, names, always, encode);
+        Self::leave(flags);
         stored
     }
 
-    /// [`BufPool::record_flight`] on this CPU's pool and writer, IRQs off:
-    /// returns whether the events were stored.
+    /// [`BufPool::record_flight`] on this CPU's pool and writer, IRQs off,
+    /// at `now`: returns whether the events were stored.
     #[inline(always)]
     #[allow(
         clippy::too_many_arguments,
@@ -884,6 +901,7 @@ impl BufPool {
         &self,
         pool: &CpuPool,
         w: &mut CpuWriter,
+        now: u64,
         max_len: usize,
         nev: u32,
         names: [Option<u32>; 2],
@@ -891,8 +909,6 @@ impl BufPool {
         encode: impl EncodeNamed,
     ) -> bool {
         // Wrapping arithmetic, as in `record_stream`.
-        // SAFETY: local_clock() may be called from any context.
-        let now = unsafe { helpers::local_clock() };
         self.flight_clock(pool, w, now);
         let epoch = w.epoch;
         // The tasks to name first: unnamed ones, no PID twice.
