@@ -34,6 +34,7 @@
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/smp.h>
+#include <linux/threads.h>
 #include <linux/tracepoint.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
@@ -153,6 +154,8 @@ void rust_trace_assert_irqs_off(void)
  */
 /* probes.rs reads comm as two aligned u64 (volatile loads must be aligned). */
 static_assert(offsetof(struct task_struct, comm) % sizeof(u64) == 0);
+/* pidset.rs covers PIDs below PID_LIMIT, masking rather than checking. */
+static_assert(PID_MAX_LIMIT == 4 * 1024 * 1024);
 
 void rust_trace_task_layout(struct rust_trace_task_layout *l)
 {

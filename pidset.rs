@@ -65,32 +65,37 @@ impl PidSet {
         }
     }
 
+    /// The word of `pid` and its bit. PIDs are below `PID_LIMIT` (the
+    /// kernel hands out no other): the index is masked, not checked, which
+    /// keeps a compare and a load off the probes' path (a PID beyond
+    /// would stand for itself modulo `PID_LIMIT`).
+    #[inline(always)]
+    fn word(&self, pid: u32) -> (&AtomicU64, u64) {
+        let pid = pid as usize & (PID_LIMIT - 1);
+        // SAFETY: `pid / 64 < PID_LIMIT / 64`, the length (type invariant).
+        let w = unsafe { self.words.get_unchecked(pid / 64) };
+        (w, 1 << (pid % 64))
+    }
+
     /// Whether `pid` is in the set. Any context.
     #[inline(always)]
     pub(crate) fn contains(&self, pid: u32) -> bool {
-        let pid = pid as usize;
-        match self.words.get(pid / 64) {
-            Some(w) => w.load(Ordering::Relaxed) & (1 << (pid % 64)) != 0,
-            None => false,
-        }
+        let (w, bit) = self.word(pid);
+        w.load(Ordering::Relaxed) & bit != 0
     }
 
     /// Adds `pid`. Any context.
     #[inline(always)]
     pub(crate) fn insert(&self, pid: u32) {
-        let pid = pid as usize;
-        if let Some(w) = self.words.get(pid / 64) {
-            w.fetch_or(1 << (pid % 64), Ordering::Relaxed);
-        }
+        let (w, bit) = self.word(pid);
+        w.fetch_or(bit, Ordering::Relaxed);
     }
 
     /// Removes `pid`. Any context.
     #[inline(always)]
     pub(crate) fn remove(&self, pid: u32) {
-        let pid = pid as usize;
-        if let Some(w) = self.words.get(pid / 64) {
-            w.fetch_and(!(1 << (pid % 64)), Ordering::Relaxed);
-        }
+        let (w, bit) = self.word(pid);
+        w.fetch_and(!bit, Ordering::Relaxed);
     }
 }
 
