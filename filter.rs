@@ -543,11 +543,20 @@ impl<'a> Active<'a> {
     /// `p` is a live task.
     #[inline(always)]
     pub(crate) unsafe fn passes(self, fields: &TaskFields, p: *mut Task, pid: u32) -> bool {
-        let kind = self.kind();
-        if kind == FILTER_NONE {
-            return true;
-        }
-        match kind {
+        // SAFETY: live task, by the caller's contract.
+        !self.filters_tasks() || unsafe { self.passes_filter(fields, p, pid) }
+    }
+
+    /// [`Active::passes`] when a task filter is set. Out of line: inline,
+    /// its calls into C made the compiler spill the event's fields on
+    /// every probe's common path, filter or not.
+    ///
+    /// # Safety
+    ///
+    /// `p` is a live task.
+    #[inline(never)]
+    unsafe fn passes_filter(self, fields: &TaskFields, p: *mut Task, pid: u32) -> bool {
+        match self.kind() {
             FILTER_PID => self.slot().pids.contains(pid),
             FILTER_TGID => {
                 // SAFETY: live task, by the caller's contract.
