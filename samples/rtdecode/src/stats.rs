@@ -5,7 +5,7 @@
 //! two, so percentiles are within about 3%; min and max are exact): memory
 //! stays bounded by the number of tasks, not of events.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{Read, Seek};
 
 use serde::Serialize;
@@ -174,6 +174,12 @@ pub struct TaskStats {
 pub struct Stats {
     /// Events in the stream.
     pub events: u64,
+    /// Events in the stream by type, named as their tracepoints
+    /// (`task_name`: task records, `filter`: filter statements).
+    pub by_type: BTreeMap<&'static str, u64>,
+    /// The scheduler's events among them (all but task records and filter
+    /// statements): what ftrace would have recorded.
+    pub sched_events: u64,
     /// Events lost.
     pub lost: u64,
     /// Time from the first to the last event.
@@ -297,8 +303,10 @@ pub fn stats_grouped<R: Read + Seek>(
     let mut all = Histogram::default();
     let (mut first, mut last) = (None, 0u64);
     let mut events = 0u64;
+    let mut by_type: BTreeMap<&'static str, u64> = BTreeMap::new();
     tl.for_each(|te| {
         events += 1;
+        *by_type.entry(type_name(&te.ev)).or_default() += 1;
         first.get_or_insert(te.ts);
         last = te.ts;
         let c = te.cpu as usize;
@@ -412,8 +420,15 @@ pub fn stats_grouped<R: Read + Seek>(
         })
         .collect();
     list.sort_by(|a, b| b.run_ns.cmp(&a.run_ns).then(a.pid.cmp(&b.pid)));
+    let sched_events = by_type
+        .iter()
+        .filter(|(k, _)| k.starts_with("sched_"))
+        .map(|(_, n)| n)
+        .sum();
     Ok(Stats {
         events,
+        by_type,
+        sched_events,
         lost: cpus.iter().fold(0u64, |a, c| a.saturating_add(c.lost)),
         span_ns: last.saturating_sub(first.unwrap_or(last)),
         cpus,
@@ -424,6 +439,21 @@ pub fn stats_grouped<R: Read + Seek>(
     })
 }
 
+/// An event's type as its tracepoint is named (ftrace's names).
+fn type_name(ev: &Event) -> &'static str {
+    match ev {
+        Event::Switch { .. } => "sched_switch",
+        Event::Wakeup { new: false, .. } => "sched_wakeup",
+        Event::Wakeup { new: true, .. } => "sched_wakeup_new",
+        Event::Fork { .. } => "sched_process_fork",
+        Event::Exit { .. } => "sched_process_exit",
+        Event::Exec { .. } => "sched_process_exec",
+        Event::Migrate { .. } => "sched_migrate_task",
+        Event::Task { .. } => "task_name",
+        Event::Filter { .. } => "filter",
+    }
+}
+
 fn us(ns: u64) -> String {
     format!("{:.3}", ns as f64 / 1000.0)
 }
@@ -432,10 +462,18 @@ fn us(ns: u64) -> String {
 pub fn render(s: &Stats, top: usize) -> String {
     let mut o = String::new();
     o += &format!(
-        "events {}  lost {}  span {:.6} s\n\nCPU     events       lost     busy ms     idle ms\n",
+        "events {}  lost {}  span {:.6} s\n",
         s.events,
         s.lost,
         s.span_ns as f64 / 1e9
+    );
+    o += "by type";
+    for (k, n) in &s.by_type {
+        o += &format!("  {k} {n}");
+    }
+    o += &format!(
+        "\nscheduler events {}\n\nCPU     events       lost     busy ms     idle ms\n",
+        s.sched_events
     );
     for c in &s.cpus {
         o += &format!(
