@@ -5,7 +5,9 @@ usage: report.py OUT.json RAW.txt...   (one RAW file per guest boot)
 
 Per guest, per workload and tracer: median (min-max) of time, events,
 lost, bytes; overhead per event = (median traced time - median untraced
-time) / median events, with its standard error (from the spread of both
+time) / median events, where events are the scheduler's (rust_trace's
+BENCH line also counts its task-name records: sched_events, from rtdecode
+stats, leaves them out; bytes per event are per scheduler event too), with its standard error (from the spread of both
 sets of runs), and the same from the fastest run of each (interference
 only adds time); bytes per event; and the ratios rust_trace / ftrace. For the
 filtered runs (rust_trace_pid, rust_trace_cgroup, rust_trace_events: every
@@ -99,7 +101,9 @@ def report_guest(path):
             med = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
             lo = min(r["ns"] for r in rs)
             hi = max(r["ns"] for r in rs)
-            ev = med["events"]
+            # Per scheduler event: rust_trace's own count includes its
+            # task-name records, which ftrace has no equivalent of.
+            ev = med.get("sched_events") or med["events"]
             se = stderr_of_difference([r["ns"] for r in rs], none) if t != "none" else None
             ovh = (med["ns"] - base) / ev if ev else None
             ovh_se = se / ev if ev and se is not None else None
@@ -113,7 +117,8 @@ def report_guest(path):
             # From the fastest run of each: interference only adds time.
             ovh_min = (lo - min(none)) / ev if ev and t not in FILTERED else None
             res[t] = {"runs": len(rs), "ns_median": med["ns"], "ns_min": lo, "ns_max": hi,
-                      "events": ev, "lost": med["lost"], "bytes": med["bytes"],
+                      "events": ev, "records": med["events"], "lost": med["lost"],
+                      "bytes": med["bytes"],
                       "overhead_ns_per_event": ovh, "overhead_stderr_ns": ovh_se,
                       "overhead_ns_per_event_fastest_runs": ovh_min,
                       "bytes_per_event": bpe,
@@ -179,8 +184,7 @@ def report_guest(path):
                 ratios["overhead_rust_trace_over_ftrace_fastest_runs"] = rm / fm
             if f["bytes_per_event"] and r["bytes_per_event"] is not None:
                 ratios["bytes_rust_trace_over_ftrace"] = r["bytes_per_event"] / f["bytes_per_event"]
-            # rust_trace counts its task-name records as events (ftrace has
-            # none), so also compare the whole run's extra time.
+            # Also the whole run's extra time, which needs no event count.
             if f["ns_median"] - base > 0:
                 ratios["run_overhead_rust_trace_over_ftrace"] = (r["ns_median"] - base) / (f["ns_median"] - base)
             res["ratios"] = ratios

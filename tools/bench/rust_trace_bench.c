@@ -325,6 +325,28 @@ static void command(const char *cmd)
 
 #define BENCH_CGROUP "/sys/fs/cgroup/rust_trace_bench"
 
+/*
+ * The scheduler's events in a capture, as rtdecode stats counts them: the
+ * events ftrace would record, without rust_trace's task-name records
+ * (counted in its stats as events too). Outside the timed run.
+ */
+static unsigned long long count_sched_events(const char *path)
+{
+	char cmd[256], line[512];
+	unsigned long long n = 0;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "rtdecode stats %s", path);
+	f = popen(cmd, "r");
+	if (!f)
+		die("popen rtdecode stats");
+	while (fgets(line, sizeof(line), f))
+		sscanf(line, "scheduler events %llu", &n);
+	if (pclose(f) != 0 || !n)
+		die("rtdecode stats: no scheduler events");
+	return n;
+}
+
 static void bench_rust_trace(const char *w, long n, const char *tracer)
 {
 	struct workload wl = spawn_workload(w, n);
@@ -370,9 +392,10 @@ static void bench_rust_trace(const char *w, long n, const char *tracer)
 	}
 	rmdir(BENCH_CGROUP);
 	printf("BENCH workload=%s tracer=%s ns=%llu events=%llu lost=%llu bytes=%llu "
-	       "reader_ns=%llu\n", w, tracer, (unsigned long long)ns,
+	       "reader_ns=%llu sched_events=%llu\n", w, tracer, (unsigned long long)ns,
 	       (unsigned long long)(st.written - st.lost), (unsigned long long)st.lost,
-	       (unsigned long long)bytes, (unsigned long long)reader_ns);
+	       (unsigned long long)bytes, (unsigned long long)reader_ns,
+	       strcmp(tracer, "rust_trace") ? 0ull : count_sched_events("/tmp/rust_trace.out"));
 }
 
 /*
