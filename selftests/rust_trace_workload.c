@@ -34,9 +34,10 @@
  *   rust_trace_workload sigdfl CMD ...  runs CMD with SIGINT and SIGQUIT at their
  *                               default (a shell's background jobs ignore
  *                               them)
- *   rust_trace_workload pty CMD ...     runs CMD with its stderr on a pseudo-terminal,
- *                               copying what it writes there to stdout;
- *                               exits with CMD's status
+ *   rust_trace_workload pty CMD ...     runs CMD with its stdout and stderr on a
+ *                               pseudo-terminal, as a shell would, copying
+ *                               what it writes there to stdout; exits with
+ *                               CMD's status
  *   rust_trace_workload noop            exits 0
  */
 #define _GNU_SOURCE
@@ -318,7 +319,8 @@ int main(int argc, char **argv)
 		if (p == 0) {
 			int t = open(ptsname(m), O_RDWR | O_NOCTTY);
 
-			if (t < 0 || dup2(t, 2) < 0)
+			/* Both on the terminal: one stream, in the order written. */
+			if (t < 0 || dup2(t, 1) < 0 || dup2(t, 2) < 0)
 				_exit(127);
 			close(t);
 			close(m);

@@ -451,7 +451,7 @@ fn run(
     drop(out);
     drop(reader);
     if tty {
-        eprint!("\r\x1b[K");
+        show_status("");
     }
     summary(opt, bytes);
     if let Some(c) = child {
@@ -555,8 +555,8 @@ fn run_flight(
         while status.is_none() && !interrupted && snap.is_none() {
             if tty {
                 let st = ctl.stats().unwrap_or_default();
-                eprint!(
-                    "\r\x1b[Kflight recording: {:.1} s, {} events, {} overwritten{}",
+                show_status(&format!(
+                    "flight recording: {:.1} s, {} events, {} overwritten{}",
                     start.elapsed().as_secs_f64(),
                     st.written,
                     st.overwritten,
@@ -565,7 +565,7 @@ fn run_flight(
                     } else {
                         ""
                     }
-                );
+                ));
             }
             let mut fds = [libc::pollfd {
                 fd: sigfd.as_raw_fd(),
@@ -590,7 +590,7 @@ fn run_flight(
             }
         };
         if tty {
-            eprint!("\r\x1b[K");
+            show_status("");
         }
         let bytes = io::copy(&mut reader, &mut out)
             .with_context(|| format!("writing {}", opt.output.display()))?;
@@ -653,10 +653,17 @@ fn status_line(ctl: &Control, start: std::time::Instant, bytes: u64) {
         .stats()
         .map_or((0, 0), |s| (s.written.saturating_sub(s.lost), s.lost));
     let mb = bytes as f64 / 1e6;
-    eprint!(
-        "\r\x1b[Krecording: {secs:.1} s, {events} events, {mb:.2} MB, {lost} lost, {:.2} MB/s",
+    show_status(&format!(
+        "recording: {secs:.1} s, {events} events, {mb:.2} MB, {lost} lost, {:.2} MB/s",
         if secs > 0.0 { mb / secs } else { 0.0 }
-    );
+    ));
+}
+
+/// Replaces the terminal's status line with `line` (empty: clears it), in
+/// one write(2): the command's own output shares the terminal, and a line
+/// written in pieces (what `eprint!` does) could be cut by it.
+fn show_status(line: &str) {
+    let _ = io::stderr().write_all(format!("\r\x1b[K{line}").as_bytes());
 }
 
 /// One line on stderr: what the file holds, from its footer.
