@@ -5,6 +5,10 @@
 export PATH=/bench:/kselftest/rust_trace:$PATH
 reps=$(sed -n 's/.*rust_trace_bench_reps=\([0-9]*\).*/\1/p' /proc/cmdline)
 reps=${reps:-7}
+workloads=$(sed -n 's/.*rust_trace_bench_workloads=\([a-z,]*\).*/\1/p' /proc/cmdline | tr , ' ')
+workloads=${workloads:-pingpong forkstorm threadstorm}
+tracers=$(sed -n 's/.*rust_trace_bench_tracers=\([a-z_,]*\).*/\1/p' /proc/cmdline | tr , ' ')
+tracers=${tracers:-none ftrace rust_trace rust_trace_pid rust_trace_cgroup rust_trace_events rust_trace_flight rust_trace_trigger}
 insmod /lib/modules/rust_trace.ko
 # Every run lays out its processes alike: with address-space randomization
 # the untraced fork storm varied by 6.5% from run to run (each layout
@@ -14,11 +18,15 @@ echo 0 > /proc/sys/kernel/randomize_va_space
 echo "bench: $reps repetitions, $(grep -c ^processor /proc/cpuinfo) CPUs, clock: $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
 i=0
 while [ "$i" -lt "$reps" ]; do
-	for w in "pingpong 20000" "forkstorm 1500" "threadstorm 3000"; do
-		for t in none ftrace rust_trace rust_trace_pid rust_trace_cgroup rust_trace_events \
-			rust_trace_flight rust_trace_trigger; do
-			# shellcheck disable=SC2086
-			rust_trace_bench $w $t 512
+	for w in $workloads; do
+		case $w in
+		pingpong) n=20000 ;;
+		forkstorm) n=1500 ;;
+		threadstorm) n=3000 ;;
+		*) echo "bench: no workload $w"; exit 1 ;;
+		esac
+		for t in $tracers; do
+			rust_trace_bench "$w" "$n" "$t" 512
 		done
 	done
 	i=$((i + 1))
