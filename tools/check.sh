@@ -51,12 +51,17 @@ host_checks() {
   no_panic_in_probes() {
     objdump -dr --no-show-raw-insn build/rust_trace.ko | python3 -c '
 import re, sys
-funcs, cur = {}, None
+funcs, cur, sec, starts = {}, None, None, {}
 for line in sys.stdin:
-    m = re.match(r"^[0-9a-f]+ <(.*)>:$", line)
+    m = re.match(r"^Disassembly of section (\S+):$", line)
     if m:
-        cur = m.group(1)
+        sec = m.group(1)
+        continue
+    m = re.match(r"^([0-9a-f]+) <(.*)>:$", line)
+    if m:
+        cur = m.group(2)
         funcs[cur] = []
+        starts[(sec, int(m.group(1), 16))] = cur
     elif cur:
         funcs[cur].append(line)
 roots = [f for f in funcs if re.search(r"6probes\d+probe_\w+$", f) or f.endswith("probe_waking")]
@@ -81,6 +86,17 @@ while todo:
         m = re.search(r"call +[0-9a-f]+ <([^>+]+)>", line) or re.search(r"R_X86_64_PLT32\s+(\S+)-0x4", line)
         if m and m.group(1) in funcs:
             todo.append(m.group(1))
+        # A call into another section of the module by the section and
+        # an offset (a #[cold] function in .text.unlikely.): the function
+        # that starts there, or a failure, never a call left unchecked.
+        m = re.search(r"R_X86_64_PLT32\s+(\.\S+?)([+-]0x[0-9a-f]+)$", line.strip())
+        if m:
+            target = starts.get((m.group(1), int(m.group(2), 16) + 4))
+            if target:
+                todo.append(target)
+            else:
+                print(f"{f} (reached from a probe) calls into {m.group(1)}{m.group(2)}, where no function starts")
+                bad = 1
     # Tail calls: a jump to the start of a function, unless relocated (a
     # return thunk: objdump then shows the next function as the target).
     lines = funcs.get(f, [])
