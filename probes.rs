@@ -629,9 +629,7 @@ unsafe extern "C" fn probe_switch(
     // on the common path.
     if f.filters_tasks()
         // SAFETY: tracepoint arguments are live tasks.
-        && !unsafe {
-            f.passes(&r.task, prev, r.task.pid(prev)) || f.passes(&r.task, next, r.task.pid(next))
-        }
+        && !unsafe { f.either_passes_filter(&r.task, prev, next) }
     {
         return;
     }
