@@ -817,11 +817,11 @@ impl BufPool {
         // SAFETY: `b` is in our CPU slot: we are its only writer.
         let hdr = unsafe { &mut *b.ptr() };
         let used = hdr.used as usize;
+        // Its length, `max_len`, is known where this is inlined: the
+        // encoder's room checks fold away.
         // SAFETY: `max_len <= cap - used` (`stream_room`) on both paths
-        // above, so the slice lies inside the buffer, which only this
-        // writer touches while it is in the CPU slot. Its length,
-        // `max_len`, is known where this is inlined: the encoder's room
-        // checks fold away.
+        // above: the slice lies inside the buffer, which only this writer
+        // touches while it is in the CPU slot.
         let dst = unsafe { core::slice::from_raw_parts_mut(b.batch().add(used), max_len) };
         let mut enc = Encoder::new(dst);
         encode.encode(&mut enc, dt);
