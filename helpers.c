@@ -313,6 +313,11 @@ struct task_struct *rust_trace_current(void)
 	return current;
 }
 
+bool rust_trace_waking_starts_wait(const struct task_struct *p)
+{
+	return p != current && !READ_ONCE(p->on_rq);
+}
+
 unsigned int rust_trace_irq_context(void)
 {
 	return (in_hardirq() ? 1 : 0) | (in_serving_softirq() ? 2 : 0);

@@ -74,6 +74,7 @@ void rust_trace_tracepoint_sync(void);
 
 /* trigger.rs */
 struct task_struct *rust_trace_current(void);
+bool rust_trace_waking_starts_wait(const struct task_struct *p);
 unsigned int rust_trace_irq_context(void);
 void rust_trace_trigger_work_init(void (*fn)(void *ctx), void *ctx);
 void rust_trace_trigger_work_start(unsigned int ms);

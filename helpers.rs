@@ -313,6 +313,12 @@ extern "C" {
 
     /// `current`. Any context.
     pub(crate) fn rust_trace_current() -> *mut bindings::task_struct;
+    /// Whether the `sched_waking` of `p` starts a wait that ends at a
+    /// switch-in: `p` is not `current` and not on a runqueue (either way
+    /// `try_to_wake_up()` makes it runnable in place, and no switch-in
+    /// follows). Called under `p->pi_lock`, which keeps `on_rq` from
+    /// turning 1, or for `p == current`. Any context.
+    pub(crate) fn rust_trace_waking_starts_wait(p: *const bindings::task_struct) -> bool;
     /// Bit 0: in hard IRQ context; bit 1: serving a softirq. Any context.
     pub(crate) fn rust_trace_irq_context() -> c_uint;
     /// Sets the function the trigger's delayed work calls, with `ctx`.

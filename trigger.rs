@@ -14,7 +14,9 @@
 //!                     keeps what it found and queues the irq_work
 //!   irq_work          (hard IRQ, no runqueue lock) starts the delayed work
 //!   work, TRIGGER_AFTER_MS later   takes the snapshot, with the trigger in
-//!                     its snapshot record; a reader blocked in open() gets it
+//!                     its snapshot record; a reader waiting in read() gets
+//!                     it (while an earlier snapshot is pending or read, the
+//!                     work is started again when its reader closes)
 //! ```
 //!
 //! The waiting time runs from `sched_waking` (the moment the waker asked
@@ -22,6 +24,23 @@
 //! remote wakeup spends in the target CPU's wake list, which the stream's
 //! `sched_wakeup` event (the enqueue) does not show. A task preempted
 //! while runnable is not woken, so its wait back is not measured.
+//!
+//! # May miss, never fire on a wait that did not happen
+//!
+//! `sched_waking` is also emitted for a task that never left its CPU:
+//! `try_to_wake_up()` on `current` (it set a sleep state and was woken
+//! before it called `schedule()`) and `ttwu_runnable()` (still on its
+//! runqueue). No switch-in follows those; a stamp kept from one would be
+//! consumed at the task's next switch-in (a return from preemption, or a
+//! new task that reused the PID) and would measure its running time. So
+//! such wakings are not noted ([`probe_waking`] asks
+//! `rust_trace_waking_starts_wait()`): every stamp the table holds was
+//! taken from a task off every runqueue, whose next switch-in ends the
+//! wait it started. A stamp is consumed at that switch-in or replaced.
+//! A task that reuses a PID starts runnable (`wake_up_new_task()` emits
+//! only `sched_wakeup_new`) after its predecessor's exit, which consumed
+//! or never had a stamp: the predecessor was off every runqueue only
+//! once dead, and is woken no more.
 //!
 //! # The wakeup table
 //!
@@ -36,8 +55,9 @@
 //!
 //! # Context
 //!
-//! [`probe_waking`] runs in `try_to_wake_up()` with the task's `pi_lock`
-//! held and IRQs off, in any context (task, softirq, hard IRQ);
+//! [`probe_waking`] runs in `try_to_wake_up()` in any context (task,
+//! softirq, hard IRQ): with the task's `pi_lock` held and IRQs off, or,
+//! for `current`, with only preemption off;
 //! [`LatencyTrigger::on_switch`] in the `sched_switch` probe, runqueue
 //! lock held. Both only touch atomics and queue the irq_work. Arming,
 //! disarming and the snapshot run in process context under the session
@@ -136,10 +156,12 @@ impl LatencyTrigger {
         self.table.len() * size_of::<WakeSlot>()
     }
 
-    /// Whether the probes look for a late task. Any context.
+    /// Whether the probes look for a late task. Any context. Acquire:
+    /// pairs with [`LatencyTrigger::arm`]'s Release, so a probe that sees
+    /// it armed sees the threshold, the PID and the cleared table.
     #[inline(always)]
     pub(crate) fn armed(&self) -> bool {
-        self.armed.load(Ordering::Relaxed)
+        self.armed.load(Ordering::Acquire)
     }
 
     /// Arms: the first task (or task `pid`, if not 0) that waits more than
@@ -203,7 +225,7 @@ impl LatencyTrigger {
     }
 
     /// Notes that `pid` was woken at `when` by `waker` on `wcpu` in
-    /// context `irq` (`TRIGGER_F_*`). Any context, IRQs off.
+    /// context `irq` (`TRIGGER_F_*`). Any context, preemption off.
     #[inline(always)]
     fn note_waking(&self, pid: u32, waker: u32, wcpu: u32, irq: u32, when: u64) {
         let Some(s) = self.slot(pid) else {
@@ -304,7 +326,13 @@ pub(crate) unsafe extern "C" fn probe_waking(data: *mut c_void, p: *mut Task) {
     if pid == 0 || (want != 0 && want != pid) {
         return;
     }
-    // SAFETY: `current` is live; the probe runs with IRQs off.
+    // SAFETY: a live task, under its `pi_lock` or `current` (the
+    // tracepoint's callers).
+    if !unsafe { helpers::rust_trace_waking_starts_wait(p.cast()) } {
+        return;
+    }
+    // SAFETY: `current` is live; the probe runs with preemption off, so
+    // the CPU id is stable.
     let (waker, cpu, irq) = unsafe {
         (
             r.task.pid(helpers::rust_trace_current().cast()),

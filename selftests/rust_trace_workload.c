@@ -29,6 +29,22 @@
  *                               sleeps 1 ms again and again: its timer wakes
  *                               it during a spin, and it waits up to MS ms;
  *                               prints "hog=TID sleeper=TID"
+ *   rust_trace_workload wakerace S      for S seconds, wakeups that start no wait:
+ *                               "rust_trace_wt", pinned to CPU 0, reads an
+ *                               eventfd that a thread spinning on CPU 1
+ *                               bumps every 20 us, and spins 20 ms after
+ *                               each wait (so a bump often finds it about
+ *                               to sleep, still on its runqueue); a
+ *                               SCHED_FIFO thread on CPU
+ *                               0 preempts it for 2 ms every 30 ms. No real
+ *                               wait of "rust_trace_wt" lasts more than a few
+ *                               ms; prints "target=TID"
+ *   rust_trace_workload failnth N CMD   writes CMD to /dev/rust_trace with the N-th
+ *                               fault-injection point of the write failing
+ *                               (/proc/thread-self/fail-nth); prints "ok" or
+ *                               the error, then "injected" if the fault was
+ *                               taken (the count reached 0), and exits 0;
+ *                               1 if fail-nth is absent
  *   rust_trace_workload mark NAME       renames itself NAME and exits (a time mark
  *                               both tracers see, for rtdecode ftrace-diff)
  *   rust_trace_workload sigdfl CMD ...  runs CMD with SIGINT and SIGQUIT at their
@@ -44,11 +60,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -263,6 +281,99 @@ static void hog(int cpu, long ms, long n)
 	pthread_join(t, NULL);
 }
 
+/* wakerace: the eventfd, the end, the target's TID. */
+static int race_fd;
+static volatile int race_done;
+static volatile pid_t race_tid;
+
+/* spin_ms: runs on its CPU for `ms` milliseconds. */
+static void spin_ms(long ms)
+{
+	long end = now_us() + ms * 1000;
+
+	while (now_us() < end)
+		;
+}
+
+static void *race_target(void *arg)
+{
+	uint64_t v;
+
+	(void)arg;
+	prctl(PR_SET_NAME, "rust_trace_wt");
+	pin(0);
+	race_tid = gettid();
+	while (!race_done) {
+		/* The first read takes what the spin let pile up; the second
+		 * sleeps until the next bump, which often finds the target
+		 * still on its runqueue, about to sleep. */
+		if (read(race_fd, &v, sizeof(v)) != sizeof(v) ||
+		    read(race_fd, &v, sizeof(v)) != sizeof(v))
+			die("read eventfd");
+		spin_ms(20);
+	}
+	return NULL;
+}
+
+static void *race_waker(void *arg)
+{
+	uint64_t one = 1;
+
+	(void)arg;
+	prctl(PR_SET_NAME, "rust_trace_wk");
+	pin(1);
+	while (!race_done) {
+		long next = now_us() + 20;
+
+		if (write(race_fd, &one, sizeof(one)) != sizeof(one))
+			die("write eventfd");
+		while (now_us() < next)
+			;
+	}
+	/* The target's last read returns. */
+	if (write(race_fd, &one, sizeof(one)) != sizeof(one))
+		die("write eventfd");
+	return NULL;
+}
+
+static void *race_preempter(void *arg)
+{
+	struct sched_param sp = { .sched_priority = 1 };
+
+	(void)arg;
+	prctl(PR_SET_NAME, "rust_trace_fifo");
+	pin(0);
+	if (sched_setscheduler(0, SCHED_FIFO, &sp))
+		die("sched_setscheduler");
+	while (!race_done) {
+		usleep(30000);
+		spin_ms(2);
+	}
+	return NULL;
+}
+
+static void wakerace(long seconds)
+{
+	pthread_t t[3];
+
+	race_fd = eventfd(0, 0);
+	if (race_fd < 0)
+		die("eventfd");
+	if (pthread_create(&t[0], NULL, race_target, NULL))
+		die("pthread_create");
+	while (!race_tid)
+		usleep(1000);
+	printf("target=%d\n", race_tid);
+	fflush(stdout);
+	if (pthread_create(&t[1], NULL, race_waker, NULL) ||
+	    pthread_create(&t[2], NULL, race_preempter, NULL))
+		die("pthread_create");
+	sleep(seconds);
+	race_done = 1;
+	for (int i = 0; i < 3; i++)
+		pthread_join(t[i], NULL);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 3 && !strcmp(argv[1], "pingpong")) {
@@ -298,6 +409,30 @@ int main(int argc, char **argv)
 			usleep(50);
 	} else if (argc >= 5 && !strcmp(argv[1], "hog")) {
 		hog(atoi(argv[2]), atol(argv[3]), atol(argv[4]));
+	} else if (argc >= 3 && !strcmp(argv[1], "wakerace")) {
+		wakerace(atol(argv[2]));
+	} else if (argc >= 4 && !strcmp(argv[1], "failnth")) {
+		int dev = open("/dev/rust_trace", O_WRONLY);
+		int fn = open("/proc/thread-self/fail-nth", O_RDWR);
+		char left[16] = "";
+		ssize_t r;
+		int err;
+
+		if (dev < 0)
+			die("/dev/rust_trace");
+		if (fn < 0)
+			die("/proc/thread-self/fail-nth");
+		if (write(fn, argv[2], strlen(argv[2])) < 0)
+			die("fail-nth");
+		r = write(dev, argv[3], strlen(argv[3]));
+		err = errno;
+		/* What is left of the count, then no more injection. */
+		if (pread(fn, left, sizeof(left) - 1, 0) < 0)
+			die("fail-nth");
+		if (write(fn, "0", 1) < 0)
+			die("fail-nth");
+		printf("%s %s\n", r < 0 ? strerror(err) : "ok",
+		       atoi(left) == 0 ? "injected" : "not-reached");
 	} else if (argc >= 3 && !strcmp(argv[1], "mark")) {
 		prctl(PR_SET_NAME, argv[2]);
 	} else if (argc >= 3 && !strcmp(argv[1], "sigdfl")) {
@@ -338,7 +473,7 @@ int main(int argc, char **argv)
 	} else {
 		fprintf(stderr, "usage: rust_trace_workload pingpong N | pairs P N | threads T N | forkstorm N |\n"
 				"       spawn | mixed T N K | renamers N | oncpu CPU N | hog CPU MS N |\n"
-				"       mark NAME |\n"
+				"       wakerace S | failnth N CMD | mark NAME |\n"
 				"       sigdfl CMD... | pty CMD... | noop\n");
 		return 2;
 	}

@@ -8,7 +8,9 @@
 # valid stream naming the task, its wakeup inside the window, and
 # `rtdecode explain` must put the hog as what ran meanwhile, the wakeup
 # from hard IRQ context. The same trigger on a quiet system must not
-# fire, a fired trigger must not fire again until re-armed, and bad
+# fire, nor may wakeups that start no wait (a task woken while still on
+# its runqueue, later preempted: no wait happened), a fired trigger must
+# not fire again until re-armed, and bad
 # `trigger` commands are refused with the documented error. Last, `rtdecode
 # record --flight` around a command writes a snapshot of its last moments
 # (or, with --trigger, the trigger's snapshot) and passes its exit status.
@@ -57,6 +59,34 @@ quiet() {
 	s=$(rust_trace_counter snapshot)
 	echo "trigger off" > "$DEV" && echo stop > "$DEV"
 	echo "# snapshot pending after a quiet run: $s"
+	[ "$s" = 0 ]
+}
+
+# A task that is woken again and again while still on its runqueue and
+# preempted for 2 ms while it runs: it never waits more than a few ms, so
+# a trigger at 15 ms must never fire (a trigger may miss, never fire on a
+# wait that did not happen).
+no_false_wait() {
+	rust_trace_load || return 1
+	echo flight > "$DEV" || return 1
+	rust_trace_workload wakerace 12 > "$T/race" &
+	job=$!
+	for _ in $(seq 100); do
+		grep -q target= "$T/race" && break
+		sleep 0.1
+	done
+	tgt=$(sed -n 's/target=\([0-9]*\).*/\1/p' "$T/race")
+	[ -n "$tgt" ] || { echo "# the workload did not start"; kill "$job"; return 1; }
+	echo "trigger latency 15000 pid $tgt" > "$DEV" || { kill "$job"; return 1; }
+	wait "$job"
+	sleep 0.2
+	s=$(rust_trace_counter snapshot)
+	if [ "$s" != 0 ]; then
+		timeout 20 cat "$DEV" > "$T/false"
+		rtdecode validate "$T/false" | grep -E '^snapshot' | sed 's/^/# /'
+	fi
+	echo "trigger off" > "$DEV" && echo stop > "$DEV"
+	echo "# trigger latency 15000 pid $tgt: snapshot pending after 12 s: $s"
 	[ "$s" = 0 ]
 }
 
@@ -147,9 +177,10 @@ record_trigger() {
 }
 
 ktap_print_header
-ktap_set_plan 8
+ktap_set_plan 9
 ktap_test_result "bad trigger commands are refused, nothing armed" refused
 ktap_test_result "a quiet system does not fire the trigger" quiet
+ktap_test_result "wakeups that start no wait never fire the trigger" no_false_wait
 ktap_test_result "a hog delays a sleeper: the trigger's snapshot reaches a blocked reader, once" fires
 rust_trace_after "$T/fired" "the triggered snapshot validates and names its trigger" valid
 rust_trace_after "$T/fired" "explain: the hog ran while the sleeper waited, woken from hard IRQ" explained
