@@ -71,7 +71,10 @@ use kernel::bindings;
 use kernel::prelude::*;
 
 use crate::bufpool::{BufPool, TraceBufPtr};
-use crate::format::{CpuTotals, FooterFixed, Snapshot, Trigger, FILTER_IDS_MAX, SNAP_F_TRIGGERED};
+use crate::format::{
+    CpuTotals, FooterFixed, Snapshot, Trigger, FILTER_IDS_MAX, FOOTER_CPU_LEN, FOOTER_FIXED_LEN,
+    SNAP_F_TRIGGERED,
+};
 use crate::helpers;
 
 /// How far in the future a snapshot's end is set: enough for the command
@@ -93,8 +96,10 @@ pub(crate) struct FilterAt {
     pub(crate) n: u8,
 }
 
-/// Filter changes remembered per flight session; older ones are merged
-/// into the oldest kept (a snapshot's window rarely reaches back further).
+/// Filter changes remembered per flight session. When the log is full the
+/// oldest is forgotten, and with it what was in force before the next:
+/// a window then starts after that time, as after an overwritten event
+/// (see [`Flight::forgotten`]), so a snapshot never states a wrong filter.
 const FILTER_LOG_LEN: usize = 16;
 
 /// A flight recording session's state, kept under the session lock.
@@ -107,6 +112,9 @@ pub(crate) struct Flight {
     filters: [FilterAt; FILTER_LOG_LEN],
     /// Entries of `filters` used (at least 1).
     nfilters: usize,
+    /// Before this time the log no longer knows the filter (0: it knows
+    /// all since the start): a window starts after it.
+    forgotten: u64,
 }
 
 impl Flight {
@@ -119,6 +127,7 @@ impl Flight {
             last_end: 0,
             filters,
             nfilters: 1,
+            forgotten: 0,
         }
     }
 
@@ -127,12 +136,14 @@ impl Flight {
         if self.nfilters == FILTER_LOG_LEN {
             self.filters.copy_within(1.., 0);
             self.nfilters -= 1;
+            // What was in force before the oldest kept change is gone.
+            self.forgotten = self.filters[0].since;
         }
         self.filters[self.nfilters] = f;
         self.nfilters += 1;
     }
 
-    /// The filter in force at `t` (the oldest known if `t` is older).
+    /// The filter in force at `t`, for `t` at or after `forgotten`.
     fn filter_at(&self, t: u64) -> FilterAt {
         let mut cur = self.filters[0];
         for f in self.filters.iter().take(self.nfilters) {
@@ -185,13 +196,18 @@ unsafe extern "C" fn freeze_ipi(info: *mut c_void) {
 /// Takes a snapshot of `pool`, which is flight recording: freezes every
 /// CPU at a common end, cuts every CPU at a common start, and queues the
 /// batches for the reader. May sleep (it waits for the end to pass).
+///
+/// Everything it allocates is allocated before the freeze: from the
+/// freeze on nothing can fail, so an error (`ENOMEM`) leaves the CPUs
+/// recording as before, with no buffer handed over.
 pub(crate) fn take_snapshot(
     pool: &BufPool,
     fl: &mut Flight,
     nr_cpus: usize,
     trigger: Option<Trigger>,
 ) -> Result<Taken> {
-    let mut footer = KVec::with_capacity(FooterFixed::len_for(nr_cpus as u32), GFP_KERNEL)?;
+    let mut footer = KVec::from_elem(0u8, FooterFixed::len_for(nr_cpus as u32), GFP_KERNEL)?;
+    let mut lists = KVec::from_elem(TraceBufPtr::NULL, nr_cpus, GFP_KERNEL)?;
     // SAFETY: local_clock() has no precondition.
     let t0 = unsafe { helpers::local_clock() };
     let end = t0.saturating_add(FREEZE_LEAD_NS);
@@ -235,18 +251,18 @@ pub(crate) fn take_snapshot(
 
     // The lists, and the first generation every CPU holds entirely.
     let gen_ns = pool.gen_ns();
-    let mut lists = KVec::with_capacity(nr_cpus, GFP_KERNEL)?;
     // The window starts where every CPU holds every event since: after the
     // last snapshot's end (whose buffers went to it, and after which
     // every CPU named its tasks again) or the start, unless a CPU has
-    // overwritten or lost an event since; then at the first generation
-    // after the newest such event, where each CPU's buffers are cut.
+    // overwritten or lost an event since, or the filter log forgot what
+    // was in force; then at the first generation after the newest such
+    // time, where each CPU's buffers are cut.
     let g = gen_ns.max(1);
-    let mut gone = 0;
-    for cpu in 0..nr_cpus {
+    let mut gone = fl.forgotten;
+    for (cpu, list) in lists.iter_mut().enumerate() {
         let (head, t) = pool.take_frozen(cpu);
         gone = gone.max(t);
-        lists.push(head, GFP_KERNEL)?;
+        *list = head;
     }
     let (start, wgen) = if fl.last_end > 0 && gone < fl.last_end {
         (fl.last_end, fl.last_end / g)
@@ -260,11 +276,12 @@ pub(crate) fn take_snapshot(
     };
     let wend = end.max(start);
 
-    // Cut and queue, CPU by CPU, oldest first.
-    let fixed_at = footer.len();
-    footer.extend_from_slice(&[0u8; crate::format::FOOTER_FIXED_LEN], GFP_KERNEL)?;
+    // Cut and queue, CPU by CPU, oldest first; each CPU's totals follow
+    // the footer's fixed part.
+    let (fixed_part, cpu_parts) = footer.split_at_mut(FOOTER_FIXED_LEN);
     let mut written = 0u64;
-    for &head in lists.iter() {
+    for (cpu, &head) in lists.iter().enumerate() {
+        let at = cpu * FOOTER_CPU_LEN;
         let (mut seq, mut n) = (0u64, 0u64);
         let mut b = head;
         let mut keeping = false;
@@ -301,7 +318,7 @@ pub(crate) fn take_snapshot(
             lost: 0,
             batches: seq,
         };
-        footer.extend_from_slice(&t.to_bytes(), GFP_KERNEL)?;
+        cpu_parts[at..at + FOOTER_CPU_LEN].copy_from_slice(&t.to_bytes());
         written += n;
     }
     // SAFETY: local_clock() has no precondition.
@@ -313,7 +330,7 @@ pub(crate) fn take_snapshot(
         written,
         lost: 0,
     };
-    footer[fixed_at..fixed_at + crate::format::FOOTER_FIXED_LEN].copy_from_slice(&fixed.to_bytes());
+    fixed_part.copy_from_slice(&fixed.to_bytes());
 
     let overwritten = (0..nr_cpus).map(|c| pool.overwritten(c)).sum();
     let f = fl.filter_at(start);

@@ -95,6 +95,31 @@ commands() {
 	rust_trace_cmd_fails snapshot "No such process"
 }
 
+# More filter changes in one window than the filter log keeps (16): the
+# snapshot states the filter in force at its window's start (validate's
+# rule: no event of a type the stated filter leaves out before the first
+# filter record), and still holds events.
+filter_log() {
+	rust_trace_load nr_bufs=64 buf_size=65536 || return 1
+	echo flight > "$DEV" || return 1
+	rust_trace_workload pairs "$ncpu" 1000000 > /dev/null &
+	load=$!
+	sleep 0.5
+	for i in $(seq 10); do
+		echo "events switch" > "$DEV" && sleep 0.05 &&
+			echo "events all" > "$DEV" && sleep 0.05 || break
+	done
+	rc=0
+	prev_end=0
+	snap F || rc=1
+	rtdecode validate "$T/snapF" | grep -E '^snapshot' | sed 's/^/# /'
+	# The pairs and their forked halves.
+	killall rust_trace_workload rust_trace_ping rust_trace_pong 2> /dev/null
+	wait "$load" 2> /dev/null
+	echo stop > "$DEV" || return 1
+	return $rc
+}
+
 flight_under_load() {
 	rust_trace_load $BUDGET || return 1
 	echo flight > "$DEV" || return 1
@@ -227,8 +252,9 @@ afterwards() {
 }
 
 ktap_print_header
-ktap_set_plan 6
+ktap_set_plan 7
 ktap_test_result "flight and snapshot: errors, a blocking reader, stop" commands
+ktap_test_result "20 filter changes in one window: the snapshot states the right filter" filter_log
 ktap_test_result "minutes of load in a fixed budget: snapshots valid, successive, memory flat" flight_under_load
 ktap_test_result "snapshots beside ftrace, taken while the load runs" beside_ftrace
 rust_trace_after "$T/ftrace.ok" "a snapshot cut at a generation holds exactly ftrace's events of its window" cut_window

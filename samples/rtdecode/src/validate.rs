@@ -20,7 +20,11 @@
 //! 10. a snapshot (version 3, a snapshot record first): its window ends
 //!     after it starts; every event lies in the window; each CPU names every task it
 //!     mentions before it mentions it (a snapshot names its tasks itself,
-//!     whatever was overwritten); nothing is lost.
+//!     whatever was overwritten); nothing is lost;
+//! 11. a snapshot's record states the filter in force at its window's
+//!     start: until the stream's first filter record (which is written
+//!     before its change takes effect), no event is of a type that
+//!     filter's event mask leaves out.
 
 use std::io::Read;
 
@@ -192,6 +196,10 @@ pub fn validate<R: Read>(r: R) -> Summary {
     let mut states_filter = false;
     // Snapshots: the PIDs each CPU has named so far.
     let mut named: Vec<HashSet<u32>> = vec![HashSet::new(); n];
+    // Rule 11: the time of the first filter record, and the earliest
+    // event the stated filter leaves out (time, offset, CPU, type).
+    let mut first_filter: Option<u64> = None;
+    let mut first_excluded: Option<(u64, u64, usize, u8)> = None;
     loop {
         let rec = match sr.next_record() {
             Ok(Some(r)) => r,
@@ -256,6 +264,18 @@ pub fn validate<R: Read>(r: R) -> Summary {
                         }
                         if let Some(snap) = s.snapshot {
                             snapshot_events(&mut s, offset, cpu, &snap, &evs, &mut named[cpu]);
+                            for te in &evs {
+                                let ty = te.ev.type_byte();
+                                if ty == EV_FILTER {
+                                    first_filter =
+                                        Some(first_filter.map_or(te.ts, |f| f.min(te.ts)));
+                                } else if (1..=7).contains(&ty)
+                                    && snap.filter_events & (1 << ty) == 0
+                                    && first_excluded.is_none_or(|(t, ..)| te.ts < t)
+                                {
+                                    first_excluded = Some((te.ts, offset, cpu, ty));
+                                }
+                            }
                         }
                         let c = &mut s.cpus[cpu];
                         c.events += evs.len() as u64;
@@ -328,6 +348,18 @@ pub fn validate<R: Read>(r: R) -> Summary {
         }
         if s.violations.len() >= MAX_VIOLATIONS {
             break;
+        }
+    }
+    if let (Some(snap), Some((ts, offset, cpu, ty))) = (s.snapshot, first_excluded) {
+        if first_filter.is_none_or(|f| ts < f) {
+            s.violate(
+                offset,
+                format!(
+                    "CPU {cpu}: an event of type {ty} at {ts}, which the snapshot's stated \
+                     filter (events {:#x}) leaves out, before any filter record",
+                    snap.filter_events
+                ),
+            );
         }
     }
     s.bytes = sr.offset();

@@ -559,6 +559,40 @@ fn a_snapshot_event_outside_its_window_or_unnamed_is_reported() {
 }
 
 #[test]
+fn a_snapshot_event_its_stated_filter_leaves_out_is_reported_until_a_filter_record() {
+    // The record states `events switch`: a wakeup before any filter
+    // record breaks it.
+    let mut s = snap();
+    s.filter_events = 1 << 1;
+    let mut b = Builder::snapshot(1, &s);
+    b.batch(0, 10_000, 0, |e| {
+        e.task(0, 10, 10, 0, b"a");
+        e.switch(5, 0, 0, 10);
+        e.task(1, 11, 11, 0, b"b");
+        e.wakeup(1, false, 11, 0);
+        4
+    });
+    let v = violations(&b.footer());
+    assert!(
+        v.iter()
+            .any(|x| x.1.contains("stated filter (events 0x2) leaves out")),
+        "{v:?}"
+    );
+    // After a filter record (every event again) a wakeup is in force.
+    let mut b = Builder::snapshot(1, &s);
+    b.batch(0, 10_000, 0, |e| {
+        e.task(0, 10, 10, 0, b"a");
+        e.switch(5, 0, 0, 10);
+        e.filter(1, FILTER_NONE, EVENTS_ALL, &[]);
+        e.task(1, 11, 11, 0, b"b");
+        e.wakeup(1, false, 11, 0);
+        5
+    });
+    let v = validate(&b.footer()[..]);
+    assert!(v.ok(), "{:?}", v.violations);
+}
+
+#[test]
 fn a_snapshot_record_anywhere_but_first_is_an_unknown_record() {
     let mut b = Builder::latest(1);
     b.batch(0, 10_000, 0, |e| {
