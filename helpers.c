@@ -133,9 +133,18 @@ static struct irq_work rust_trace_irq_work;
 static void (*rust_trace_irq_work_fn)(void *ctx);
 static void *rust_trace_irq_work_ctx;
 
+/*
+ * Only from an online CPU. A CPU going down runs its irq_works for the
+ * last time in smpcfd_dying_cpu(), after __cpu_disable() has cleared it
+ * from cpu_online_mask; a work queued there later (by the stopper's
+ * switch to idle) would stay claimed on the dead CPU: every later
+ * irq_work_queue() would be refused and irq_work_sync() would spin for
+ * good. The wake-up skipped here is the periodic flush's or stop's.
+ */
 void rust_trace_irq_work_queue(void)
 {
-	irq_work_queue(&rust_trace_irq_work);
+	if (cpu_online(smp_processor_id()))
+		irq_work_queue(&rust_trace_irq_work);
 }
 
 #ifdef CONFIG_PROVE_LOCKING

@@ -1,0 +1,85 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# CPU hotplug under tracing: a CPU taken offline and brought back many
+# times while a reader streams small buffers under load (a buffer retired
+# by the dying CPU's last switch, to idle, queues the reader's wake-up on
+# a CPU that runs no more irq_work), then left offline: `stop` ends the
+# stream, the capture validates, and rmmod returns (it waits for the
+# wake-up not to be pending anywhere). Skipped with one CPU or a CPU 1
+# that cannot go offline.
+lib="$(dirname "$0")/lib.sh"
+if [ ! -r "$lib" ]; then
+	printf 'TAP version 13\n1..1\nnot ok 1 %s: lib.sh missing\n' "$0"
+	exit 1
+fi
+. "$lib"
+rust_trace_require rtdecode rust_trace_workload timeout
+
+C1=/sys/devices/system/cpu/cpu1/online
+if [ ! -w "$C1" ]; then
+	ktap_print_header
+	ktap_skip_all "CPU 1 cannot go offline here"
+	exit "$KSFT_SKIP"
+fi
+T=/tmp/rust_trace_hotplug.$$
+mkdir -p "$T"
+CYCLES=${RUST_TRACE_HOTPLUG_CYCLES:-150}
+
+# returns_within SECONDS CMD...: CMD ends within SECONDS, with its status.
+returns_within() {
+	secs=$1; shift
+	"$@" &
+	p=$!
+	n=0
+	while kill -0 "$p" 2>/dev/null; do
+		[ "$n" -lt $((secs * 10)) ] || { echo "# '$*' did not return within $secs s"; return 1; }
+		sleep 0.1
+		n=$((n + 1))
+	done
+	wait "$p"
+}
+
+# ends_within SECONDS PID: the background job PID ends within SECONDS;
+# its status is the result (wait cannot run in a subshell: PID is ours).
+ends_within() {
+	n=0
+	while kill -0 "$2" 2>/dev/null; do
+		[ "$n" -lt $(($1 * 10)) ] || { echo "# job $2 did not end within $1 s"; return 1; }
+		sleep 0.1
+		n=$((n + 1))
+	done
+	wait "$2"
+}
+cycles() {
+	rust_trace_load buf_size=4096 nr_bufs=64 || return 1
+	cat "$DEV" > "$T/cap" &
+	reader=$!
+	rust_trace_wait_session || return 1
+	# Load on every CPU (pinned modulo the CPUs online when each starts).
+	rust_trace_workload pairs 2 100000000 > /dev/null 2>&1 &
+	load=$!
+	rc=0
+	i=0
+	while [ "$i" -lt "$CYCLES" ]; do
+		echo 0 > "$C1" && echo 1 > "$C1" || { echo "# cycle $i failed"; rc=1; break; }
+		i=$((i + 1))
+	done
+	echo 0 > "$C1"
+	echo "# $i offline/online cycles, CPU 1 left offline"
+	# The pairs and their forked halves.
+	killall rust_trace_workload rust_trace_ping rust_trace_pong 2> /dev/null
+	wait "$load" 2> /dev/null
+	returns_within 30 sh -c "echo stop > $DEV" || rc=1
+	ends_within 30 "$reader" || rc=1
+	rust_trace_validates "$T/cap" || rc=1
+	returns_within 30 rmmod rust_trace || rc=1
+	echo 1 > "$C1"
+	return $rc
+}
+
+ktap_print_header
+ktap_set_plan 1
+ktap_test_result "CPU 1 offline and online $CYCLES times while streaming, left offline: stop, rmmod return" cycles
+rust_trace_load
+rm -rf "$T"
+ktap_finished
