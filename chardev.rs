@@ -358,8 +358,7 @@ unsafe extern "C" fn rust_trace_write(
         Ok(Command::Stop) => t.stop(),
         Ok(Command::Flush) => t.flush(),
         Ok(Command::Filter(f)) => t.set_filter(&f),
-        // SAFETY: a module parameter, read once.
-        Ok(Command::Flight) => t.flight(unsafe { helpers::rust_trace_param_flight_gen_ms }),
+        Ok(Command::Flight) => t.flight(helpers::param_flight_gen_ms()),
         Ok(Command::Snapshot) => t.snapshot(),
         Ok(Command::Trigger(us, pid)) => t.arm_trigger(us, pid),
         Ok(Command::TriggerOff) => t.trigger_off(),

@@ -203,6 +203,20 @@ pub(crate) mod cpu {
     }
 }
 
+/// `flush_ms=`, now: `READ_ONCE()`, as sysfs may store it at any moment
+/// (the parameter is 0644).
+pub(crate) fn param_flush_ms() -> c_uint {
+    // SAFETY: a live static of the module; a volatile read of an aligned
+    // `unsigned int` is what READ_ONCE() does.
+    unsafe { core::ptr::read_volatile(&raw const rust_trace_param_flush_ms) }
+}
+
+/// `flight_gen_ms=`, now: `READ_ONCE()` (0644, like `flush_ms=`).
+pub(crate) fn param_flight_gen_ms() -> c_uint {
+    // SAFETY: as in `param_flush_ms`.
+    unsafe { core::ptr::read_volatile(&raw const rust_trace_param_flight_gen_ms) }
+}
+
 // helpers.c, section by section.
 #[allow(
     improper_ctypes,
@@ -216,12 +230,13 @@ extern "C" {
     pub(crate) static rust_trace_param_buf_size: c_uint;
     /// `nr_bufs=` module parameter.
     pub(crate) static rust_trace_param_nr_bufs: c_uint;
-    /// `flush_ms=` module parameter (writable at run time: read it once).
-    pub(crate) static rust_trace_param_flush_ms: c_uint;
+    /// `flush_ms=` module parameter (0644: read it with [`param_flush_ms`]).
+    static rust_trace_param_flush_ms: c_uint;
     /// `flight=` module parameter: 1 starts flight recording at load.
     pub(crate) static rust_trace_param_flight: c_uint;
-    /// `flight_gen_ms=` module parameter (writable at run time: read it once).
-    pub(crate) static rust_trace_param_flight_gen_ms: c_uint;
+    /// `flight_gen_ms=` module parameter (0644: read it with
+    /// [`param_flight_gen_ms`]).
+    static rust_trace_param_flight_gen_ms: c_uint;
     /// Fills in the C compiler's sizes and offsets (see [`check_layouts`]).
     fn rust_trace_layouts(l: *mut Layouts);
 

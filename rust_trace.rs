@@ -94,23 +94,24 @@ impl kernel::Module for RustTrace {
         };
         let buf_size = check_param("buf_size", bs, 4096, 4 << 20, true)?;
         let nr_bufs = check_param("nr_bufs", nb, 2, 1024, false)?;
-        // SAFETY: `flush_ms` is writable at run time; this is one plain read.
-        let flush_ms = unsafe { helpers::rust_trace_param_flush_ms };
-        check_param("flush_ms", flush_ms, 0, 60_000, false)?;
+        check_param("flush_ms", helpers::param_flush_ms(), 0, 60_000, false)?;
         // SAFETY: `nr_cpu_ids` is set at boot and never changes after.
         let nr_cpus = unsafe { kernel::bindings::nr_cpu_ids } as usize;
         let tracer = session::Tracer::new(nr_cpus, buf_size, nr_bufs)?;
         // SAFETY: read-only (0444) module parameter.
         let flight = unsafe { helpers::rust_trace_param_flight };
         check_param("flight", flight, 0, 1, false)?;
-        // SAFETY: `flight_gen_ms` is writable at run time: one plain read.
-        let gen_ms = unsafe { helpers::rust_trace_param_flight_gen_ms };
+        let gen_ms = helpers::param_flight_gen_ms();
         check_param("flight_gen_ms", gen_ms, 1, 10_000, false)?;
-        // SAFETY: the tracer is dropped after the registration (field order).
-        let dev = unsafe { chardev::Registration::new(&tracer)? };
         if flight == 1 {
             tracer.flight(gen_ms)?;
         }
+        // The device goes live last, and nothing after it may fail: from
+        // misc_register() on, an open takes a module reference (which
+        // succeeds while the module is still loading), and a failed init
+        // would free the module under that open file.
+        // SAFETY: the tracer is dropped after the registration (field order).
+        let dev = unsafe { chardev::Registration::new(&tracer)? };
         pr_info!(
             "loaded: {} CPU ids, {} x {} KiB buffers per possible CPU, {} KiB in all\n",
             nr_cpus,

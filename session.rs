@@ -450,8 +450,7 @@ impl Tracer {
         }
         s.phase = Phase::Running;
         s.sessions += 1;
-        // SAFETY: reads a module parameter.
-        let flush_ms = unsafe { helpers::rust_trace_param_flush_ms }.min(60_000);
+        let flush_ms = helpers::param_flush_ms().min(60_000);
         if flush_ms > 0 {
             // SAFETY: initialised in new().
             unsafe { helpers::rust_trace_flush_work_start(flush_ms) };
