@@ -11,12 +11,12 @@
 //!
 //! | operation              | who        | what                                        |
 //! |------------------------|------------|---------------------------------------------|
-//! | open, FMODE_READ       | one reader | starts a session (`EBUSY` if one is open); in flight recording, the pending snapshot (blocks until there is one; `EAGAIN` with O_NONBLOCK) |
+//! | open, FMODE_READ       | one reader | starts a session (`EBUSY` if one is open); in flight recording, a reader of the pending snapshot or of the next (never waits: see `session.rs`) |
 //! | open, write-only       | any number | commands and counters                       |
-//! | read                   | the reader | the stream; blocks; `EAGAIN` if O_NONBLOCK  |
+//! | read                   | the reader | the stream; blocks (a snapshot's reader until one is taken; `ESRCH` once flight recording stops); `EAGAIN` if O_NONBLOCK |
 //! | write                  | any writer | `stop`, `flush`, `filter ...`, `events ...` (`filter.rs`), `flight`, `snapshot` (`flight.rs`), `trigger latency <us> [pid <pid>]`, `trigger off` (`trigger.rs`); anything else `EINVAL` |
 //! | poll                   | any        | `EPOLLIN` when a read would not block       |
-//! | RUST_TRACE_IOC_STATS   | any        | per-CPU or total counters                   |
+//! | RUST_TRACE_IOC_STATS   | any        | per-CPU or total counters (also from 32-bit tools: `compat_ioctl`) |
 //! | RUST_TRACE_IOC_MICROBENCH | any     | times the write path (`microbench.rs`; only with `make MICROBENCH=1`) |
 //! | release (reader)       |            | ends the session                            |
 //!
@@ -111,6 +111,11 @@ static FOPS: FileOps = FileOps(bindings::file_operations {
     write: Some(rust_trace_write),
     poll: Some(rust_trace_poll),
     unlocked_ioctl: Some(rust_trace_ioctl),
+    // 32-bit tools: the stats structure has one layout on both ABIs (no
+    // pointer, u64s at multiples of 8), so only the argument's pointer
+    // needs converting.
+    #[cfg(CONFIG_COMPAT)]
+    compat_ioctl: Some(bindings::compat_ptr_ioctl),
     // SAFETY: all other entries are pointers and flags, for which zero
     // means none.
     ..unsafe { core::mem::zeroed() }
@@ -206,9 +211,9 @@ unsafe extern "C" fn rust_trace_open(
     let t = unsafe { &*tracer };
     // SAFETY: `file` is valid.
     if unsafe { is_reader(file) } {
-        // SAFETY: `file` is valid.
-        let nonblock = unsafe { helpers::rust_trace_file_nonblock(file) };
-        if let Err(e) = t.open_reader(nonblock) {
+        // Never waits: misc_open() holds the misc devices' mutex around
+        // this call (see session.rs, "Nothing waits in open()").
+        if let Err(e) = t.open_reader() {
             return e.to_errno();
         }
     }

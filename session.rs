@@ -4,7 +4,7 @@
 //! and `ReadTrace`, over the buffer pool.
 //!
 //! ```text
-//!             open(O_RDONLY): start()                 write "stop": stop()
+//!       open(O_RDONLY): open_reader()                 write "stop": stop()
 //!   [Idle] ------------------------------> [Running] ---------------------> [Stopped]
 //!     ^   reset buffers, queue the header,   |  write "flush": partial       |
 //!     |   attach probes, arm the periodic    |  buffers to the reader        |
@@ -22,10 +22,21 @@
 //!   [Idle] --write "flight": flight()--> [Flight] --write "stop"--> [Idle]
 //!              attach probes, no header     |  (or [Stopped] while a snapshot
 //!                                           |   is being read)
-//!          write "snapshot" / the trigger: a Pending snapshot; open() then
-//!          gets it (header, snapshot record, batches, footer, EOF) and
-//!          blocks while none is pending
+//!          write "snapshot" / the trigger: a Pending snapshot; a reader
+//!          gets it (header, snapshot record, batches, footer, EOF); its
+//!          read() blocks while none is pending, and fails with ESRCH once
+//!          flight recording stops
 //! ```
+//!
+//! # Nothing waits in open()
+//!
+//! `misc_open()` calls our `open` with the misc devices' global mutex
+//! held (`drivers/char/misc.c`): an `open` that slept until a snapshot
+//! came would hold up every later open of any misc device, among them the
+//! `stop` that was to end the wait. So `open` never waits: a reader opened
+//! in flight recording is *awaiting* (`Reader::awaiting`), and its first
+//! read() (or poll()) attaches it to the pending snapshot, or waits for
+//! one on the wait queue, interruptibly.
 //!
 //! `stop` and `flush` act on the session of the open reader: with none
 //! (Idle) they fail with `ESRCH` and change nothing; once Stopped they do
@@ -204,6 +215,7 @@ struct Session {
     filter: FilterSpec,        // the filter the commands set (in force in `Recorder::filter`)
     flight: Option<Flight>,    // flight recording's state, in Phase::Flight
     snapshot: Option<Pending>, // a snapshot waiting for its reader
+    snapshot_read: bool,       // the open reader holds a snapshot's batches
 }
 
 /// The reader's position in the stream.
@@ -212,6 +224,10 @@ struct Session {
 ///
 /// `list` and `cur` are buffers held by the reader (see `bufpool.rs`):
 /// `cur` is being copied from `off`, `list` links the ones after it.
+/// `cur`'s own link is stale (it still points at what became `list`):
+/// `cur` is one buffer, never a list to walk.
+///
+/// An `awaiting` reader holds no buffer and has no stream yet.
 struct Reader {
     header: [u8; PREAMBLE_MAX], // the stream header (and a snapshot's record)
     header_len: usize,          // bytes of `header` in the stream
@@ -222,6 +238,7 @@ struct Reader {
     footer: Option<KVec<u8>>,   // the footer, once taken from the session
     footer_off: usize,          // footer bytes already read
     eof: bool,                  // the footer was read entirely
+    awaiting: bool,             // opened in flight recording, no snapshot yet
 }
 
 impl Reader {
@@ -236,6 +253,19 @@ impl Reader {
             footer: None,
             footer_off: 0,
             eof: true,
+            awaiting: false,
+        }
+    }
+
+    /// A reader of the snapshot `p`.
+    fn of_snapshot(p: Pending) -> Self {
+        Reader {
+            header: p.preamble,
+            header_len: PREAMBLE_MAX,
+            header_off: 0,
+            footer: Some(p.footer),
+            eof: false,
+            ..Reader::idle()
         }
     }
 }
@@ -334,6 +364,7 @@ impl Tracer {
                     filter: FilterSpec::all(),
                     flight: None,
                     snapshot: None,
+                    snapshot_read: false,
                 }),
                 reader <- new_mutex!(Reader::idle()),
                 waitq <- WaitQueue::new(),
@@ -379,32 +410,25 @@ impl Tracer {
         &self.waitq
     }
 
-    /// Starts a session for a new reader: `EBUSY` if one is open.
-    /// May sleep.
-    pub(crate) fn start(&self) -> Result {
+    /// Opens a reader: starts a streaming session for it, or in flight
+    /// recording makes it the reader of the pending snapshot or of the
+    /// next one (see "Nothing waits in open()"). `EBUSY` if a reader is
+    /// open. Never waits for anything but the locks. May sleep.
+    pub(crate) fn open_reader(&self) -> Result {
         if self.reader_open.swap(true, Ordering::Acquire) {
             return Err(EBUSY);
         }
         let mut r = self.reader.lock();
         let mut s = self.session.lock();
         if s.phase == Phase::Flight {
-            // A reader of a snapshot, if one is ready.
-            let Some(p) = s.snapshot.take() else {
-                self.reader_open.store(false, Ordering::Release);
-                return Err(EAGAIN);
-            };
-            self.snapshot_ready.store(false, Ordering::Relaxed);
-            self.reader_waiting.store(false, Ordering::Relaxed);
+            // A reader of a snapshot: it gets the pending one, or the next,
+            // at its first read (nothing waits here: see the top of the file).
             *r = Reader {
-                header: p.preamble,
-                header_len: PREAMBLE_MAX,
-                header_off: 0,
-                footer: Some(p.footer),
                 eof: false,
+                awaiting: true,
                 ..Reader::idle()
             };
-            // Its batches are all queued: the footer follows them.
-            self.stopped.store(true, Ordering::Release);
+            self.attach_snapshot(&mut s, &mut r);
             return Ok(());
         }
         // The previous session ended in end(), which left the phase Idle
@@ -521,24 +545,35 @@ impl Tracer {
         .to_bytes()
     }
 
-    /// Opens a reader: starts a streaming session, or in flight recording
-    /// takes the snapshot waiting for a reader, waiting for one (unless
-    /// `nonblock`: `EAGAIN`). A wait ends with `ESRCH` if flight recording
-    /// stops first, `ERESTARTSYS` on a signal. May sleep.
-    pub(crate) fn open_reader(&self, nonblock: bool) -> Result {
-        loop {
-            match self.start() {
-                Err(e) if e == EAGAIN && !nonblock => {}
-                r => return r,
-            }
-            self.waitq.wait_interruptible(|| {
-                self.snapshot_ready.load(Ordering::Acquire)
-                    || !self.flight_on.load(Ordering::Acquire)
-            })?;
-            if !self.flight_on.load(Ordering::Acquire) {
-                return Err(ESRCH);
-            }
+    /// An awaiting reader takes the pending snapshot, if there is one:
+    /// whether it did. Under both locks.
+    fn attach_snapshot(&self, s: &mut Session, r: &mut Reader) -> bool {
+        let Some(p) = s.snapshot.take() else {
+            return false;
+        };
+        self.snapshot_ready.store(false, Ordering::Relaxed);
+        self.reader_waiting.store(false, Ordering::Relaxed);
+        s.snapshot_read = true;
+        *r = Reader::of_snapshot(p);
+        // Its batches are all queued: the footer follows them.
+        self.stopped.store(true, Ordering::Release);
+        true
+    }
+
+    /// Whether an awaiting reader has a snapshot to read now (it takes
+    /// it), or must wait (`Ok(false)`); `ESRCH` once flight recording has
+    /// stopped, for good. Takes the session lock, under `reader`.
+    fn await_snapshot(&self, r: &mut Reader) -> Result<bool> {
+        let mut s = self.session.lock();
+        if s.phase != Phase::Flight {
+            return Err(ESRCH);
         }
+        Ok(self.attach_snapshot(&mut s, r))
+    }
+
+    /// The wake-up condition of an awaiting reader.
+    fn snapshot_or_end(&self) -> bool {
+        self.snapshot_ready.load(Ordering::Acquire) || !self.flight_on.load(Ordering::Acquire)
     }
 
     /// `flight`: starts flight recording (see `flight.rs`): `EBUSY` if a
@@ -600,7 +635,7 @@ impl Tracer {
         if s.phase != Phase::Flight {
             return Err(ESRCH);
         }
-        if s.snapshot.is_some() || self.reader_open.load(Ordering::Acquire) {
+        if s.snapshot.is_some() || s.snapshot_read {
             return Err(EBUSY);
         }
         self.take_snapshot(&mut s, None)
@@ -685,9 +720,14 @@ impl Tracer {
     pub(crate) fn trigger_off(&self) -> Result {
         let mut s = self.session.lock();
         self.rec.trigger.disarm();
-        self.rec.trigger.clear_fired();
+        // A `sched_switch` probe may be between disarming the trigger
+        // (its firing) and setting `fired`: detaching waits for every
+        // probe, and only then is the firing forgotten, for good. (While
+        // armed or fired and not yet taken, the waking probe is attached:
+        // the detach is what waits.)
         // SAFETY: attached (if at all) with `self.rec`.
         unsafe { s.tps.detach_waking(&self.rec) };
+        self.rec.trigger.clear_fired();
         Ok(())
     }
 
@@ -702,18 +742,19 @@ impl Tracer {
         let Some(trig) = self.rec.trigger.fired() else {
             return;
         };
-        if s.snapshot.is_some() || self.reader_open.load(Ordering::Acquire) {
-            // SAFETY: process context.
-            unsafe { helpers::rust_trace_trigger_work_start(TRIGGER_AFTER_MS) };
+        if s.snapshot.is_some() || s.snapshot_read {
+            // The reader of that snapshot starts this work again when it
+            // closes (`end()`).
             return;
         }
-        if let Err(e) = self.take_snapshot(&mut s, Some(trig)) {
-            pr_warn!("triggered snapshot failed: {:?}\n", e);
-            return;
-        }
+        let res = self.take_snapshot(&mut s, Some(trig));
+        // Taken or not, this firing is over: the trigger can be armed again.
         self.rec.trigger.clear_fired();
         // SAFETY: attached with `self.rec`.
         unsafe { s.tps.detach_waking(&self.rec) };
+        if let Err(e) = res {
+            pr_warn!("triggered snapshot failed: {:?}\n", e);
+        }
     }
 
     /// Ends flight recording: the probes detach; a snapshot being read
@@ -731,7 +772,9 @@ impl Tracer {
         s.snapshot = None;
         self.snapshot_ready.store(false, Ordering::Relaxed);
         self.flight_on.store(false, Ordering::Release);
-        s.phase = if self.reader_open.load(Ordering::Acquire) {
+        // A snapshot being read stays readable to its end; an awaiting
+        // reader's next read fails with ESRCH.
+        s.phase = if s.snapshot_read {
             Phase::Stopped
         } else {
             Phase::Idle
@@ -864,20 +907,32 @@ impl Tracer {
     pub(crate) fn end(&self) {
         {
             let mut r = self.reader.lock();
-            let s = self.session.lock();
+            let mut s = self.session.lock();
             if s.phase == Phase::Flight {
                 // A snapshot's reader: what it did not read goes back to
-                // the CPUs, which record on.
-                // SAFETY: the reader holds `cur`, `list` and (the snapshot's
-                // batches being the only ones queued in flight recording)
-                // what is left in the full queue; the handles are dropped.
-                unsafe {
-                    flight::give_back_all(&self.rec.pool, r.cur);
-                    flight::give_back_all(&self.rec.pool, r.list);
-                    flight::give_back_all(&self.rec.pool, self.rec.pool.take_full());
+                // the CPUs, which record on. An awaiting one holds nothing.
+                if s.snapshot_read {
+                    // SAFETY: the reader holds `cur` (one buffer: its link
+                    // is stale, see `Reader`), `list` and (the snapshot's
+                    // batches being the only ones queued in flight
+                    // recording) what is left in the full queue; the
+                    // handles are dropped.
+                    unsafe {
+                        if !r.cur.is_null() {
+                            self.rec.pool.give_back(r.cur);
+                        }
+                        flight::give_back_all(&self.rec.pool, r.list);
+                        flight::give_back_all(&self.rec.pool, self.rec.pool.take_full());
+                    }
                 }
+                s.snapshot_read = false;
                 *r = Reader::idle();
                 self.stopped.store(false, Ordering::Relaxed);
+                if self.rec.trigger.fired().is_some() {
+                    // A firing waited for this snapshot's reader to close.
+                    // SAFETY: initialised in new(); cancelled before drop.
+                    unsafe { helpers::rust_trace_trigger_work_start(TRIGGER_AFTER_MS) };
+                }
                 drop(s);
                 drop(r);
                 self.reader_open.store(false, Ordering::Release);
@@ -888,13 +943,14 @@ impl Tracer {
         // cannot fail.
         let _ = self.stop();
         let mut r = self.reader.lock();
-        // The reader's handles are dropped here; the next start() reclaims
+        // The reader's handles are dropped here; the next open_reader() reclaims
         // every buffer with a reset.
         *r = Reader::idle();
         drop(r);
         let mut s = self.session.lock();
         s.phase = Phase::Idle;
         s.footer = KVec::new();
+        s.snapshot_read = false;
         drop(s);
         self.reader_open.store(false, Ordering::Release);
     }
@@ -908,6 +964,9 @@ impl Tracer {
     /// Whether a read would not block, for poll(). May sleep.
     pub(crate) fn readable(&self) -> bool {
         let r = self.reader.lock();
+        if r.awaiting {
+            return self.snapshot_or_end();
+        }
         let ready = r.header_off < r.header_len
             || !r.cur.is_null()
             || !r.list.is_null()
@@ -925,8 +984,21 @@ impl Tracer {
     /// if nothing was copied. The stream goes on after the last byte
     /// copied. Must not be called from atomic context.
     pub(crate) fn read(&self, out: &mut UserBuf, nonblock: bool) -> Result<usize> {
+        if out.len == 0 {
+            return Ok(0);
+        }
         loop {
             let mut r = self.reader.lock();
+            if r.awaiting && !self.await_snapshot(&mut r)? {
+                drop(r);
+                if nonblock {
+                    return Err(EAGAIN);
+                }
+                // No snapshot yet: sleep until one is taken or flight
+                // recording stops (then the next turn says ESRCH).
+                self.waitq.wait_interruptible(|| self.snapshot_or_end())?;
+                continue;
+            }
             self.fill(&mut r, out);
             if out.copied > 0 {
                 self.reader_waiting.store(false, Ordering::Relaxed);
@@ -935,7 +1007,7 @@ impl Tracer {
             if out.fault {
                 return Err(EFAULT);
             }
-            if out.len == 0 || r.eof {
+            if r.eof {
                 return Ok(0);
             }
             drop(r);
@@ -1055,7 +1127,7 @@ impl PinnedDrop for Tracer {
         }
         // Wait for the deferred works.
         // SAFETY: process context; after this neither work runs again (the
-        // flush work was cancelled by stop() and is only armed by start()).
+        // flush work was cancelled by stop() and is only armed by open_reader()).
         // The trigger's work is started only by the irq_work, which the
         // detached probes no longer queue.
         unsafe {

@@ -549,10 +549,22 @@ fn run_flight(
             }
         }
         let mut interrupted = false;
-        let mut snap: Option<File> = None;
+        // With a trigger, the snapshot's reader is open from the start
+        // (an open never waits): poll() says when the trigger's snapshot
+        // is there.
+        let reader = match opt.trigger_us {
+            Some(_) => Some(
+                File::options()
+                    .read(true)
+                    .open(&opt.device)
+                    .map_err(|e| open_error(e, &opt.device))?,
+            ),
+            None => None,
+        };
+        let mut triggered = false;
         // Until the command ends, a signal comes, or the trigger's
-        // snapshot is there (an open that does not block).
-        while status.is_none() && !interrupted && snap.is_none() {
+        // snapshot is there.
+        while status.is_none() && !interrupted && !triggered {
             if tty {
                 let st = ctl.stats().unwrap_or_default();
                 show_status(&format!(
@@ -567,27 +579,35 @@ fn run_flight(
                     }
                 ));
             }
-            let mut fds = [libc::pollfd {
-                fd: sigfd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            }];
-            // SAFETY: one valid pollfd.
-            let n = unsafe { libc::poll(fds.as_mut_ptr(), 1, 100) };
-            if n > 0 && read_signals(sigfd, child.as_deref(), &mut status).is_some() {
+            let mut fds = [
+                libc::pollfd {
+                    fd: sigfd.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+                libc::pollfd {
+                    // A negative fd is ignored.
+                    fd: reader.as_ref().map_or(-1, |f| f.as_raw_fd()),
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+            ];
+            // SAFETY: two valid pollfds.
+            let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, 100) };
+            if n > 0
+                && fds[0].revents != 0
+                && read_signals(sigfd, child.as_deref(), &mut status).is_some()
+            {
                 interrupted = true;
             }
-            if opt.trigger_us.is_some() {
-                snap = open_nonblock(&opt.device)?;
-            }
+            triggered = n > 0 && fds[1].revents & libc::POLLIN != 0;
         }
-        let triggered = snap.is_some();
-        let mut reader = match snap {
+        if !triggered {
+            ctl.send("snapshot")?;
+        }
+        let mut reader = match reader {
             Some(f) => f,
-            None => {
-                ctl.send("snapshot")?;
-                File::open(&opt.device).map_err(|e| open_error(e, &opt.device))?
-            }
+            None => File::open(&opt.device).map_err(|e| open_error(e, &opt.device))?,
         };
         if tty {
             show_status("");
@@ -623,26 +643,6 @@ fn run_flight(
         }
     }
     Ok(status.max(0))
-}
-
-/// Opens the device for reading without blocking: the pending snapshot,
-/// or `None` while there is none (`EAGAIN`).
-fn open_nonblock(device: &Path) -> Result<Option<File>> {
-    use std::os::unix::fs::OpenOptionsExt;
-    match File::options()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(device)
-    {
-        Ok(f) => {
-            // Reads block again: the snapshot is read to its end.
-            // SAFETY: fcntl on a valid fd.
-            unsafe { libc::fcntl(f.as_raw_fd(), libc::F_SETFL, 0) };
-            Ok(Some(f))
-        }
-        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
-        Err(e) => Err(open_error(e, device)),
-    }
 }
 
 /// The live status line (a terminal only): elapsed time, events recorded,

@@ -1,0 +1,150 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# The flight recorder's reader on the paths a user takes when they change
+# their mind: a reader waiting for a snapshot while flight recording is
+# stopped or the trigger is turned off (every command returns, the wait
+# ends with ESRCH, and no other open of the device, or of any misc device,
+# waits behind it), and snapshot readers that close early, mid-batch,
+# again and again (the snapshots after them are whole and valid; snapshot,
+# stop and rmmod return).
+lib="$(dirname "$0")/lib.sh"
+if [ ! -r "$lib" ]; then
+	printf 'TAP version 13\n1..1\nnot ok 1 %s: lib.sh missing\n' "$0"
+	exit 1
+fi
+. "$lib"
+rust_trace_require rtdecode rust_trace_workload rust_trace_counters dd
+
+T=/tmp/rust_trace_flight_reader.$$
+mkdir -p "$T"
+ncpu=$(grep -c ^processor /proc/cpuinfo)
+
+# returns_within SECONDS CMD...: CMD ends within SECONDS (a command stuck
+# in the kernel, even uninterruptibly, fails the check instead of hanging
+# the test). CMD's status is the result.
+returns_within() {
+	secs=$1; shift
+	"$@" &
+	p=$!
+	n=0
+	while kill -0 "$p" 2>/dev/null; do
+		if [ "$n" -ge $((secs * 10)) ]; then
+			echo "# '$*' did not return within $secs s: $(cat /proc/$p/wchan 2>/dev/null)" \
+				"state $(sed -n 's/^State:\t*//p' /proc/$p/status 2>/dev/null)"
+			return 1
+		fi
+		sleep 0.1
+		n=$((n + 1))
+	done
+	wait "$p"
+}
+# ends_within SECONDS PID: the background job PID ends within SECONDS;
+# its status is the result (wait cannot run in a subshell: PID is ours).
+ends_within() {
+	n=0
+	while kill -0 "$2" 2>/dev/null; do
+		[ "$n" -lt $(($1 * 10)) ] || { echo "# job $2 did not end within $1 s"; return 1; }
+		sleep 0.1
+		n=$((n + 1))
+	done
+	wait "$2"
+}
+cmd() { echo "$1" > "$DEV"; }
+
+# wait_reader_blocked PID: the snapshot reader PID is asleep in the kernel
+# (it opened the device and waits for a snapshot).
+wait_reader_blocked() {
+	for _ in $(seq 100); do
+		[ "$(rust_trace_counter reader)" = 1 ] 2>/dev/null &&
+			grep -q '^State:.*S' /proc/"$1"/status 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "# the reader did not block waiting for a snapshot"
+	return 1
+}
+
+# A reader that waits for a snapshot, then `stop`: the stop returns, the
+# reader ends with an error (ESRCH) and an empty output, rmmod works.
+stop_while_waiting() {
+	rust_trace_load nr_bufs=4 buf_size=16384 || return 1
+	cmd flight || return 1
+	cat "$DEV" > "$T/waiting" 2> "$T/waiting.err" &
+	reader=$!
+	wait_reader_blocked "$reader" || return 1
+	# Any other open of the device returns meanwhile (the counters).
+	returns_within 10 rust_trace_counters > /dev/null || return 1
+	returns_within 20 cmd stop || return 1
+	ends_within 10 "$reader"
+	rc=$?
+	echo "# the waiting reader ended with status $rc: $(cat "$T/waiting.err")"
+	[ "$rc" -ne 0 ] && [ ! -s "$T/waiting" ] || return 1
+	grep -q "No such process" "$T/waiting.err" || return 1
+	returns_within 20 rust_trace_unload
+}
+
+# The same with an armed trigger and `trigger off`: the command returns,
+# the reader waits on (flight recording goes on) until `stop`.
+trigger_off_while_waiting() {
+	rust_trace_load nr_bufs=4 buf_size=16384 || return 1
+	cmd flight || return 1
+	cmd "trigger latency 5000000" || return 1
+	cat "$DEV" > "$T/trig" 2> "$T/trig.err" &
+	reader=$!
+	wait_reader_blocked "$reader" || return 1
+	returns_within 20 cmd "trigger off" || return 1
+	kill -0 "$reader" || { echo "# the reader ended at trigger off"; return 1; }
+	# A snapshot taken by hand is what it then reads.
+	returns_within 20 cmd snapshot || return 1
+	ends_within 30 "$reader" || return 1
+	rust_trace_validates "$T/trig" || return 1
+	returns_within 20 cmd stop && returns_within 20 rust_trace_unload
+}
+
+# json_num KEY FILE: a figure of validate's JSON.
+json_num() { rtdecode validate --json "$2" | sed -n "s/^  \"$1\": \\([0-9]*\\).*/\\1/p"; }
+
+# Snapshots of many small buffers, six of them read only in part (the
+# reader closes in the middle of its second batch), then three read
+# whole: each of those validates and holds events, under the same load.
+early_close() {
+	rust_trace_load nr_bufs=16 buf_size=4096 || return 1
+	cmd flight || return 1
+	rust_trace_workload pairs "$ncpu" 1000000 > /dev/null &
+	load=$!
+	sleep 1
+	rc=0
+	for i in 1 2 3 4 5 6; do
+		returns_within 20 cmd snapshot || { rc=1; break; }
+		returns_within 20 dd if="$DEV" of="$T/part$i" bs=4096 count=1 2> /dev/null || { rc=1; break; }
+		sleep 0.2
+	done
+	if [ "$rc" = 0 ]; then
+		for i in 1 2 3; do
+			sleep 0.5
+			returns_within 20 cmd snapshot || { rc=1; break; }
+			returns_within 30 cat "$DEV" > "$T/whole$i" || { rc=1; break; }
+			ev=$(json_num events "$T/whole$i")
+			echo "# whole snapshot $i after six partial reads: $(wc -c < "$T/whole$i") bytes, ${ev:-no} events"
+			rust_trace_validates "$T/whole$i" || rc=1
+			[ "${ev:-0}" -gt 100 ] || rc=1
+		done
+	fi
+	# The pairs and their forked halves.
+	killall rust_trace_workload rust_trace_ping rust_trace_pong 2> /dev/null
+	wait "$load" 2>/dev/null
+	returns_within 20 cmd stop || return 1
+	returns_within 20 rust_trace_unload || return 1
+	return $rc
+}
+
+ktap_print_header
+ktap_set_plan 3
+ktap_test_result "stop while a reader waits for a snapshot: returns; the reader gets ESRCH" stop_while_waiting
+ktap_test_result "trigger off while a reader waits: returns; the reader reads the next snapshot" trigger_off_while_waiting
+ktap_test_result "snapshot readers closing mid-batch: later snapshots whole and valid" early_close
+if [ -d /results ] && [ -e "$T/whole3" ]; then
+	cp "$T/whole3" /results/flight-after-early-close.rtt
+fi
+rust_trace_load
+rm -rf "$T"
+ktap_finished
