@@ -19,36 +19,6 @@ T=/tmp/rust_trace_flight_reader.$$
 mkdir -p "$T"
 ncpu=$(grep -c ^processor /proc/cpuinfo)
 
-# returns_within SECONDS CMD...: CMD ends within SECONDS (a command stuck
-# in the kernel, even uninterruptibly, fails the check instead of hanging
-# the test). CMD's status is the result.
-returns_within() {
-	secs=$1; shift
-	"$@" &
-	p=$!
-	n=0
-	while kill -0 "$p" 2>/dev/null; do
-		if [ "$n" -ge $((secs * 10)) ]; then
-			echo "# '$*' did not return within $secs s: $(cat /proc/$p/wchan 2>/dev/null)" \
-				"state $(sed -n 's/^State:\t*//p' /proc/$p/status 2>/dev/null)"
-			return 1
-		fi
-		sleep 0.1
-		n=$((n + 1))
-	done
-	wait "$p"
-}
-# ends_within SECONDS PID: the background job PID ends within SECONDS;
-# its status is the result (wait cannot run in a subshell: PID is ours).
-ends_within() {
-	n=0
-	while kill -0 "$2" 2>/dev/null; do
-		[ "$n" -lt $(($1 * 10)) ] || { echo "# job $2 did not end within $1 s"; return 1; }
-		sleep 0.1
-		n=$((n + 1))
-	done
-	wait "$2"
-}
 cmd() { echo "$1" > "$DEV"; }
 
 # wait_reader_blocked PID: the snapshot reader PID is asleep in the kernel

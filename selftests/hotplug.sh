@@ -25,31 +25,6 @@ T=/tmp/rust_trace_hotplug.$$
 mkdir -p "$T"
 CYCLES=${RUST_TRACE_HOTPLUG_CYCLES:-150}
 
-# returns_within SECONDS CMD...: CMD ends within SECONDS, with its status.
-returns_within() {
-	secs=$1; shift
-	"$@" &
-	p=$!
-	n=0
-	while kill -0 "$p" 2>/dev/null; do
-		[ "$n" -lt $((secs * 10)) ] || { echo "# '$*' did not return within $secs s"; return 1; }
-		sleep 0.1
-		n=$((n + 1))
-	done
-	wait "$p"
-}
-
-# ends_within SECONDS PID: the background job PID ends within SECONDS;
-# its status is the result (wait cannot run in a subshell: PID is ours).
-ends_within() {
-	n=0
-	while kill -0 "$2" 2>/dev/null; do
-		[ "$n" -lt $(($1 * 10)) ] || { echo "# job $2 did not end within $1 s"; return 1; }
-		sleep 0.1
-		n=$((n + 1))
-	done
-	wait "$2"
-}
 cycles() {
 	rust_trace_load buf_size=4096 nr_bufs=64 || return 1
 	cat "$DEV" > "$T/cap" &
