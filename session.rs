@@ -912,11 +912,10 @@ impl Tracer {
                 // A snapshot's reader: what it did not read goes back to
                 // the CPUs, which record on. An awaiting one holds nothing.
                 if s.snapshot_read {
-                    // SAFETY: the reader holds `cur` (one buffer: its link
-                    // is stale, see `Reader`), `list` and (the snapshot's
-                    // batches being the only ones queued in flight
-                    // recording) what is left in the full queue; the
-                    // handles are dropped.
+                    // SAFETY: the reader holds `cur` (one buffer, its link
+                    // stale: see `Reader`), `list` and what is left in the
+                    // full queue (in flight recording only the snapshot's
+                    // batches are queued); the handles are dropped.
                     unsafe {
                         if !r.cur.is_null() {
                             self.rec.pool.give_back(r.cur);
