@@ -30,9 +30,6 @@ ncpu=$(grep -c ^processor /proc/cpuinfo)
 # the write path's).
 MAXN=30
 
-# json_num KEY FILE: a figure of validate's JSON.
-json_num() { rtdecode validate --json "$2" | sed -n "s/^  \"$1\": \\([0-9]*\\).*/\\1/p"; }
-
 # whole_snapshot NAME: a snapshot taken now validates and holds events.
 whole_snapshot() {
 	echo snapshot > "$DEV" || { echo "# $1: snapshot refused"; return 1; }

@@ -40,7 +40,6 @@ json_window() {
 	rtdecode validate --json "$1" | tr -d ' \n' |
 		sed -n 's/.*"window":\[\([0-9]*\),\([0-9]*\)\].*/\1 \2/p'
 }
-json_num() { rtdecode validate --json "$2" | sed -n "s/^  \"$1\": \\([0-9]*\\).*/\\1/p"; }
 
 # The load: ping-pong pairs on every CPU, a ring of threads, forks, execs
 # and renames, round after round until $T/stop exists.

@@ -70,9 +70,6 @@ trigger_off_while_waiting() {
 	returns_within 20 cmd stop && returns_within 20 rust_trace_unload
 }
 
-# json_num KEY FILE: a figure of validate's JSON.
-json_num() { rtdecode validate --json "$2" | sed -n "s/^  \"$1\": \\([0-9]*\\).*/\\1/p"; }
-
 # Snapshots of many small buffers, six of them read only in part (the
 # reader closes in the middle of its second batch), then three read
 # whole: each of those validates and holds events, under the same load.

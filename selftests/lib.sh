@@ -66,6 +66,8 @@ ends_within() {
 	done
 	wait "$2"
 }
+# json_num KEY FILE: a top-level figure of `rtdecode validate --json FILE`.
+json_num() { rtdecode validate --json "$2" | sed -n "s/^  \"$1\": \\([0-9]*\\).*/\\1/p"; }
 # rust_trace_counter KEY: a total from rust_trace_counters (the module's counters).
 rust_trace_counter() { rust_trace_counters | head -1 | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 
