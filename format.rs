@@ -874,6 +874,51 @@ pub mod decode {
         }
     }
 
+    /// The first byte range of a stream header that breaks a fixed rule
+    /// the parser does not need: `clock_name` is [`CLOCK_LOCAL_NAME`]
+    /// NUL-padded and `reserved` is zero. `b` is the whole header.
+    pub fn header_fixed_fault(b: &[u8]) -> Option<&'static str> {
+        let name = &b[32..48];
+        let (n, pad) = name.split_at(CLOCK_LOCAL_NAME.len());
+        if n != CLOCK_LOCAL_NAME || pad.iter().any(|&c| c != 0) {
+            return Some("header clock_name is not local_clock, NUL-padded");
+        }
+        if b[48..HEADER_LEN].iter().any(|&c| c != 0) {
+            return Some("header reserved bytes 48..64 are not zero");
+        }
+        None
+    }
+
+    /// The field of a footer or snapshot record (`b`, the whole record)
+    /// that must be zero and is not: the footer's `reserved`; the
+    /// snapshot's `reserved`, flag bits other than [`SNAP_F_TRIGGERED`],
+    /// ids past `filter_n`, and, unless a trigger took it, every trigger
+    /// field (with one, trigger flag bits other than IRQ and softirq).
+    pub fn record_zero_fault(tag: u32, b: &[u8]) -> Option<&'static str> {
+        let nonzero = |r: core::ops::Range<usize>| b[r].iter().any(|&c| c != 0);
+        if tag == TAG_FOOTER {
+            return nonzero(12..16).then_some("footer reserved bytes 12..16 are not zero");
+        }
+        if tag != TAG_SNAPSHOT {
+            return None;
+        }
+        let flags = u16_at(b, 42);
+        let n = usize::from(b[41]).min(FILTER_IDS_MAX);
+        if nonzero(156..160) {
+            Some("snapshot reserved bytes 156..160 are not zero")
+        } else if flags & !SNAP_F_TRIGGERED != 0 {
+            Some("snapshot flag bits other than bit 0 are set")
+        } else if nonzero(48 + 8 * n..112) {
+            Some("snapshot filter ids past filter_n are not zero")
+        } else if flags & SNAP_F_TRIGGERED == 0 && nonzero(112..156) {
+            Some("snapshot trigger fields set without the trigger flag")
+        } else if u32_at(b, 124) & !(TRIGGER_F_IRQ | TRIGGER_F_SOFTIRQ) != 0 {
+            Some("snapshot trigger flag bits other than 0 and 1 are set")
+        } else {
+            None
+        }
+    }
+
     /// The first eight bytes of a record: its tag and total length.
     pub fn record_tag_len(b: &[u8]) -> Result<(u32, u32), FormatError> {
         if b.len() < 8 {

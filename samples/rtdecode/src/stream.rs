@@ -144,6 +144,9 @@ pub enum Record {
         offset: u64,
         /// The record.
         snap: Snapshot,
+        /// A field that must be zero and is not
+        /// ([`record_zero_fault`](crate::format::decode::record_zero_fault)).
+        zero_fault: Option<&'static str>,
     },
     /// The footer.
     Footer {
@@ -153,16 +156,19 @@ pub enum Record {
         fixed: FooterFixed,
         /// Per-CPU totals, `fixed.nr_cpus` of them.
         cpus: Vec<CpuTotals>,
+        /// A field that must be zero and is not.
+        zero_fault: Option<&'static str>,
     },
 }
 
 /// Reads a stream record by record.
 pub struct StreamReader<R: Read> {
-    r: R,           // the input
-    offset: u64,    // bytes consumed so far
-    header: Header, // the stream header
-    footer: bool,   // the footer was read
-    records: u64,   // records read so far
+    r: R,                               // the input
+    offset: u64,                        // bytes consumed so far
+    header: Header,                     // the stream header
+    header_fault: Option<&'static str>, // a fixed header field that is wrong
+    footer: bool,                       // the footer was read
+    records: u64,                       // records read so far
 }
 
 /// Reads until `buf` is full or EOF; returns the bytes read.
@@ -206,6 +212,7 @@ impl<R: Read> StreamReader<R> {
             r,
             offset: HEADER_LEN as u64,
             header,
+            header_fault: crate::format::decode::header_fixed_fault(&h),
             footer: false,
             records: 0,
         })
@@ -214,6 +221,12 @@ impl<R: Read> StreamReader<R> {
     /// The stream header.
     pub fn header(&self) -> &Header {
         &self.header
+    }
+
+    /// A fixed header field the parser does not need that breaks its rule
+    /// (clock name, reserved bytes).
+    pub fn header_fault(&self) -> Option<&'static str> {
+        self.header_fault
     }
 
     /// Bytes consumed so far.
@@ -277,9 +290,14 @@ impl<R: Read> StreamReader<R> {
             Err(e) => return Err(err(at, ErrorKind::Io(e))),
         }
         self.offset += u64::from(len);
+        let zero_fault = crate::format::decode::record_zero_fault(tag, &rec);
         if tag == TAG_SNAPSHOT {
             let snap = Snapshot::parse(&rec).map_err(|e| err(at, ErrorKind::Format(e)))?;
-            return Ok(Some(Record::Snapshot { offset: at, snap }));
+            return Ok(Some(Record::Snapshot {
+                offset: at,
+                snap,
+                zero_fault,
+            }));
         }
         if tag == TAG_BATCH {
             let hdr = BatchHeader::parse(&rec).map_err(|e| err(at, ErrorKind::Format(e)))?;
@@ -304,6 +322,7 @@ impl<R: Read> StreamReader<R> {
                 offset: at,
                 fixed,
                 cpus,
+                zero_fault,
             }))
         }
     }

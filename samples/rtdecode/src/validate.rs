@@ -21,10 +21,27 @@
 //!     after it starts; every event lies in the window; each CPU names every task it
 //!     mentions before it mentions it (a snapshot names its tasks itself,
 //!     whatever was overwritten); nothing is lost;
-//! 11. a snapshot's record states the filter in force at its window's
-//!     start: until the stream's first filter record (which is written
-//!     before its change takes effect), no event is of a type that
-//!     filter's event mask leaves out.
+//! 11. every event obeys a filter the stream states for its time: the
+//!     first one stated (a snapshot's record, else the first filter record)
+//!     from the start, each later one from [`FILTER_SKEW_NS`] before its
+//!     record's time (other CPUs' clocks); each until the next change takes
+//!     effect (before the record after it, and [`FILTER_EFFECT_NS`] after
+//!     its own record), plus [`FILTER_SKEW_NS`]: its type is in the
+//!     filter's event mask and, for a TGID filter, when the processes of
+//!     every task it names are known (named earlier in its batch; the idle
+//!     task's is 0), one of them is listed;
+//! 12. the fixed fields hold their values: the header's `clock_id` is 1
+//!     and its `clock_name` `local_clock`, the footer's `clock_hz` 10^9;
+//!     reserved fields are zero (header, footer, snapshot record), and so
+//!     are a snapshot's unused flag bits, its ids past `filter_n` and, when
+//!     no trigger took it, its trigger fields; a trigger's wait (run -
+//!     wakeup) is above its threshold;
+//! 13. event fields are in range: `prev_state` at most 9, CPU arguments
+//!     (`target_cpu`, `orig_cpu`, `dest_cpu`) below the header's CPU count,
+//!     no task record names PID 0 or holds a NUL byte in its name, and a
+//!     filter (record or snapshot) has a
+//!     known kind, `n` ids as its kind needs (none: 0; PIDs or TGIDs: 1 to
+//!     8; cgroup: exactly 1) and a nonempty event mask of types 1 to 7.
 
 use std::io::Read;
 
@@ -32,8 +49,13 @@ use serde::Serialize;
 
 use std::collections::HashSet;
 
+use std::collections::HashMap;
+
 use crate::format::decode::Event;
-use crate::format::{Snapshot, EV_COMM, EV_FILTER, EV_TASK};
+use crate::format::{
+    Snapshot, CLOCK_LOCAL, EVENTS_ALL, EV_COMM, EV_FILTER, EV_TASK, FILTER_CGROUP, FILTER_IDS_MAX,
+    FILTER_NONE, FILTER_TGID, SNAP_F_TRIGGERED, STATE_PREEMPTED,
+};
 use crate::stream::{batch_events, DecodeError, Record, StreamReader};
 
 /// One rule broken.
@@ -90,6 +112,73 @@ pub struct Summary {
 
 /// Violations kept before validation stops.
 pub const MAX_VIOLATIONS: usize = 50;
+
+/// How far the CPUs' clocks may differ, for rule 11: a filter change may
+/// show on another CPU this long before its record's time.
+pub const FILTER_SKEW_NS: u64 = 1_000_000;
+
+/// How long after its record a filter change takes effect at most (the
+/// module writes the record, then switches one word): rule 11.
+pub const FILTER_EFFECT_NS: u64 = 10_000_000;
+
+/// A filter as a filter record or a snapshot record states it.
+#[derive(Clone, Copy, Debug)]
+struct Stated {
+    kind: u8,                   // FILTER_*
+    events: u32,                // event mask, bit 1 << type
+    ids: [u64; FILTER_IDS_MAX], // its ids, `n` of them
+    n: u8,                      // ids used
+}
+
+impl Stated {
+    /// Rule 13 for a filter: what is wrong with it, if anything.
+    fn fault(&self) -> Option<String> {
+        let n = usize::from(self.n);
+        let ids_ok = match self.kind {
+            FILTER_NONE => n == 0,
+            FILTER_CGROUP => n == 1,
+            FILTER_TGID | crate::format::FILTER_PID => (1..=FILTER_IDS_MAX).contains(&n),
+            _ => return Some(format!("a filter of unknown kind {}", self.kind)),
+        };
+        if !ids_ok {
+            return Some(format!("a filter of kind {} with {n} ids", self.kind));
+        }
+        if self.events == 0 || self.events & !EVENTS_ALL != 0 {
+            return Some(format!("a filter with event mask {:#x}", self.events));
+        }
+        None
+    }
+
+    /// Whether an event of type `ty` passes this filter (`None`: any
+    /// type), and one whose tasks belong to the processes `tgids`
+    /// (`None`: some unknown), as far as the stream can tell.
+    fn passes(&self, ty: Option<u8>, tgids: Option<&[u32]>) -> bool {
+        if ty.is_some_and(|ty| self.events & (1 << ty) == 0) {
+            return false;
+        }
+        match (self.kind, tgids) {
+            (FILTER_TGID, Some(t)) => t
+                .iter()
+                .any(|&g| self.ids[..usize::from(self.n)].contains(&u64::from(g))),
+            _ => true,
+        }
+    }
+}
+
+/// What rule 11 needs of one batch: per event type the earliest and latest
+/// time, and per set of processes (an event's tasks' TGIDs, when all are
+/// known) the same.
+struct BatchFacts {
+    offset: u64,                          // the batch's offset
+    cpu: usize,                           // its CPU
+    types: [Option<(u64, u64)>; 8],       // per event type 1..=7: first, last time
+    tgids: HashMap<[u32; 2], (u64, u64)>, // per TGID pair: first, last time
+}
+
+/// The first and last of the times seen, `t` added.
+fn widen(span: Option<(u64, u64)>, t: u64) -> (u64, u64) {
+    span.map_or((t, t), |(a, b)| (a.min(t), b.max(t)))
+}
 
 impl Summary {
     fn violate(&mut self, offset: u64, what: impl Into<String>) {
@@ -177,6 +266,163 @@ fn snapshot_events(
     }
 }
 
+/// Rules 11 and 13 for one batch's events: checks their fields, adds
+/// their filter records to `stated`, returns what rule 11 checks later.
+fn batch_facts(
+    s: &mut Summary,
+    offset: u64,
+    cpu: usize,
+    nr_cpus: u32,
+    evs: &[crate::stream::TimedEvent],
+    stated: &mut Vec<(Option<u64>, Stated)>,
+) -> BatchFacts {
+    let mut f = BatchFacts {
+        offset,
+        cpu,
+        types: [None; 8],
+        tgids: HashMap::new(),
+    };
+    // The process of each PID named so far in this batch (idle: 0).
+    let mut tgid: HashMap<u32, u32> = HashMap::from([(0, 0)]);
+    for te in evs {
+        let bad_cpu = |c: u32| c >= nr_cpus;
+        let fault = match te.ev {
+            Event::Switch { prev_state, .. } if prev_state > STATE_PREEMPTED => {
+                Some(format!("prev_state {prev_state}"))
+            }
+            Event::Wakeup { target_cpu, .. } if bad_cpu(target_cpu) => {
+                Some(format!("target_cpu {target_cpu}"))
+            }
+            Event::Migrate {
+                orig_cpu, dest_cpu, ..
+            } if bad_cpu(orig_cpu) || bad_cpu(dest_cpu) => {
+                Some(format!("a migration from CPU {orig_cpu} to {dest_cpu}"))
+            }
+            Event::Task { pid: 0, .. } => Some("a task record naming PID 0".into()),
+            Event::Task { pid, name, len, .. } if name[..usize::from(len)].contains(&0) => {
+                Some(format!("PID {pid}'s name holds a NUL byte"))
+            }
+            _ => None,
+        };
+        if let Some(what) = fault {
+            s.violate(offset, format!("CPU {cpu}: at {}: {what}", te.ts));
+        }
+        match te.ev {
+            Event::Task { pid, tgid: g, .. } => {
+                tgid.insert(pid, g);
+                continue;
+            }
+            Event::Filter {
+                kind,
+                events,
+                ids,
+                n,
+            } => {
+                let st = Stated {
+                    kind,
+                    events,
+                    ids,
+                    n,
+                };
+                if let Some(why) = st.fault() {
+                    s.violate(offset, format!("CPU {cpu}: at {}: {why}", te.ts));
+                }
+                stated.push((Some(te.ts), st));
+                continue;
+            }
+            _ => {}
+        }
+        let ty = te.ev.type_byte();
+        let slot = &mut f.types[usize::from(ty) & 7];
+        *slot = Some(widen(*slot, te.ts));
+        // The processes of its tasks, when all are known.
+        let pids = match te.ev {
+            Event::Switch {
+                prev_pid, next_pid, ..
+            } => [prev_pid, next_pid],
+            Event::Fork {
+                parent_pid,
+                child_pid,
+            } => [parent_pid, child_pid],
+            Event::Wakeup { pid, .. }
+            | Event::Exit { pid }
+            | Event::Exec { pid, .. }
+            | Event::Migrate { pid, .. } => [pid, pid],
+            Event::Task { .. } | Event::Filter { .. } => continue,
+        };
+        if let (Some(&a), Some(&b)) = (tgid.get(&pids[0]), tgid.get(&pids[1])) {
+            let key = [a.min(b), a.max(b)];
+            let span = f.tgids.get(&key).copied();
+            f.tgids.insert(key, widen(span, te.ts));
+        }
+    }
+    f
+}
+
+/// Rule 11 at the end: every batch's first and last event of each type,
+/// and of each set of processes, obeys a filter stated for its time.
+fn filters_obeyed(s: &mut Summary, mut stated: Vec<(Option<u64>, Stated)>, facts: &[BatchFacts]) {
+    if stated.is_empty() {
+        return;
+    }
+    // In time order, the first in force from the start.
+    stated.sort_by_key(|&(t, _)| t);
+    let n = stated.len();
+    let from = |j: usize| -> u64 {
+        match stated[j].0 {
+            _ if j == 0 => 0,
+            Some(t) => t.saturating_sub(FILTER_SKEW_NS),
+            None => 0,
+        }
+    };
+    let until = |j: usize| -> u64 {
+        // The next change's effect: after its record, before the one after.
+        let next = stated.get(j + 1).and_then(|&(t, _)| t);
+        let after = stated.get(j + 2).and_then(|&(t, _)| t);
+        match (next, after) {
+            (Some(r1), r2) => r1
+                .saturating_add(FILTER_EFFECT_NS)
+                .min(r2.unwrap_or(u64::MAX))
+                .saturating_add(FILTER_SKEW_NS),
+            (None, _) => u64::MAX,
+        }
+    };
+    let ok = |t: u64, ty: Option<u8>, tgids: Option<&[u32]>| {
+        (0..n).any(|j| from(j) <= t && t < until(j) && stated[j].1.passes(ty, tgids))
+    };
+    for f in facts {
+        for (ty, span) in f.types.iter().enumerate() {
+            let Some((a, b)) = *span else { continue };
+            for t in if a == b { vec![a] } else { vec![a, b] } {
+                if !ok(t, Some(ty as u8), None) {
+                    s.violate(
+                        f.offset,
+                        format!(
+                            "CPU {}: an event of type {ty} at {t}, which the filter stated \
+                             for that time leaves out",
+                            f.cpu
+                        ),
+                    );
+                }
+            }
+        }
+        for (g, &(a, b)) in &f.tgids {
+            for t in if a == b { vec![a] } else { vec![a, b] } {
+                if !ok(t, None, Some(&g[..])) {
+                    s.violate(
+                        f.offset,
+                        format!(
+                            "CPU {}: an event at {t} of processes {} and {} only, which the \
+                             TGID filter stated for that time leaves out",
+                            f.cpu, g[0], g[1]
+                        ),
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// Validates the stream read from `r`.
 pub fn validate<R: Read>(r: R) -> Summary {
     let mut s = Summary::default();
@@ -196,10 +442,20 @@ pub fn validate<R: Read>(r: R) -> Summary {
     let mut states_filter = false;
     // Snapshots: the PIDs each CPU has named so far.
     let mut named: Vec<HashSet<u32>> = vec![HashSet::new(); n];
-    // Rule 11: the time of the first filter record, and the earliest
-    // event the stated filter leaves out (time, offset, CPU, type).
-    let mut first_filter: Option<u64> = None;
-    let mut first_excluded: Option<(u64, u64, usize, u8)> = None;
+    // Rule 11: the filters stated (time, or None from the start) and
+    // what each batch holds.
+    let mut stated: Vec<(Option<u64>, Stated)> = Vec::new();
+    let mut facts: Vec<BatchFacts> = Vec::new();
+    // Rule 12: the header.
+    if sr.header().clock_id != CLOCK_LOCAL {
+        s.violate(
+            0,
+            format!("header clock_id {} is not 1", sr.header().clock_id),
+        );
+    }
+    if let Some(f) = sr.header_fault() {
+        s.violate(0, f);
+    }
     loop {
         let rec = match sr.next_record() {
             Ok(Some(r)) => r,
@@ -210,10 +466,41 @@ pub fn validate<R: Read>(r: R) -> Summary {
             }
         };
         match rec {
-            Record::Snapshot { offset, snap } => {
+            Record::Snapshot {
+                offset,
+                snap,
+                zero_fault,
+            } => {
                 if snap.window_end < snap.window_start {
                     s.violate(offset, "snapshot window ends before it starts");
                 }
+                if let Some(f) = zero_fault {
+                    s.violate(offset, f);
+                }
+                let t = &snap.trigger;
+                if snap.flags & SNAP_F_TRIGGERED != 0
+                    && t.run_ns
+                        .checked_sub(t.wakeup_ns)
+                        .is_none_or(|w| w <= t.threshold_ns)
+                {
+                    s.violate(
+                        offset,
+                        format!(
+                            "the trigger's wait {}..{} is not above its threshold {} ns",
+                            t.wakeup_ns, t.run_ns, t.threshold_ns
+                        ),
+                    );
+                }
+                let f = Stated {
+                    kind: snap.filter_kind,
+                    events: snap.filter_events,
+                    ids: snap.filter_ids,
+                    n: snap.filter_n,
+                };
+                if let Some(why) = f.fault() {
+                    s.violate(offset, format!("the snapshot record states {why}"));
+                }
+                stated.push((None, f));
                 s.snapshot = Some(snap);
                 s.window = Some([snap.window_start, snap.window_end]);
                 s.overwritten = Some(snap.overwritten);
@@ -264,19 +551,9 @@ pub fn validate<R: Read>(r: R) -> Summary {
                         }
                         if let Some(snap) = s.snapshot {
                             snapshot_events(&mut s, offset, cpu, &snap, &evs, &mut named[cpu]);
-                            for te in &evs {
-                                let ty = te.ev.type_byte();
-                                if ty == EV_FILTER {
-                                    first_filter =
-                                        Some(first_filter.map_or(te.ts, |f| f.min(te.ts)));
-                                } else if (1..=7).contains(&ty)
-                                    && snap.filter_events & (1 << ty) == 0
-                                    && first_excluded.is_none_or(|(t, ..)| te.ts < t)
-                                {
-                                    first_excluded = Some((te.ts, offset, cpu, ty));
-                                }
-                            }
                         }
+                        let f = batch_facts(&mut s, offset, cpu, n as u32, &evs, &mut stated);
+                        facts.push(f);
                         let c = &mut s.cpus[cpu];
                         c.events += evs.len() as u64;
                         s.events += evs.len() as u64;
@@ -292,8 +569,18 @@ pub fn validate<R: Read>(r: R) -> Summary {
                 offset,
                 fixed,
                 cpus,
+                zero_fault,
             } => {
                 s.footer = true;
+                if let Some(f) = zero_fault {
+                    s.violate(offset, f);
+                }
+                if fixed.clock_hz != 1_000_000_000 {
+                    s.violate(
+                        offset,
+                        format!("footer clock_hz {} is not 10^9", fixed.clock_hz),
+                    );
+                }
                 if fixed.nr_cpus as usize != n {
                     s.violate(
                         offset,
@@ -350,18 +637,7 @@ pub fn validate<R: Read>(r: R) -> Summary {
             break;
         }
     }
-    if let (Some(snap), Some((ts, offset, cpu, ty))) = (s.snapshot, first_excluded) {
-        if first_filter.is_none_or(|f| ts < f) {
-            s.violate(
-                offset,
-                format!(
-                    "CPU {cpu}: an event of type {ty} at {ts}, which the snapshot's stated \
-                     filter (events {:#x}) leaves out, before any filter record",
-                    snap.filter_events
-                ),
-            );
-        }
-    }
+    filters_obeyed(&mut s, stated, &facts);
     s.bytes = sr.offset();
     s
 }

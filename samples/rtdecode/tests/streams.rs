@@ -574,8 +574,9 @@ fn a_snapshot_event_its_stated_filter_leaves_out_is_reported_until_a_filter_reco
     });
     let v = violations(&b.footer());
     assert!(
-        v.iter()
-            .any(|x| x.1.contains("stated filter (events 0x2) leaves out")),
+        v.iter().any(|x| x
+            .1
+            .contains("type 2 at 10007, which the filter stated for that time leaves out")),
         "{v:?}"
     );
     // After a filter record (every event again) a wakeup is in force.

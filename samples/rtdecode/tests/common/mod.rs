@@ -141,12 +141,12 @@ pub fn sample_with_offsets() -> (Vec<u8>, [usize; 3]) {
 }
 
 /// A version 2 stream: a process of two threads (10, its leader, and 11)
-/// and a child process (12) it forks, which renames itself; a filter
-/// stated at the start.
+/// and a child process (12) it forks, which renames itself; a filter of
+/// both processes stated at the start.
 pub fn sample_v2() -> Vec<u8> {
     let mut b = Builder::latest(2);
     b.batch(0, 2_000, 0, |e| {
-        e.filter(0, FILTER_TGID, EVENTS_ALL, &[10]);
+        e.filter(0, FILTER_TGID, EVENTS_ALL, &[10, 12]);
         e.task(0, 10, 10, 0, b"server");
         e.switch(0, 0, 0, 10);
         e.task(5, 11, 10, 0, b"worker");
