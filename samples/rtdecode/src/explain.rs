@@ -156,31 +156,68 @@ struct Wait {
     ran_cpu: u32,
 }
 
-/// Finds the wait of `pid` the target asks for: from a wakeup to the next
-/// switch in.
+/// Finds the wait of `pid` the target asks for: from a wakeup that starts
+/// a wait to the next switch in.
+///
+/// The kernel traces `sched_wakeup` for a task still on its runqueue too
+/// (running, or preempted and queued: `ttwu_runnable()`); its next switch
+/// in ends no wait that wakeup started. So, as for the trigger, a wait
+/// starts only at a wakeup of a task the capture shows off every
+/// runqueue: switched out asleep (any state but `R` and `R+`), or new (a
+/// fork's child, `sched_wakeup_new`). A switch out of the task before its
+/// switch in (it was running, unseen) drops the wakeup. A wait whose start
+/// the capture does not show is missed, never made up.
 fn find_wait<R: Read + Seek>(
     tl: &mut Timeline<R>,
     pid: u32,
     at: Option<u64>,
 ) -> Result<Option<Wait>, DecodeError> {
+    // Whether the capture shows `pid` off every runqueue now.
+    let mut asleep = false;
     let mut pending: Option<u64> = None;
     let mut best: Option<Wait> = None;
     tl.for_each(|te| match te.ev {
-        Event::Wakeup { pid: p, .. } if p == pid && pending.is_none() => pending = Some(te.ts),
-        Event::Switch { next_pid, .. } if next_pid == pid => {
-            if let Some(w) = pending.take() {
-                let cand = Wait {
-                    pid,
-                    woken: w,
-                    ran: te.ts,
-                    ran_cpu: te.cpu,
-                };
-                best = match (at, best) {
-                    (Some(t), None) if te.ts >= t => Some(cand),
-                    (Some(_), b) => b,
-                    (None, Some(b)) if b.ran - b.woken >= cand.ran - cand.woken => Some(b),
-                    (None, _) => Some(cand),
-                };
+        Event::Wakeup { pid: p, new, .. } if p == pid => {
+            if (asleep || new) && pending.is_none() {
+                pending = Some(te.ts);
+            }
+            asleep = false;
+        }
+        Event::Fork { child_pid, .. } if child_pid == pid => {
+            // A new task (or a reused PID): not queued until woken.
+            asleep = true;
+            pending = None;
+        }
+        Event::Exit { pid: p } if p == pid => {
+            asleep = false;
+            pending = None;
+        }
+        Event::Switch {
+            prev_pid,
+            prev_state,
+            next_pid,
+        } if prev_pid == pid || next_pid == pid => {
+            if prev_pid == pid {
+                // Running until now: a wakeup meanwhile started no wait.
+                pending = None;
+                asleep = prev_state != 0 && prev_state != crate::format::STATE_PREEMPTED;
+            }
+            if next_pid == pid {
+                asleep = false;
+                if let Some(w) = pending.take() {
+                    let cand = Wait {
+                        pid,
+                        woken: w,
+                        ran: te.ts,
+                        ran_cpu: te.cpu,
+                    };
+                    best = match (at, best) {
+                        (Some(t), None) if te.ts >= t => Some(cand),
+                        (Some(_), b) => b,
+                        (None, Some(b)) if b.ran - b.woken >= cand.ran - cand.woken => Some(b),
+                        (None, _) => Some(cand),
+                    };
+                }
             }
         }
         _ => {}

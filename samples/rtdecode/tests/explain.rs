@@ -46,9 +46,12 @@ fn capture(triggered: bool) -> Vec<u8> {
         e.switch(25_000, HOG, STATE_PREEMPTED, SLP); // 70_000
         8
     });
+    // SLP went to sleep on CPU 0 before its wakeup: the wakeup starts a
+    // wait (one of a task still on a runqueue would not).
     b.batch(0, 15_000, 0, |e| {
-        e.switch(0, 0, 0, 0);
-        1
+        e.task(0, SLP, HOG, 1, b"slp");
+        e.switch(0, SLP, 1, 0);
+        2
     });
     b.footer()
 }
@@ -124,4 +127,56 @@ fn nothing_to_explain_is_said_plainly() {
         at: None,
     };
     assert!(matches!(explain(&mut tl, t), Err(ExplainError::NoWait(KW))));
+}
+
+/// A snapshot where SLP is woken at 20_005 on CPU 1 while it is not off
+/// any runqueue: `state` 0: it is running on CPU 0 (switched in at
+/// 12_000, preempted at 30_000); `state` 1: it was preempted on CPU 0 at
+/// 15_000 and is still queued there. Either way its switch in at 70_000
+/// ends no wait that wakeup started (the kernel traces `sched_wakeup` of
+/// a task on its runqueue too: `ttwu_runnable()`).
+fn woken_on_a_runqueue(state: u8) -> Vec<u8> {
+    let s = Snapshot {
+        window_start: 10_000,
+        window_end: 100_000,
+        gen_ns: 10_000,
+        filter_events: EVENTS_ALL,
+        ..Default::default()
+    };
+    let mut b = Builder::snapshot(2, &s);
+    b.batch(0, 12_000, 0, |e| {
+        e.task(0, SLP, SLP, 1, b"slp");
+        if state == 0 {
+            e.switch(0, 0, 0, SLP); // 12_000: idle -> slp
+            e.switch(18_000, SLP, STATE_PREEMPTED, 0); // 30_000
+        } else {
+            e.switch(3_000, SLP, STATE_PREEMPTED, 0); // 15_000
+        }
+        3 - u32::from(state)
+    });
+    b.batch(1, 10_000, 0, |e| {
+        e.task(0, HOG, HOG, 1, b"hog");
+        e.switch(0, 0, 0, HOG);
+        e.task(10_005, SLP, SLP, 1, b"slp");
+        e.wakeup(0, false, SLP, 1); // 20_005
+        e.switch(49_995, HOG, STATE_PREEMPTED, SLP); // 70_000
+        5
+    });
+    b.footer()
+}
+
+#[test]
+fn a_wakeup_of_a_task_on_a_runqueue_starts_no_wait() {
+    for state in [0, 1] {
+        let mut tl = timeline(woken_on_a_runqueue(state));
+        let t = Target {
+            pid: Some(SLP),
+            at: None,
+        };
+        let got = explain(&mut tl, t).map(|e| (e.woken_ns, e.ran_ns));
+        assert!(
+            matches!(got, Err(ExplainError::NoWait(SLP))),
+            "state {state}: a wait that did not happen: {got:?}"
+        );
+    }
 }
