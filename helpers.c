@@ -7,10 +7,10 @@
  * macros and static inlines that bindgen cannot turn into functions, and
  * C objects the 6.12 `kernel` crate has no binding for. Its sections serve
  * the Rust files named in their titles, in the order helpers.rs declares
- * them. No decision is taken here: the one loop, the walk up the process
- * tree of rust_trace_add_descendants(), is here because the task list and
- * the parent links are read with macros under RCU; what to do with each
- * task is the Rust callback's.
+ * them. No decision is taken here: the one loop, the walk over the task
+ * list of rust_trace_add_descendants(), is here because the task list and
+ * the parent links are read with macros under RCU, with lock breaks; what
+ * to do with each task is the Rust callback's.
  *
  * Context: rust_trace_smp_processor_id(), rust_trace_irq_save(),
  * rust_trace_irq_restore(), rust_trace_irq_work_queue(),
@@ -281,24 +281,63 @@ bool rust_trace_task_in_cgroup(const struct task_struct *p, struct cgroup *anc)
 #endif
 }
 
+/*
+ * Tasks walked between two reschedule points of
+ * rust_trace_add_descendants().
+ */
+#define RUST_TRACE_WALK_BATCH 1024
+
+/* Lock breaks that may restart the walk before it runs without them. */
+#define RUST_TRACE_WALK_RESTARTS 16
+
+/*
+ * One pass over the task list, in its order, which is creation order
+ * (copy_process() appends; de_thread() puts the new leader in the old
+ * one's place): a process's parent process (real_parent, an older task,
+ * or after reparenting an older reaper or a thread of the same parent
+ * process) is decided before it, so asking the set about the parent alone
+ * is enough, and the walk is linear in tasks, not tasks times depth. Every
+ * RUST_TRACE_WALK_BATCH tasks it leaves RCU and reschedules, as
+ * check_hung_uninterruptible_tasks() does: it pins both cursors, and goes
+ * on if both are still hashed (still on their lists), else walks again
+ * from the start (what it added stays; after RUST_TRACE_WALK_RESTARTS
+ * restarts, without breaks). A process reparented during the walk may be
+ * missed, as one whose parent exited before it is.
+ */
 void rust_trace_add_descendants(bool (*in_set)(void *ctx, unsigned int pid),
 				void (*add)(void *ctx, unsigned int pid),
 				void *ctx)
 {
-	struct task_struct *g, *t, *a, *up;
+	struct task_struct *g, *t, *parent;
+	unsigned int n = 0, restarts = 0;
+	bool alive;
 
 	rcu_read_lock();
-	for_each_process_thread(g, t) {
-		/* Up the process tree: a thread's parent is its group leader. */
-		for (a = t; a->pid; a = up) {
-			if (in_set(ctx, a->pid)) {
+again:
+	for_each_process(g) {
+		/* The process first: its threads are its children. */
+		parent = rcu_dereference(g->real_parent);
+		if (!in_set(ctx, g->pid) && parent->pid && parent != g &&
+		    in_set(ctx, parent->pid))
+			add(ctx, g->pid);
+		for_each_thread(g, t) {
+			if (t != g && !in_set(ctx, t->pid) && in_set(ctx, g->pid))
 				add(ctx, t->pid);
-				break;
+			if (++n % RUST_TRACE_WALK_BATCH ||
+			    restarts >= RUST_TRACE_WALK_RESTARTS)
+				continue;
+			get_task_struct(g);
+			get_task_struct(t);
+			rcu_read_unlock();
+			cond_resched();
+			rcu_read_lock();
+			alive = pid_alive(g) && pid_alive(t);
+			put_task_struct(t);
+			put_task_struct(g);
+			if (!alive) {
+				restarts++;
+				goto again;
 			}
-			up = thread_group_leader(a) ? rcu_dereference(a->real_parent)
-						    : a->group_leader;
-			if (up == a)
-				break;
 		}
 	}
 	rcu_read_unlock();

@@ -310,7 +310,8 @@ extern "C" {
     ) -> bool;
     /// Calls `add(ctx, pid)` for every task that `in_set(ctx, pid)` holds
     /// for itself or an ancestor (a thread's parent being its group
-    /// leader), under RCU. Process context.
+    /// leader): one pass over the tasks, under RCU with a reschedule point
+    /// every 1,024. Process context; may sleep.
     pub(crate) fn rust_trace_add_descendants(
         in_set: unsafe extern "C" fn(ctx: *mut c_void, pid: c_uint) -> bool,
         add: unsafe extern "C" fn(ctx: *mut c_void, pid: c_uint),

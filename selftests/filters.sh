@@ -150,8 +150,57 @@ change_in_session() {
 			exit !(n == 2 && before > 100 && after == 0) }' "$T/change.report"
 }
 
+# uptime_cs: the uptime in centiseconds.
+uptime_cs() { sed 's/^\([0-9]*\)\.\([0-9]*\) .*/\1\2/' /proc/uptime; }
+
+# A fork chain thousands of processes deep. `filter pid` of a task
+# outside it returns within a second: the descendant walk is linear in
+# tasks (each chain process walked up its whole ancestry, finding nothing,
+# under RCU with no reschedule point). `filter pid` of its first then
+# follows it to its last process, whose wakeup is in the capture.
+deep_chain() {
+	depth=6000
+	sleep 600 &
+	outside=$!
+	rust_trace_workload chain "$depth" > "$T/chain" &
+	top=$!
+	for _ in $(seq 1200); do grep -q leaf= "$T/chain" && break; sleep 0.1; done
+	leaf=$(sed -n 's/^leaf=\([0-9]*\).*/\1/p' "$T/chain")
+	rc=1
+	if [ -n "$leaf" ]; then
+		rc=0
+		t0=$(uptime_cs)
+		returns_within 120 sh -c "echo 'filter pid $outside' > $DEV" || rc=1
+		t1=$(uptime_cs)
+		echo "# filter pid of a task outside a chain of $depth processes: $(((t1 - t0) * 10)) ms"
+		[ $((t1 - t0)) -le 100 ] || rc=1
+		echo "filter pid $top" > "$DEV" || rc=1
+		cat "$DEV" > "$T/chain.rtt" &
+		reader=$!
+		rust_trace_wait_session || rc=1
+		kill -USR1 "$leaf"
+		sleep 0.5
+		echo stop > "$DEV"
+		ends_within 120 "$reader" || rc=1
+		rtdecode report "$T/chain.rtt" > "$T/chain.report" || rc=1
+		n=$(grep -c "sched_wakeup .*:$leaf target_cpu" "$T/chain.report")
+		echo "# wakeups of the chain's last process ($leaf) in the capture: $n"
+		[ "$n" -ge 1 ] || rc=1
+	else
+		echo "# the chain did not reach $depth processes"
+	fi
+	echo "filter clear" > "$DEV"
+	# Its first's death ends every link (PDEATHSIG).
+	kill "$top" "$outside"
+	for _ in $(seq 600); do
+		[ -z "$(pidof rust_trace_workload)" ] && break
+		sleep 0.1
+	done
+	return $rc
+}
+
 ktap_print_header
-ktap_set_plan 9
+ktap_set_plan 10
 rust_trace_load
 ktap_test_result "filter pid: a capture beside ftrace" capture_pid
 rust_trace_after "$T/pid.ok" "filter pid: the task and its descendants' events, exactly" judged_pid
@@ -167,6 +216,7 @@ fi
 ktap_test_result "events switch,wakeup: a capture beside ftrace" capture_events
 rust_trace_after "$T/events.ok" "events switch,wakeup: those types of every task, exactly" judged_events
 ktap_test_result "events changed during a session: stated, and in force from there" change_in_session
+ktap_test_result "filter pid beside a fork chain 6000 deep: within 1 s; of its first: its last followed" deep_chain
 rmdir "$CG/rust_trace_filter/sub" "$CG/rust_trace_filter" 2>/dev/null
 rm -rf "$T"
 ktap_finished

@@ -45,6 +45,13 @@
  *                               the error, then "injected" if the fault was
  *                               taken (the count reached 0), and exits 0;
  *                               1 if fail-nth is absent
+ *   rust_trace_workload chain D         a fork chain D processes deep: each makes
+ *                               the next (clone() sharing memory, files and
+ *                               handlers, so a link costs little) and
+ *                               sleeps; the last prints "leaf=PID depth=D";
+ *                               each dies with its parent (PDEATHSIG), so
+ *                               killing the first ends them all; SIGUSR1
+ *                               wakes a link, which sleeps again
  *   rust_trace_workload mark NAME       renames itself NAME and exits (a time mark
  *                               both tracers see, for rtdecode ftrace-diff)
  *   rust_trace_workload sigdfl CMD ...  runs CMD with SIGINT and SIGQUIT at their
@@ -67,6 +74,7 @@
 #include <string.h>
 #include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -352,6 +360,52 @@ static void *race_preempter(void *arg)
 	return NULL;
 }
 
+/* chain: the stacks of its links, 16 KiB each, and its depth. */
+static char *chain_stacks;
+static long chain_depth;
+#define CHAIN_STACK (16 * 1024)
+
+static void chain_wake(int sig)
+{
+	(void)sig;
+}
+
+/* Link i of the chain: makes link i + 1, or is the leaf; sleeps. */
+static int chain_link(void *arg)
+{
+	long i = (long)arg;
+	char msg[64];
+	int n;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (i + 1 < chain_depth) {
+		if (clone(chain_link, chain_stacks + (i + 2) * CHAIN_STACK,
+			  CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | SIGCHLD,
+			  (void *)(i + 1)) < 0)
+			_exit(1);
+	} else {
+		n = snprintf(msg, sizeof(msg), "leaf=%d depth=%ld\n", getpid(), chain_depth);
+		if (write(1, msg, n) != n)
+			_exit(1);
+	}
+	for (;;)
+		pause();
+	return 0;
+}
+
+static void chain(long depth)
+{
+	chain_depth = depth < 1 ? 1 : depth;
+	chain_stacks = mmap(NULL, (chain_depth + 1) * CHAIN_STACK, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (chain_stacks == MAP_FAILED)
+		die("mmap");
+	signal(SIGUSR1, chain_wake);
+	setvbuf(stdout, NULL, _IONBF, 0);
+	/* This process is link 0. */
+	chain_link((void *)0L);
+}
+
 static void wakerace(long seconds)
 {
 	pthread_t t[3];
@@ -433,6 +487,8 @@ int main(int argc, char **argv)
 			die("fail-nth");
 		printf("%s %s\n", r < 0 ? strerror(err) : "ok",
 		       atoi(left) == 0 ? "injected" : "not-reached");
+	} else if (argc >= 3 && !strcmp(argv[1], "chain")) {
+		chain(atol(argv[2]));
 	} else if (argc >= 3 && !strcmp(argv[1], "mark")) {
 		prctl(PR_SET_NAME, argv[2]);
 	} else if (argc >= 3 && !strcmp(argv[1], "sigdfl")) {
@@ -473,7 +529,7 @@ int main(int argc, char **argv)
 	} else {
 		fprintf(stderr, "usage: rust_trace_workload pingpong N | pairs P N | threads T N | forkstorm N |\n"
 				"       spawn | mixed T N K | renamers N | oncpu CPU N | hog CPU MS N |\n"
-				"       wakerace S | failnth N CMD | mark NAME |\n"
+				"       wakerace S | failnth N CMD | chain D | mark NAME |\n"
 				"       sigdfl CMD... | pty CMD... | noop\n");
 		return 2;
 	}
