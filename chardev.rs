@@ -209,16 +209,22 @@ unsafe extern "C" fn rust_trace_open(
     }
     // SAFETY: set by Registration::new and valid while registered.
     let t = unsafe { &*tracer };
+    // The opener's record first: nothing fails after the session starts.
+    // SAFETY: `file` is valid; `private_data` is ours after misc_open().
+    let ret = unsafe { helpers::rust_trace_file_open(file, tracer.cast::<c_void>()) };
+    if ret != 0 {
+        return ret;
+    }
     // SAFETY: `file` is valid.
     if unsafe { is_reader(file) } {
         // Never waits: misc_open() holds the misc devices' mutex around
         // this call (see session.rs, "Nothing waits in open()").
         if let Err(e) = t.open_reader() {
+            // SAFETY: made above; release() is not called for a failed open.
+            unsafe { helpers::rust_trace_file_close(file) };
             return e.to_errno();
         }
     }
-    // SAFETY: `file` is valid; `private_data` is ours after misc_open().
-    unsafe { helpers::rust_trace_file_set_private(file, tracer.cast::<c_void>()) };
     0
 }
 
@@ -237,6 +243,8 @@ unsafe extern "C" fn rust_trace_release(
     if unsafe { is_reader(file) } {
         t.end();
     }
+    // SAFETY: opened by rust_trace_open(); nothing uses the file after.
+    unsafe { helpers::rust_trace_file_close(file) };
     0
 }
 
@@ -349,6 +357,8 @@ unsafe extern "C" fn rust_trace_write(
 ) -> isize {
     // SAFETY: a file of this device (the VFS checked FMODE_WRITE).
     let t = unsafe { tracer_of(file) };
+    // SAFETY: as above; the opener lives until release, after this call.
+    let opener = unsafe { &*helpers::rust_trace_file_opener(file) };
     if count == 0 {
         return 0;
     }
@@ -362,10 +372,10 @@ unsafe extern "C" fn rust_trace_write(
     let res = match parse_command(&cmd) {
         Ok(Command::Stop) => t.stop(),
         Ok(Command::Flush) => t.flush(),
-        Ok(Command::Filter(f)) => t.set_filter(&f),
+        Ok(Command::Filter(f)) => t.set_filter(&f, opener),
         Ok(Command::Flight) => t.flight(helpers::param_flight_gen_ms()),
         Ok(Command::Snapshot) => t.snapshot(),
-        Ok(Command::Trigger(us, pid)) => t.arm_trigger(us, pid),
+        Ok(Command::Trigger(us, pid)) => t.arm_trigger(us, pid, opener),
         Ok(Command::TriggerOff) => t.trigger_off(),
         Err(e) => Err(e),
     };

@@ -13,9 +13,13 @@
 //!                           wakeup_new, fork, exit, exec, migrate), or `all`
 //! ```
 //!
-//! At most [`FILTER_IDS_MAX`] PIDs or TGIDs, numbers as the writer's PID
-//! namespace sees them; a cgroup path as `/proc/self/cgroup` shows it
-//! (relative to the writer's cgroup namespace root, starting with `/`).
+//! At most [`FILTER_IDS_MAX`] PIDs or TGIDs, numbers as the PID namespace
+//! of the file's opener sees them; a cgroup path as `/proc/self/cgroup`
+//! shows it to the opener (relative to the opener's cgroup namespace
+//! root, starting with `/`). The opener's, not the writer's: a descriptor
+//! passed to or inherited by a task in another namespace names what its
+//! opener meant (cgroup.c's rule for its files, "to protect against
+//! inherited fd attacks").
 //! The task filter and the event types are two settings: `filter clear`
 //! leaves the event types, `events all` leaves the task filter. Both stay
 //! in force across sessions until changed, like ftrace's `set_event_pid`.
@@ -78,7 +82,7 @@ use kernel::prelude::*;
 use crate::format::{
     EVENTS_ALL, EVENT_NAMES, FILTER_CGROUP, FILTER_IDS_MAX, FILTER_NONE, FILTER_PID, FILTER_TGID,
 };
-use crate::helpers;
+use crate::helpers::{self, Opener};
 use crate::pidset::PidSet;
 use crate::probes::{Task, TaskFields};
 
@@ -189,17 +193,20 @@ unsafe impl Send for CgroupRef {}
 unsafe impl Sync for CgroupRef {}
 
 impl CgroupRef {
-    /// Looks up the cgroup v2 directory at `path` (NUL-terminated):
-    /// `ENOENT` if there is none, `ENOTDIR` if it is a file,
+    /// Looks up the cgroup v2 directory at `path` (NUL-terminated) from
+    /// the root of `opener`'s cgroup namespace: `ENOENT` if there is none
+    /// (or the writer cannot see that root), `ENOTDIR` if it is a file,
     /// `EOPNOTSUPP` without cgroups. May sleep.
-    fn lookup(path: &[u8]) -> Result<Self> {
+    fn lookup(path: &[u8], opener: &Opener) -> Result<Self> {
         if path.last() != Some(&0) {
             return Err(EINVAL);
         }
         let mut cgrp = ptr::null_mut();
-        // SAFETY: `path` is NUL-terminated; `cgrp` is valid for writing.
-        let ret =
-            unsafe { helpers::rust_trace_cgroup_lookup(path.as_ptr().cast::<c_char>(), &mut cgrp) };
+        // SAFETY: `opener` is a live file's; `path` is NUL-terminated;
+        // `cgrp` is valid for writing.
+        let ret = unsafe {
+            helpers::rust_trace_cgroup_lookup(opener, path.as_ptr().cast::<c_char>(), &mut cgrp)
+        };
         if ret != 0 {
             return Err(Error::from_errno(ret));
         }
@@ -265,11 +272,11 @@ impl FilterSpec {
         }
     }
 
-    /// This filter changed as `cmd` asks: PIDs are translated from the
-    /// writer's namespace (`ESRCH` if one names no task, or for `tgid` no
-    /// process), the cgroup is looked up (see [`CgroupRef::lookup`]).
-    /// May sleep.
-    pub(crate) fn changed(&self, cmd: &FilterCmd) -> Result<Self> {
+    /// This filter changed as `cmd` asks: PIDs are translated from the PID
+    /// namespace of the file's opener (`ESRCH` if one names no task, or
+    /// for `tgid` no process), the cgroup is looked up from the opener's
+    /// cgroup namespace root (see [`CgroupRef::lookup`]). May sleep.
+    pub(crate) fn changed(&self, cmd: &FilterCmd, opener: &Opener) -> Result<Self> {
         let mut spec = FilterSpec {
             kind: self.kind,
             events: self.events,
@@ -285,15 +292,17 @@ impl FilterSpec {
                 spec.cgroup = None;
             }
             FilterCmd::Cgroup(path) => {
-                spec.cgroup = Some(CgroupRef::lookup(path)?);
+                spec.cgroup = Some(CgroupRef::lookup(path, opener)?);
                 spec.kind = FILTER_CGROUP;
                 spec.n = 0;
             }
             FilterCmd::Ids(kind, ids, n) => {
                 for (slot, &id) in spec.ids.iter_mut().zip(ids.iter().take(*n)) {
-                    // SAFETY: no precondition; looks the id up under RCU.
-                    let global =
-                        unsafe { helpers::rust_trace_pid_resolve(id as i32, *kind == FILTER_TGID) };
+                    // SAFETY: `opener` is a live file's; looks the id up
+                    // under RCU.
+                    let global = unsafe {
+                        helpers::rust_trace_pid_resolve(opener, id as i32, *kind == FILTER_TGID)
+                    };
                     if global < 0 {
                         return Err(Error::from_errno(global));
                     }

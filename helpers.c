@@ -30,6 +30,9 @@
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/nsproxy.h>
+#include <linux/pid_namespace.h>
+#include <linux/slab.h>
 #include <linux/poll.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
@@ -41,6 +44,16 @@
 
 #include "helpers.h"
 #include "uapi/rust_trace.h"
+
+/*
+ * chardev.rs and filter.rs: what an open file of the device holds (its
+ * private_data, see rust_trace_file_open()).
+ */
+struct rust_trace_opener {
+	void *tracer;				/* the module's Tracer */
+	struct pid_namespace *pid_ns;		/* the opener's, referenced */
+	struct cgroup_namespace *cgroup_ns;	/* the opener's, referenced (cgroups) */
+};
 
 /*
  * rust_trace.rs: the module parameters, which module_param() declares and
@@ -210,31 +223,64 @@ void rust_trace_tracepoint_sync(void)
 }
 
 /*
- * filter.rs: PIDs as the writer's namespace numbers them (find_vpid()
- * needs RCU), the cgroup v2 directory a path names and its references and
- * ancestry (cgroup_get(), cgroup_put(), cgroup_id() and
- * cgroup_is_descendant() are static inlines), and the walk over every task
- * (for_each_process_thread() is a macro). The cgroup test is called from
- * probes (any context).
+ * filter.rs: PIDs as the opener's namespace numbers them (find_pid_ns()
+ * needs RCU), the cgroup v2 directory a path from the opener's cgroup
+ * namespace root names and its references and ancestry (cgroup_get(),
+ * cgroup_put(), cgroup_id() and cgroup_is_descendant() are static
+ * inlines), and the walk over every task (for_each_process_thread() is a
+ * macro). The cgroup test is called from probes (any context).
  */
-int rust_trace_pid_resolve(int nr, bool tgid)
+int rust_trace_pid_resolve(const struct rust_trace_opener *o, int nr, bool tgid)
 {
 	struct pid *pid;
 	int ret = -ESRCH;
 
 	rcu_read_lock();
-	pid = find_vpid(nr);
+	pid = find_pid_ns(nr, o->pid_ns);
 	if (pid && pid_task(pid, tgid ? PIDTYPE_TGID : PIDTYPE_PID))
 		ret = pid_nr(pid);
 	rcu_read_unlock();
 	return ret;
 }
 
-int rust_trace_cgroup_lookup(const char *path, struct cgroup **out)
+/*
+ * cgroup_get_from_path() walks from the caller's cgroup namespace root,
+ * and kernfs_walk_and_get() is not exported: the path is made relative to
+ * the caller's root by prefixing the opener's root as the caller sees it.
+ * An opener's root the caller cannot see (not at or below its own: a path
+ * with "..") names nothing for it: ENOENT, as cgroup.c answers a move
+ * outside the namespace of the file's opener.
+ */
+int rust_trace_cgroup_lookup(const struct rust_trace_opener *o, const char *path,
+			     struct cgroup **out)
 {
 #ifdef CONFIG_CGROUPS
-	struct cgroup *cgrp = cgroup_get_from_path(path);
+	struct cgroup *cgrp;
+	char *full;
+	int len;
 
+	full = kmalloc(PATH_MAX, GFP_KERNEL);
+	if (!full)
+		return -ENOMEM;
+	len = cgroup_path_ns(o->cgroup_ns->root_cset->dfl_cgrp, full, PATH_MAX,
+			     current->nsproxy->cgroup_ns);
+	if (len < 0 || len >= PATH_MAX) {
+		kfree(full);
+		return len < 0 ? len : -ENAMETOOLONG;
+	}
+	if (full[0] != '/' || (!strncmp(full, "/..", 3) && (!full[3] || full[3] == '/'))) {
+		kfree(full);
+		return -ENOENT;
+	}
+	/* "/" and "/x" give "/x"; "/a" and "/x" give "/a/x". */
+	if (len == 1)
+		len = 0;
+	if (strscpy(full + len, path, PATH_MAX - len) < 0) {
+		kfree(full);
+		return -ENAMETOOLONG;
+	}
+	cgrp = cgroup_get_from_path(full);
+	kfree(full);
 	if (IS_ERR(cgrp))
 		return PTR_ERR(cgrp);
 	*out = cgrp;
@@ -494,14 +540,47 @@ bool rust_trace_file_nonblock(const struct file *file)
 	return file->f_flags & O_NONBLOCK;
 }
 
-void *rust_trace_file_private(const struct file *file)
+/*
+ * What an open file of the device holds (its private_data): the tracer,
+ * and the opener's PID and cgroup namespaces, in which its writes name
+ * PIDs and cgroup paths, whoever writes (cgroup.c's precedent: the
+ * namespace stored at open, against inherited-fd attacks).
+ */
+int rust_trace_file_open(struct file *file, void *tracer)
 {
-	return file->private_data;
+	struct rust_trace_opener *o = kmalloc(sizeof(*o), GFP_KERNEL);
+
+	if (!o)
+		return -ENOMEM;
+	o->tracer = tracer;
+	o->pid_ns = get_pid_ns(task_active_pid_ns(current));
+#ifdef CONFIG_CGROUPS
+	o->cgroup_ns = current->nsproxy->cgroup_ns;
+	get_cgroup_ns(o->cgroup_ns);
+#endif
+	file->private_data = o;
+	return 0;
 }
 
-void rust_trace_file_set_private(struct file *file, void *data)
+void rust_trace_file_close(struct file *file)
 {
-	file->private_data = data;
+	struct rust_trace_opener *o = file->private_data;
+
+	put_pid_ns(o->pid_ns);
+#ifdef CONFIG_CGROUPS
+	put_cgroup_ns(o->cgroup_ns);
+#endif
+	kfree(o);
+}
+
+void *rust_trace_file_private(const struct file *file)
+{
+	return ((struct rust_trace_opener *)file->private_data)->tracer;
+}
+
+const struct rust_trace_opener *rust_trace_file_opener(const struct file *file)
+{
+	return file->private_data;
 }
 
 void rust_trace_poll_wait(struct file *file, struct wait_queue_head *wq,

@@ -13,6 +13,7 @@ struct cgroup;
 struct file;
 struct file_operations;
 struct poll_table_struct;
+struct rust_trace_opener;
 struct task_struct;
 struct wait_queue_head;
 
@@ -81,8 +82,9 @@ void rust_trace_trigger_work_start(unsigned int ms);
 void rust_trace_trigger_work_cancel(void);
 
 /* filter.rs */
-int rust_trace_pid_resolve(int nr, bool tgid);
-int rust_trace_cgroup_lookup(const char *path, struct cgroup **out);
+int rust_trace_pid_resolve(const struct rust_trace_opener *o, int nr, bool tgid);
+int rust_trace_cgroup_lookup(const struct rust_trace_opener *o, const char *path,
+			     struct cgroup **out);
 void rust_trace_cgroup_get(struct cgroup *cgrp);
 void rust_trace_cgroup_put(struct cgroup *cgrp);
 u64 rust_trace_cgroup_id(struct cgroup *cgrp);
@@ -108,8 +110,10 @@ int rust_trace_misc_register(const struct file_operations *fops);
 void rust_trace_misc_deregister(void);
 bool rust_trace_file_readable(const struct file *file);
 bool rust_trace_file_nonblock(const struct file *file);
+int rust_trace_file_open(struct file *file, void *tracer);
+void rust_trace_file_close(struct file *file);
 void *rust_trace_file_private(const struct file *file);
-void rust_trace_file_set_private(struct file *file, void *data);
+const struct rust_trace_opener *rust_trace_file_opener(const struct file *file);
 void rust_trace_poll_wait(struct file *file, struct wait_queue_head *wq,
 			  struct poll_table_struct *pt);
 

@@ -42,6 +42,16 @@ use kernel::prelude::*;
 
 use crate::format::{FOOTER_CPU_LEN, FOOTER_FIXED_LEN, HEADER_LEN};
 
+/// What an open file of the device holds (`struct rust_trace_opener`,
+/// made at `open`): the tracer, and the opener's PID and cgroup
+/// namespaces, in which the file's writes name PIDs and cgroup paths
+/// whoever writes (cgroup.c stores the namespace at open, "to protect
+/// against inherited fd attacks"). Opaque here; C reads it.
+#[repr(C)]
+pub(crate) struct Opener {
+    _opaque: [u8; 0], // defined in helpers.c
+}
+
 // Kernel exports without a binding: include/linux/sched/clock.h,
 // include/linux/tracepoint.h.
 // `allow`, not `expect`: whether a structure trips the lint depends on the
@@ -287,12 +297,15 @@ extern "C" {
     // and ancestry (static inlines), the walk over every task (a macro).
 
     /// The global PID of the task (or, with `tgid`, the process) that is
-    /// `nr` in the caller's PID namespace; `-ESRCH` if there is none.
-    pub(crate) fn rust_trace_pid_resolve(nr: c_int, tgid: bool) -> c_int;
-    /// `cgroup_get_from_path(path)`: on success stores the cgroup, with a
-    /// reference taken, in `out` and returns 0; else `-ENOENT`, `-ENOTDIR`
+    /// `nr` in the PID namespace of `o`'s opener; `-ESRCH` if there is none.
+    pub(crate) fn rust_trace_pid_resolve(o: *const Opener, nr: c_int, tgid: bool) -> c_int;
+    /// The cgroup v2 directory at `path` from the root of the cgroup
+    /// namespace of `o`'s opener: on success stores it, with a reference
+    /// taken, in `out` and returns 0; else `-ENOENT` (also for an opener's
+    /// root the caller cannot see), `-ENOTDIR`, `-ENAMETOOLONG`, `-ENOMEM`
     /// or `-EOPNOTSUPP` (no cgroups). May sleep.
     pub(crate) fn rust_trace_cgroup_lookup(
+        o: *const Opener,
         path: *const c_char,
         out: *mut *mut bindings::cgroup,
     ) -> c_int;
@@ -384,10 +397,15 @@ extern "C" {
     pub(crate) fn rust_trace_file_readable(file: *const bindings::file) -> bool;
     /// `file->f_flags & O_NONBLOCK`.
     pub(crate) fn rust_trace_file_nonblock(file: *const bindings::file) -> bool;
-    /// `file->private_data`.
+    /// Makes `file`'s [`Opener`]: `tracer` and the caller's PID and cgroup
+    /// namespaces (references taken). 0 or `-ENOMEM`. May sleep.
+    pub(crate) fn rust_trace_file_open(file: *mut bindings::file, tracer: *mut c_void) -> c_int;
+    /// Frees `file`'s [`Opener`] and drops its references.
+    pub(crate) fn rust_trace_file_close(file: *mut bindings::file);
+    /// The tracer of `file`'s [`Opener`].
     pub(crate) fn rust_trace_file_private(file: *const bindings::file) -> *mut c_void;
-    /// `file->private_data = data`.
-    pub(crate) fn rust_trace_file_set_private(file: *mut bindings::file, data: *mut c_void);
+    /// `file`'s [`Opener`], valid until the file is released.
+    pub(crate) fn rust_trace_file_opener(file: *const bindings::file) -> *const Opener;
     /// `poll_wait()`.
     pub(crate) fn rust_trace_poll_wait(
         file: *mut bindings::file,

@@ -101,7 +101,7 @@ use crate::format::{
     CpuTotals, Encoder, FooterFixed, Header, Trigger, CLOCK_LOCAL, FILTER_IDS_MAX, FILTER_MAX,
     HEADER_LEN, SNAPSHOT_LEN, VERSION,
 };
-use crate::helpers;
+use crate::helpers::{self, Opener};
 use crate::pidset::PidSet;
 use crate::probes::{Recorder, TaskFields, Tracepoints};
 use crate::trigger::{LatencyTrigger, THRESHOLD_MAX_US, TRIGGER_AFTER_MS};
@@ -682,14 +682,15 @@ impl Tracer {
     /// `ESRCH` without flight recording or for a PID of no task, `EINVAL`
     /// for a threshold of 0 or above [`THRESHOLD_MAX_US`], `EBUSY` while
     /// the snapshot of an earlier firing is pending or being read, `ENODEV`
-    /// if the kernel lacks `sched_waking`. May sleep.
-    pub(crate) fn arm_trigger(&self, us: u64, pid: Option<i32>) -> Result {
+    /// if the kernel lacks `sched_waking`. The PID is one of `opener`'s
+    /// PID namespace. May sleep.
+    pub(crate) fn arm_trigger(&self, us: u64, pid: Option<i32>, opener: &Opener) -> Result {
         if us == 0 || us > THRESHOLD_MAX_US {
             return Err(EINVAL);
         }
         let gpid = match pid {
-            // SAFETY: process context.
-            Some(nr) => match unsafe { helpers::rust_trace_pid_resolve(nr, false) } {
+            // SAFETY: process context; `opener` is a live file's.
+            Some(nr) => match unsafe { helpers::rust_trace_pid_resolve(opener, nr, false) } {
                 g if g > 0 => g as u32,
                 _ => return Err(ESRCH),
             },
@@ -786,10 +787,11 @@ impl Tracer {
     /// Puts a `filter` or `events` command in force (see `filter.rs`):
     /// during a session, after recording the new filter in the stream
     /// (`ENOBUFS`, and no change, if it cannot be stored). On any error
-    /// nothing changes. May sleep.
-    pub(crate) fn set_filter(&self, cmd: &FilterCmd) -> Result {
+    /// nothing changes. PIDs and cgroup paths are those of `opener`'s
+    /// namespaces. May sleep.
+    pub(crate) fn set_filter(&self, cmd: &FilterCmd, opener: &Opener) -> Result {
         let mut s = self.session.lock();
-        let spec = s.filter.changed(cmd)?;
+        let spec = s.filter.changed(cmd, opener)?;
         let running = matches!(s.phase, Phase::Running | Phase::Flight);
         self.rec
             .filter
