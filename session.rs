@@ -81,11 +81,16 @@
 //! never sleeps holding `reader` (it drops it before waiting), copies to
 //! user space (where a page fault may take long) holding only `reader`, and
 //! `stop()` never takes `reader`, so a blocked or faulting reader cannot
-//! hold up a stop. The periodic flush work takes `flush_lock` but not
+//! hold up a stop. While a reader is open only its read() and release()
+//! take `reader`: another open sees `reader_open` first, `flight` refuses
+//! before the lock, and poll() takes no lock (it reads `reader_state`,
+//! which every locked change of the reader publishes), so a copy that a
+//! page fault stalls for good (a userfaultfd or FUSE page) holds up
+//! nothing but its own file. The periodic flush work takes `flush_lock` but not
 //! `session`; `stop()` cancels the work (synchronously) before it detaches
 //! the probes.
 
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 use kernel::bindings;
 use kernel::ffi::c_void;
@@ -322,6 +327,14 @@ impl UserBuf {
 // SAFETY: the raw handles are only used under the `reader` mutex.
 unsafe impl Send for Reader {}
 
+/// [`Tracer::reader_state`]: the reader holds nothing to copy (what is
+/// ready is in the full queue, or nothing is).
+const READER_DRAINED: u8 = 0;
+/// [`Tracer::reader_state`]: the reader holds bytes it has not copied.
+const READER_HOLDING: u8 = 1;
+/// [`Tracer::reader_state`]: the reader awaits a snapshot.
+const READER_AWAITING: u8 = 2;
+
 /// The tracer: buffers, probes, session and reader.
 ///
 /// Drop order: `Drop::drop` detaches any probe and waits for the irq_work
@@ -338,6 +351,7 @@ pub(crate) struct Tracer {
     #[pin]
     flush_lock: Mutex<()>, // one flusher at a time (offline CPUs' buffers)
     reader_open: AtomicBool,    // a reader file is open (one at a time)
+    reader_state: AtomicU8,     // READER_*: what the reader held when it last let go
     reader_waiting: AtomicBool, // the reader found nothing at its last read or poll
     stopped: AtomicBool,        // stop() has flushed: footer after the last batch
     flight_on: AtomicBool,      // Phase::Flight (a hint for waiters)
@@ -370,6 +384,7 @@ impl Tracer {
                 waitq <- WaitQueue::new(),
                 flush_lock <- new_mutex!(()),
                 reader_open: AtomicBool::new(false),
+                reader_state: AtomicU8::new(READER_DRAINED),
                 reader_waiting: AtomicBool::new(false),
                 stopped: AtomicBool::new(false),
                 flight_on: AtomicBool::new(false),
@@ -429,6 +444,7 @@ impl Tracer {
                 ..Reader::idle()
             };
             self.attach_snapshot(&mut s, &mut r);
+            self.publish(&r);
             return Ok(());
         }
         // The previous session ended in end(), which left the phase Idle
@@ -480,6 +496,7 @@ impl Tracer {
             unsafe { helpers::rust_trace_flush_work_start(flush_ms) };
             s.flush_armed = true;
         }
+        self.publish(&r);
         pr_info!("session {} started\n", s.sessions);
         Ok(())
     }
@@ -582,6 +599,12 @@ impl Tracer {
     pub(crate) fn flight(&self, gen_ms: u32) -> Result {
         if !(1..=10_000).contains(&gen_ms) {
             return Err(EINVAL);
+        }
+        // An open reader is refused before its lock, which a read holds
+        // across its copy to user space (a page fault there may wait for
+        // a userfaultfd or FUSE server for good).
+        if self.reader_open.load(Ordering::Acquire) {
+            return Err(EBUSY);
         }
         let _r = self.reader.lock();
         let mut s = self.session.lock();
@@ -928,6 +951,7 @@ impl Tracer {
                 }
                 s.snapshot_read = false;
                 *r = Reader::idle();
+                self.publish(&r);
                 self.stopped.store(false, Ordering::Relaxed);
                 if self.rec.trigger.fired().is_some() {
                     // A firing waited for this snapshot's reader to close.
@@ -947,6 +971,7 @@ impl Tracer {
         // The reader's handles are dropped here; the next open_reader() reclaims
         // every buffer with a reset.
         *r = Reader::idle();
+        self.publish(&r);
         drop(r);
         let mut s = self.session.lock();
         s.phase = Phase::Idle;
@@ -962,16 +987,33 @@ impl Tracer {
         self.rec.pool.full_pending() || self.stopped.load(Ordering::Acquire)
     }
 
-    /// Whether a read would not block, for poll(). May sleep.
-    pub(crate) fn readable(&self) -> bool {
-        let r = self.reader.lock();
-        if r.awaiting {
-            return self.snapshot_or_end();
+    /// Publishes what `r` holds for [`Tracer::readable`], under the reader
+    /// lock; wakes pollers when it comes to hold bytes (a read of another
+    /// thread left them).
+    fn publish(&self, r: &Reader) {
+        let st = if r.awaiting {
+            READER_AWAITING
+        } else if r.header_off < r.header_len || !r.cur.is_null() || !r.list.is_null() {
+            READER_HOLDING
+        } else {
+            READER_DRAINED
+        };
+        if self.reader_state.swap(st, Ordering::AcqRel) != st && st == READER_HOLDING {
+            self.waitq.wake_all();
         }
-        let ready = r.header_off < r.header_len
-            || !r.cur.is_null()
-            || !r.list.is_null()
-            || self.data_ready();
+    }
+
+    /// Whether a read would not block, for poll(). Takes no lock: a read
+    /// holds the reader's across its copy to user space, which a page
+    /// fault may stall for good (userfaultfd, FUSE), so poll reads what the
+    /// reader last published. A read in progress may make it say ready
+    /// when a read would block: poll allows that. Never sleeps.
+    pub(crate) fn readable(&self) -> bool {
+        let ready = match self.reader_state.load(Ordering::Acquire) {
+            READER_AWAITING => return self.snapshot_or_end(),
+            READER_HOLDING => true,
+            _ => self.data_ready(),
+        };
         if !ready {
             // The poller will sleep for data: let the periodic flush serve it.
             self.reader_waiting.store(true, Ordering::Relaxed);
@@ -1001,6 +1043,7 @@ impl Tracer {
                 continue;
             }
             self.fill(&mut r, out);
+            self.publish(&r);
             if out.copied > 0 {
                 self.reader_waiting.store(false, Ordering::Relaxed);
                 return Ok(out.copied);

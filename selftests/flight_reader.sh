@@ -6,7 +6,9 @@
 # ends with ESRCH, and no other open of the device, or of any misc device,
 # waits behind it), and snapshot readers that close early, mid-batch,
 # again and again (the snapshots after them are whole and valid; snapshot,
-# stop and rmmod return).
+# stop and rmmod return); and a reader whose copy to user space stalls
+# for good (a userfaultfd page no one serves), which holds up no command
+# and no poll.
 lib="$(dirname "$0")/lib.sh"
 if [ ! -r "$lib" ]; then
 	printf 'TAP version 13\n1..1\nnot ok 1 %s: lib.sh missing\n' "$0"
@@ -104,11 +106,41 @@ early_close() {
 	return $rc
 }
 
+# A streaming reader whose read stalls in its copy (rust_trace_workload
+# uffdread): `flight` is refused at once (a reader is open), a poll of the
+# device from another thread returns at once, `stop` returns; once the
+# fault is served the read ends and rmmod works.
+stalled_copy() {
+	rust_trace_load || return 1
+	rust_trace_workload uffdread 8 > "$T/uffd" &
+	w=$!
+	for _ in $(seq 100); do grep -q stalled "$T/uffd" && break; sleep 0.1; done
+	grep -q stalled "$T/uffd" || { echo "# the read did not stall"; kill "$w"; return 1; }
+	rc=0
+	returns_within 5 sh -c "! echo flight > $DEV 2> /dev/null" || rc=1
+	for _ in $(seq 100); do grep -q poll= "$T/uffd" && break; sleep 0.1; done
+	echo "# poll beside the stalled read: $(grep poll= "$T/uffd")"
+	ms=$(sed -n 's/^poll=[0-9-]* \([0-9]*\) ms$/\1/p' "$T/uffd")
+	[ "${ms:-99999}" -lt 1000 ] || rc=1
+	returns_within 20 cmd stop || rc=1
+	ends_within 30 "$w" || { rc=1; kill -9 "$w" 2> /dev/null; }
+	echo "# once served: $(grep read= "$T/uffd")"
+	n=$(sed -n 's/^read=//p' "$T/uffd")
+	[ "${n:-0}" -gt 0 ] || rc=1
+	returns_within 20 rust_trace_unload || rc=1
+	return $rc
+}
+
 ktap_print_header
-ktap_set_plan 3
+ktap_set_plan 4
 ktap_test_result "stop while a reader waits for a snapshot: returns; the reader gets ESRCH" stop_while_waiting
 ktap_test_result "trigger off while a reader waits: returns; the reader reads the next snapshot" trigger_off_while_waiting
 ktap_test_result "snapshot readers closing mid-batch: later snapshots whole and valid" early_close
+if [ -e /proc/sys/vm/unprivileged_userfaultfd ] || grep -q userfaultfd /proc/kallsyms 2>/dev/null; then
+	ktap_test_result "a read stalled in its copy (userfaultfd): flight refused, poll and stop return" stalled_copy
+else
+	ktap_test_skip "a read stalled in its copy (no userfaultfd here)"
+fi
 if [ -d /results ] && [ -e "$T/whole3" ]; then
 	cp "$T/whole3" /results/flight-after-early-close.rtt
 fi

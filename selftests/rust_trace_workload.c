@@ -52,6 +52,14 @@
  *                               each dies with its parent (PDEATHSIG), so
  *                               killing the first ends them all; SIGUSR1
  *                               wakes a link, which sleeps again
+ *   rust_trace_workload uffdread S      opens /dev/rust_trace for reading and reads
+ *                               into a page of a userfaultfd that answers
+ *                               no fault for S seconds: the read stalls in
+ *                               the copy to user space. Prints "stalled"
+ *                               when it has for 0.5 s, then "poll=N MS ms"
+ *                               (what a poll of the device from another
+ *                               thread returned, in how long), then "read=N"
+ *                               once the fault is answered (a zero page)
  *   rust_trace_workload mark NAME       renames itself NAME and exits (a time mark
  *                               both tracers see, for rtdecode ftrace-diff)
  *   rust_trace_workload sigdfl CMD ...  runs CMD with SIGINT and SIGQUIT at their
@@ -74,7 +82,11 @@
 #include <string.h>
 #include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -406,6 +418,68 @@ static void chain(long depth)
 	chain_link((void *)0L);
 }
 
+/* uffdread: the device, the page its read copies into, what it returned. */
+static int uffd_dev;
+static char *uffd_page;
+static volatile long uffd_read_ret = -2;
+
+static void *uffd_reader(void *arg)
+{
+	(void)arg;
+	uffd_read_ret = read(uffd_dev, uffd_page, 4096);
+	return NULL;
+}
+
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+static void uffdread(long seconds)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	struct uffdio_zeropage zp = { .mode = 0 };
+	struct pollfd pfd;
+	struct timespec t0;
+	pthread_t t;
+	int uffd, n;
+
+	setvbuf(stdout, NULL, _IONBF, 0);
+	uffd = syscall(SYS_userfaultfd, O_CLOEXEC);
+	if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api))
+		die("userfaultfd");
+	uffd_page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (uffd_page == MAP_FAILED)
+		die("mmap");
+	reg.range.start = (unsigned long)uffd_page;
+	reg.range.len = 4096;
+	if (ioctl(uffd, UFFDIO_REGISTER, &reg))
+		die("UFFDIO_REGISTER");
+	uffd_dev = open("/dev/rust_trace", O_RDONLY);
+	if (uffd_dev < 0)
+		die("/dev/rust_trace");
+	if (pthread_create(&t, NULL, uffd_reader, NULL))
+		die("pthread_create");
+	usleep(500000);
+	printf("stalled\n");
+	/* The reader is in its copy: a poll from here must not wait for it. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	pfd.fd = uffd_dev;
+	pfd.events = POLLIN;
+	n = poll(&pfd, 1, 0);
+	printf("poll=%d %ld ms\n", n, ms_since(&t0));
+	sleep(seconds);
+	zp.range = reg.range;
+	if (ioctl(uffd, UFFDIO_ZEROPAGE, &zp) && errno != EEXIST)
+		die("UFFDIO_ZEROPAGE");
+	pthread_join(t, NULL);
+	printf("read=%ld\n", uffd_read_ret);
+}
+
 static void wakerace(long seconds)
 {
 	pthread_t t[3];
@@ -489,6 +563,8 @@ int main(int argc, char **argv)
 		       atoi(left) == 0 ? "injected" : "not-reached");
 	} else if (argc >= 3 && !strcmp(argv[1], "chain")) {
 		chain(atol(argv[2]));
+	} else if (argc >= 3 && !strcmp(argv[1], "uffdread")) {
+		uffdread(atol(argv[2]));
 	} else if (argc >= 3 && !strcmp(argv[1], "mark")) {
 		prctl(PR_SET_NAME, argv[2]);
 	} else if (argc >= 3 && !strcmp(argv[1], "sigdfl")) {
@@ -529,7 +605,7 @@ int main(int argc, char **argv)
 	} else {
 		fprintf(stderr, "usage: rust_trace_workload pingpong N | pairs P N | threads T N | forkstorm N |\n"
 				"       spawn | mixed T N K | renamers N | oncpu CPU N | hog CPU MS N |\n"
-				"       wakerace S | failnth N CMD | chain D | mark NAME |\n"
+				"       wakerace S | failnth N CMD | chain D | uffdread S | mark NAME |\n"
 				"       sigdfl CMD... | pty CMD... | noop\n");
 		return 2;
 	}
