@@ -40,17 +40,28 @@ def kernel_reports(dmesg):
 TOP = re.compile(r"^(not ok|ok) (\d+) (selftests: .*?)(?:\s+#\s*(.*))?$")
 TOTALS = re.compile(r"^#\s*(?:# )?Totals: pass:(\d+) fail:(\d+) xfail:(\d+) xpass:(\d+) skip:(\d+) error:(\d+)")
 SUB = re.compile(r"^#\s+(not ok|ok) \d+ (.*)$")
+DIAG = re.compile(r"^#\s+#\s?(.*)$")
+# Diagnostic lines of a failed subtest kept for the report (its last ones:
+# the CI log shows only the tail of the run, not the guest's console).
+DIAG_KEEP = 8
 
 def parse(console):
     p = f = s = 0
     failures = []
     pending = None  # totals of the program whose output we are in
     subfails = []
+    diag = []  # diagnostics since the last subtest result
     for raw in console.splitlines():
         line = raw.rstrip("\r")
+        m = DIAG.match(line)
+        if m and not m.group(1).startswith("Totals:"):
+            diag.append(m.group(1))
+            continue
         m = SUB.match(line)
-        if m and m.group(1) == "not ok":
-            subfails.append(m.group(2))
+        if m:
+            if m.group(1) == "not ok":
+                subfails.append(m.group(2) + "".join(f"\n  | {d}" for d in diag[-DIAG_KEEP:]))
+            diag = []
         m = TOTALS.match(line)
         if m:
             pending = tuple(int(x) for x in m.groups())

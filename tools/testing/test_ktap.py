@@ -33,6 +33,14 @@ class Ktap(unittest.TestCase):
         self.assertEqual((p, f, s), (2, 1, 1))
         self.assertTrue(any("rt.b" in x for x in failures))
 
+    def test_a_failed_subtest_carries_its_last_diagnostics(self):
+        run = RUN.replace("# not ok 2 rt.b", "# # before a\n# ok 1 rt.a2\n# # why b broke\n# not ok 2 rt.b")
+        _, _, _, failures = ktap.parse(run)
+        b = [x for x in failures if "rt.b" in x]
+        self.assertEqual(len(b), 1)
+        self.assertIn("  | why b broke", b[0])
+        self.assertNotIn("before a", b[0])
+
     def test_crashed_program_without_totals_counts_one_failure(self):
         p, f, s, _ = ktap.parse("not ok 1 selftests: rust_trace: x # TIMEOUT 600 seconds\n")
         self.assertEqual((p, f, s), (0, 1, 0))
