@@ -79,7 +79,7 @@ use kernel::prelude::*;
 
 use crate::format::{BatchHeader, Encoder, BATCH_HDR_LEN, TASK_MAX};
 use crate::helpers;
-use crate::pidset::NameCache;
+use crate::pidset::{NameCache, NameForgets};
 
 /// What [`BufPool::record_stream`] writes: records, given the time since
 /// the event before. A closure is one; so is a probe's event, a value
@@ -512,6 +512,7 @@ pub(crate) struct BufPool {
     flight: AtomicBool,   // flight recording: rings, generations, no reader
     gen_ns: AtomicU64,    // flight: the generation period
     freeze_at: AtomicU64, // flight: writers switch buffers at this time (u64::MAX: none)
+    forgets: NameForgets, // flight: PIDs every CPU must name again
 }
 
 impl BufPool {
@@ -554,6 +555,7 @@ impl BufPool {
             flight: AtomicBool::new(false),
             gen_ns: AtomicU64::new(u64::MAX),
             freeze_at: AtomicU64::new(u64::MAX),
+            forgets: NameForgets::new()?,
         };
         // SAFETY: no probe can run: the pool is not published yet.
         unsafe { pool.reset() };
@@ -911,10 +913,14 @@ impl BufPool {
         // Wrapping arithmetic, as in `record_stream`.
         self.flight_clock(pool, w, now);
         let epoch = w.epoch;
+        // The forget counts, read before the tasks are (by `encode`).
+        let seq = |p: Option<u32>| p.map_or(0, |p| self.forgets.seq(p));
+        let seqs = [seq(names[0]), seq(names[1]), seq(always)];
         // The tasks to name first: unnamed ones, no PID twice.
-        let first = names[0].is_some_and(|p| !pool.names.contains(p, epoch));
-        let second = names[1]
-            .is_some_and(|p| !(pool.names.contains(p, epoch) || (first && names[0] == Some(p))));
+        let first = names[0].is_some_and(|p| !pool.names.contains(p, epoch, seqs[0]));
+        let second = names[1].is_some_and(|p| {
+            !(pool.names.contains(p, epoch, seqs[1]) || (first && names[0] == Some(p)))
+        });
         let which = [first, second, always.is_some()];
         // At most 3 task records: the arithmetic cannot overflow.
         let ntask = u32::from(first) + u32::from(second) + u32::from(always.is_some());
@@ -966,13 +972,13 @@ impl BufPool {
                 w.last_ts = now;
                 w.gen_started = true;
                 if let (Some(p), true) = (names[0], first) {
-                    pool.names.insert(p, epoch);
+                    pool.names.insert(p, epoch, seqs[0]);
                 }
                 if let (Some(p), true) = (names[1], second) {
-                    pool.names.insert(p, epoch);
+                    pool.names.insert(p, epoch, seqs[1]);
                 }
                 if let Some(p) = always {
-                    pool.names.insert(p, epoch);
+                    pool.names.insert(p, epoch, seqs[2]);
                 }
                 true
             }
@@ -1224,12 +1230,10 @@ impl BufPool {
     }
 
     /// Forgets `pid` in every CPU's name cache: its next event on any CPU
-    /// names it again. Any context.
+    /// names it again. O(1), whatever the number of CPUs. Any context.
     #[inline(always)]
     pub(crate) fn forget_name(&self, pid: u32) {
-        for pool in self.cpus.iter() {
-            pool.names.remove(pid);
-        }
+        self.forgets.forget(pid);
     }
 
     /// What a snapshot needs to know of a buffer it holds.

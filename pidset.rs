@@ -18,13 +18,22 @@
 //! current epoch: small and direct-mapped, since forgetting a PID only
 //! costs one more task record.
 //!
+//! A PID whose name, process or cgroup changes is forgotten by every CPU
+//! at once, in O(1): [`NameForgets`] counts, per hash slot of PIDs, how
+//! many times one was forgotten, and a cache entry stands only while that
+//! count is the one its CPU read before it named the PID. (Sweeping every
+//! CPU's cache instead cost `nr_cpu_ids` remote cache lines per fork,
+//! rename and cgroup move, and a move of a 30,000-thread process, with
+//! IRQs off, that many times over.)
+//!
 //! Context: [`PidSet::new`] and [`PidSet::clear`] run in process context
 //! (the first may sleep); the bit operations run in any context and are
 //! single atomic read-modify-writes, so concurrent probes on other CPUs
-//! never lose each other's updates. A [`NameCache`] is read and filled by
-//! its CPU's writer (IRQs off) and emptied of a PID by any CPU.
+//! never lose each other's updates. A [`NameCache`] is read and filled
+//! only by its CPU's writer (IRQs off); [`NameForgets::forget`] runs on any
+//! CPU, in any context.
 
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use kernel::prelude::*;
 
@@ -102,14 +111,66 @@ impl PidSet {
 /// Entries of a [`NameCache`].
 const NAME_CACHE_LEN: usize = 256;
 
+/// Slots of [`NameForgets`] (PIDs are handed out in order: neighbours
+/// fall in different slots).
+const FORGET_SLOTS: usize = 4096;
+
+/// How many times a PID of each slot (`pid % FORGET_SLOTS`) was forgotten
+/// in flight recording: its name, process or cgroup changed, or it was
+/// reused. A forget of one PID also makes the others of its slot named
+/// again, once: one task record more, never a wrong name.
+///
+/// # Invariants
+///
+/// `seq` has `FORGET_SLOTS` entries.
+pub(crate) struct NameForgets {
+    seq: KVVec<AtomicU32>, // forgets per slot, wrapping (2^32 forgets of a slot within a CPU's epoch are needed to mistake one)
+}
+
+impl NameForgets {
+    /// All counts 0 (16 KiB). May sleep.
+    pub(crate) fn new() -> Result<Self> {
+        let mut seq = KVVec::with_capacity(FORGET_SLOTS, GFP_KERNEL)?;
+        for _ in 0..FORGET_SLOTS {
+            seq.push(AtomicU32::new(0), GFP_KERNEL)?;
+        }
+        // INVARIANT: `FORGET_SLOTS` entries.
+        Ok(NameForgets { seq })
+    }
+
+    /// The slot of `pid`.
+    #[inline(always)]
+    fn slot(&self, pid: u32) -> &AtomicU32 {
+        // Below the length: the mask cannot exceed it (invariant).
+        &self.seq[pid as usize & (FORGET_SLOTS - 1)]
+    }
+
+    /// The count of `pid`'s slot, read before its task is read for a
+    /// name (Acquire: the task's fields are read after it). Any context.
+    #[inline(always)]
+    pub(crate) fn seq(&self, pid: u32) -> u32 {
+        self.slot(pid).load(Ordering::Acquire)
+    }
+
+    /// Forgets `pid` on every CPU: its next event on any CPU names it
+    /// again. One atomic increment. Any CPU, any context.
+    #[inline(always)]
+    pub(crate) fn forget(&self, pid: u32) {
+        self.slot(pid).fetch_add(1, Ordering::Release);
+    }
+}
+
 /// The PIDs one CPU named in its current name epoch, direct-mapped by PID.
 ///
 /// # Invariants
 ///
-/// Each entry is 0 or `epoch << 32 | pid` for a PID its CPU named in that
-/// epoch (PID 0 is never stored).
+/// Each entry of `slots` is 0 or `epoch << 32 | pid` for a PID its CPU
+/// named in that epoch (PID 0 is never stored), and the same entry of
+/// `seqs` is the [`NameForgets`] count of that PID's slot read before it
+/// was named.
 pub(crate) struct NameCache {
     slots: [AtomicU64; NAME_CACHE_LEN], // by `pid % NAME_CACHE_LEN`
+    seqs: [AtomicU32; NAME_CACHE_LEN],  // the forget count each entry was named under
 }
 
 impl NameCache {
@@ -117,6 +178,7 @@ impl NameCache {
     pub(crate) const fn new() -> Self {
         NameCache {
             slots: [const { AtomicU64::new(0) }; NAME_CACHE_LEN],
+            seqs: [const { AtomicU32::new(0) }; NAME_CACHE_LEN],
         }
     }
 
@@ -126,39 +188,32 @@ impl NameCache {
         (u64::from(epoch) << 32) | u64::from(pid)
     }
 
-    /// The slot of `pid`.
+    /// The index of `pid`'s entry.
     #[inline(always)]
-    fn slot(&self, pid: u32) -> &AtomicU64 {
-        // The index is below the length: the mask cannot exceed it.
-        &self.slots[pid as usize & (NAME_CACHE_LEN - 1)]
+    fn index(pid: u32) -> usize {
+        pid as usize & (NAME_CACHE_LEN - 1)
     }
 
-    /// Whether `pid` was named in `epoch` (PID 0 always counts as named).
+    /// Whether `pid` was named in `epoch` and not forgotten since: `seq`
+    /// is its [`NameForgets::seq`] now (PID 0 always counts as named).
     /// Its CPU's writer.
     #[inline(always)]
-    pub(crate) fn contains(&self, pid: u32, epoch: u32) -> bool {
-        pid == 0 || self.slot(pid).load(Ordering::Relaxed) == Self::tag(pid, epoch)
+    pub(crate) fn contains(&self, pid: u32, epoch: u32, seq: u32) -> bool {
+        let i = Self::index(pid);
+        // The index is below the length: the mask cannot exceed it.
+        pid == 0
+            || (self.slots[i].load(Ordering::Relaxed) == Self::tag(pid, epoch)
+                && self.seqs[i].load(Ordering::Relaxed) == seq)
     }
 
-    /// Notes that `pid` was named in `epoch`. Its CPU's writer.
+    /// Notes that `pid` was named in `epoch`, `seq` being its
+    /// [`NameForgets::seq`] read before its task was. Its CPU's writer.
     #[inline(always)]
-    pub(crate) fn insert(&self, pid: u32, epoch: u32) {
+    pub(crate) fn insert(&self, pid: u32, epoch: u32, seq: u32) {
         if pid != 0 {
-            self.slot(pid)
-                .store(Self::tag(pid, epoch), Ordering::Relaxed);
-        }
-    }
-
-    /// Forgets `pid` whatever the epoch, so that its next event on this CPU
-    /// names it again (its name, process or cgroup changed, or its PID was
-    /// reused). Any CPU, any context.
-    #[inline(always)]
-    pub(crate) fn remove(&self, pid: u32) {
-        let s = self.slot(pid);
-        let v = s.load(Ordering::Relaxed);
-        if v as u32 == pid && v != 0 {
-            // A lost race means the slot now holds another PID: fine.
-            let _ = s.compare_exchange(v, 0, Ordering::Relaxed, Ordering::Relaxed);
+            let i = Self::index(pid);
+            self.slots[i].store(Self::tag(pid, epoch), Ordering::Relaxed);
+            self.seqs[i].store(seq, Ordering::Relaxed);
         }
     }
 
