@@ -486,6 +486,7 @@ struct CpuPool {
     names: NameCache,              // flight: PIDs named in the writer's epoch
     frozen: AtomicUsize,           // flight: buffers a freeze took, oldest first (0: none)
     frozen_gone: AtomicU64,        // flight: the writer's `gone_ts` at that freeze
+    frozen_skew: AtomicU64,        // flight: how far its clock disagreed with the freeze time
     area: Option<VmallocArea>,     // the buffers; None for an impossible CPU
 }
 
@@ -542,6 +543,7 @@ impl BufPool {
                     names: NameCache::new(),
                     frozen: AtomicUsize::new(0),
                     frozen_gone: AtomicU64::new(0),
+                    frozen_skew: AtomicU64::new(0),
                     area,
                 },
                 GFP_KERNEL,
@@ -1091,7 +1093,7 @@ impl BufPool {
         }
         let f = self.freeze_at.load(Ordering::Relaxed);
         if now >= f && w.frozen_at != f {
-            self.freeze_writer(pool, w, f);
+            self.freeze_writer(pool, w, f, now);
         }
     }
 
@@ -1101,7 +1103,21 @@ impl BufPool {
     /// takes it. Doing it at the writer's first event at or after `at`
     /// (or in the snapshot's IPI if there is none) means no buffer of
     /// events before `at` is reused for later ones. Writer context.
-    fn freeze_writer(&self, pool: &CpuPool, w: &mut CpuWriter, at: u64) {
+    ///
+    /// `now` is this CPU's clock. It disagreed with the freeze time's
+    /// clock if it is still before `at` (behind: frozen by the IPI, its
+    /// later events before `at` miss the snapshot) or if the writer
+    /// recorded events at or after `at` before it saw it (ahead: they are
+    /// in the snapshot): by how much is noted for the snapshot record.
+    fn freeze_writer(&self, pool: &CpuPool, w: &mut CpuWriter, at: u64, now: u64) {
+        let skew = if now < at {
+            at.wrapping_sub(now)
+        } else if w.last_ts >= at {
+            w.last_ts.wrapping_sub(at).wrapping_add(1)
+        } else {
+            0
+        };
+        pool.frozen_skew.store(skew, Ordering::Relaxed);
         w.frozen_at = at;
         // SAFETY: `cur` is ours when non-null.
         if !w.cur.is_null() && unsafe { w.cur.hdr() }.nevents > 0 {
@@ -1195,7 +1211,7 @@ impl BufPool {
     /// The caller is the only user of `cpu`'s writer state: on `cpu` with
     /// IRQs off (an IPI), or `cpu` offline with hotplug locked out. `at` is
     /// in the past.
-    pub(crate) unsafe fn freeze_local(&self, cpu: usize, at: u64) {
+    pub(crate) unsafe fn freeze_local(&self, cpu: usize, at: u64, now: u64) {
         let Some(pool) = self.cpus.get(cpu) else {
             return;
         };
@@ -1203,20 +1219,22 @@ impl BufPool {
         let w = unsafe { &mut *pool.writer.get() };
         if w.frozen_at != at {
             // No event since `at`: everything the CPU holds is older.
-            self.freeze_writer(pool, w, at);
+            self.freeze_writer(pool, w, at, now);
         }
     }
 
     /// The buffers the freeze took from `cpu`, oldest first (linked by
-    /// `link`; the caller holds them), and the time of the newest event
-    /// the CPU had overwritten or lost by then (0: none): the CPU holds
-    /// every event it recorded after that time. Process context, after
-    /// the freeze.
-    pub(crate) fn take_frozen(&self, cpu: usize) -> (TraceBufPtr, u64) {
-        self.cpus.get(cpu).map_or((TraceBufPtr::NULL, 0), |p| {
+    /// `link`; the caller holds them), the time of the newest event the
+    /// CPU had overwritten or lost by then (0: none): the CPU holds every
+    /// event it recorded after that time, and how far its clock disagreed
+    /// with the freeze time (ns, see `freeze_writer`). Process context,
+    /// after the freeze.
+    pub(crate) fn take_frozen(&self, cpu: usize) -> (TraceBufPtr, u64, u64) {
+        self.cpus.get(cpu).map_or((TraceBufPtr::NULL, 0, 0), |p| {
             (
                 TraceBufPtr(p.frozen.swap(0, Ordering::Acquire)),
                 p.frozen_gone.load(Ordering::Relaxed),
+                p.frozen_skew.load(Ordering::Relaxed),
             )
         })
     }

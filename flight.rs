@@ -189,8 +189,10 @@ unsafe extern "C" fn freeze_ipi(info: *mut c_void) {
     let a = unsafe { &*info.cast::<FreezeArg<'_>>() };
     // SAFETY: an IPI runs with IRQs off.
     let cpu = unsafe { helpers::cpu::this_cpu() } as usize;
+    // SAFETY: local_clock() has no precondition.
+    let now = unsafe { helpers::local_clock() };
     // SAFETY: on `cpu` with IRQs off: the only user of its writer state.
-    unsafe { a.pool.freeze_local(cpu, a.at) };
+    unsafe { a.pool.freeze_local(cpu, a.at, now) };
 }
 
 /// Takes a snapshot of `pool`, which is flight recording: freezes every
@@ -240,8 +242,9 @@ pub(crate) fn take_snapshot(
             unsafe { bindings::smp_call_function_single(cpu as _, Some(freeze_ipi), info, 1) };
         } else {
             // SAFETY: `cpu` is offline and stays so (hotplug locked); the
-            // session lock excludes other snapshots.
-            unsafe { pool.freeze_local(cpu, end) };
+            // session lock excludes other snapshots. Its clock is not
+            // read: `end` stands for it (it records nothing).
+            unsafe { pool.freeze_local(cpu, end, end) };
         }
     }
     // SAFETY: taken above.
@@ -259,9 +262,11 @@ pub(crate) fn take_snapshot(
     // time, where each CPU's buffers are cut.
     let g = gen_ns.max(1);
     let mut gone = fl.forgotten;
+    let mut skew = 0u64;
     for (cpu, list) in lists.iter_mut().enumerate() {
-        let (head, t) = pool.take_frozen(cpu);
+        let (head, t, s) = pool.take_frozen(cpu);
         gone = gone.max(t);
+        skew = skew.max(s);
         *list = head;
     }
     let (start, wgen) = if fl.last_end > 0 && gone < fl.last_end {
@@ -351,6 +356,7 @@ pub(crate) fn take_snapshot(
             filter_ids: f.ids,
             filter_n: f.n,
             trigger: trigger.unwrap_or_default(),
+            skew_ns: u32::try_from(skew).unwrap_or(u32::MAX),
         },
         footer,
         events: written,

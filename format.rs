@@ -17,7 +17,8 @@
 //!                       CPU count, clock id, start time, clock name
 //!   Snapshot            tag "SNAP", len, window, generation period, events
 //!                       overwritten, the filter at the window's start, the
-//!                       trigger (a flight recorder's snapshot only)
+//!                       trigger, the clock skew seen (a flight recorder's
+//!                       snapshot only)
 //!   Batch               tag "BTCH", len, cpu, nevents, seq, ts, lost | events
 //!   Footer              tag "FOOT", len, nr_cpus, clock_hz, end time,
 //!                       totals, then per CPU: written, lost, batches
@@ -740,6 +741,12 @@ pub struct Snapshot {
     pub filter_n: u8,
     /// The trigger, when `flags` has [`SNAP_F_TRIGGERED`].
     pub trigger: Trigger,
+    /// How far some CPU's clock was seen to disagree with the one that
+    /// set `window_end`, at the freeze (ns, saturating; 0: none seen). A
+    /// CPU whose clock was behind may miss its events of up to this long
+    /// before `window_end`; one whose clock was ahead may hold events up
+    /// to this long at or after it. Where the clocks agree it is 0.
+    pub skew_ns: u32,
 }
 
 impl Snapshot {
@@ -769,6 +776,7 @@ impl Snapshot {
         b[136..144].copy_from_slice(&t.run_ns.to_le_bytes());
         b[144..152].copy_from_slice(&t.threshold_ns.to_le_bytes());
         b[152..156].copy_from_slice(&t.waker_cpu.to_le_bytes());
+        b[156..160].copy_from_slice(&self.skew_ns.to_le_bytes());
         b
     }
 }
@@ -891,7 +899,7 @@ pub mod decode {
 
     /// The field of a footer or snapshot record (`b`, the whole record)
     /// that must be zero and is not: the footer's `reserved`; the
-    /// snapshot's `reserved`, flag bits other than [`SNAP_F_TRIGGERED`],
+    /// snapshot's flag bits other than [`SNAP_F_TRIGGERED`],
     /// ids past `filter_n`, and, unless a trigger took it, every trigger
     /// field (with one, trigger flag bits other than IRQ and softirq).
     pub fn record_zero_fault(tag: u32, b: &[u8]) -> Option<&'static str> {
@@ -904,9 +912,7 @@ pub mod decode {
         }
         let flags = u16_at(b, 42);
         let n = usize::from(b[41]).min(FILTER_IDS_MAX);
-        if nonzero(156..160) {
-            Some("snapshot reserved bytes 156..160 are not zero")
-        } else if flags & !SNAP_F_TRIGGERED != 0 {
+        if flags & !SNAP_F_TRIGGERED != 0 {
             Some("snapshot flag bits other than bit 0 are set")
         } else if nonzero(48 + 8 * n..112) {
             Some("snapshot filter ids past filter_n are not zero")
@@ -1010,6 +1016,7 @@ pub mod decode {
                     threshold_ns: u64_at(b, 144),
                     waker_cpu: u32_at(b, 152),
                 },
+                skew_ns: u32_at(b, 156),
             })
         }
     }

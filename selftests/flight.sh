@@ -70,8 +70,10 @@ fetch() {
 	set -- "$1" $(json_window "$T/snap$1")
 	[ -n "$3" ] || { echo "# snapshot $1 states no window"; return 1; }
 	ev=$(json_num events "$T/snap$1")
+	skew=$(json_num skew_ns "$T/snap$1")
 	echo "# snapshot $1: window $2 .. $3 ($(( ($3 - $2) / 1000000 )) ms), $ev events," \
-		"$(json_num overwritten "$T/snap$1") overwritten before it"
+		"$(json_num overwritten "$T/snap$1") overwritten before it, clock skew ${skew:-?} ns"
+	[ -n "$skew" ] || { echo "# no clock skew stated"; return 1; }
 	[ "$2" -ge "$prev_end" ] || { echo "# starts before the previous window's end $prev_end"; return 1; }
 	[ "$3" -gt "$2" ] && [ "$ev" -gt 0 ] || { echo "# empty window"; return 1; }
 	prev_end=$3

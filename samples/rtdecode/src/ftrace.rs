@@ -35,7 +35,9 @@
 //! Only events inside the window are judged: from the `task_rename` to the
 //! begin mark to the one to the end mark (or a snapshot's stated window, or
 //! the capture's whole span), less
-//! `margin_ns` at each edge, where the two tracers were not both attached.
+//! `margin_ns` at each edge, where the two tracers were not both attached,
+//! and a snapshot's stated clock skew (`skew_ns`) before its end, where a
+//! CPU may miss events or hold some past it.
 //! ftrace's own `[LOST n EVENTS]` lines void the comparison.
 
 use std::collections::{HashMap, HashSet};
@@ -630,9 +632,12 @@ pub fn diff<R: Read + Seek>(
     let stated = tl.snapshot().map(|s| (s.window_start, s.window_end));
     let begin = mark(&opt.begin_mark).unwrap_or(stated.map_or(first_ts, |w| w.0));
     let end = mark(&opt.end_mark).unwrap_or(stated.map_or(last_ts, |w| w.1));
+    // Nor the end of a snapshot's window within the clock skew its freeze
+    // saw: a CPU may miss events there, or hold some past it.
+    let skew = tl.snapshot().map_or(0, |s| u64::from(s.skew_ns));
     let (lo, hi) = (
         begin.saturating_add(opt.margin_ns),
-        end.saturating_sub(opt.margin_ns),
+        end.saturating_sub(opt.margin_ns.saturating_add(skew)),
     );
     let inside = |t: u64| t >= lo && t <= hi;
     let mut d = Diff {

@@ -18,7 +18,9 @@
 //!    CPU's batch 0 opens with a filter record (a snapshot states it in its
 //!    snapshot record instead);
 //! 10. a snapshot (version 3, a snapshot record first): its window ends
-//!     after it starts; every event lies in the window; each CPU names every task it
+//!     after it starts; every event lies in the window (or within the
+//!     record's `skew_ns` after its end: a CPU whose clock ran ahead of the
+//!     freeze); each CPU names every task it
 //!     mentions before it mentions it (a snapshot names its tasks itself,
 //!     whatever was overwritten); nothing is lost;
 //! 11. every event obeys a filter the stream states for its time: the
@@ -106,6 +108,8 @@ pub struct Summary {
     pub window: Option<[u64; 2]>,
     /// A snapshot's events overwritten before its window.
     pub overwritten: Option<u64>,
+    /// A snapshot's clock skew seen at its freeze (ns).
+    pub skew_ns: Option<u32>,
     /// Rules broken, in stream order (at most [`MAX_VIOLATIONS`]).
     pub violations: Vec<Violation>,
 }
@@ -238,7 +242,9 @@ fn snapshot_events(
     named: &mut HashSet<u32>,
 ) {
     for te in evs {
-        if te.ts < snap.window_start || te.ts >= snap.window_end {
+        if te.ts < snap.window_start
+            || te.ts >= snap.window_end.saturating_add(u64::from(snap.skew_ns))
+        {
             s.violate(
                 offset,
                 format!(
@@ -504,6 +510,7 @@ pub fn validate<R: Read>(r: R) -> Summary {
                 s.snapshot = Some(snap);
                 s.window = Some([snap.window_start, snap.window_end]);
                 s.overwritten = Some(snap.overwritten);
+                s.skew_ns = Some(snap.skew_ns);
             }
             Record::Batch {
                 offset,
@@ -658,11 +665,20 @@ pub fn render(s: &Summary, name: &str) -> String {
     );
     if let Some(snap) = &s.snapshot {
         o += &format!(
-            "snapshot: window {:.6} .. {:.6} s ({:.3} ms), {} events overwritten before it{}\n",
+            "snapshot: window {:.6} .. {:.6} s ({:.3} ms), {} events overwritten before it{}{}\n",
             snap.window_start as f64 / 1e9,
             snap.window_end as f64 / 1e9,
             snap.window_end.saturating_sub(snap.window_start) as f64 / 1e6,
             snap.overwritten,
+            if snap.skew_ns > 0 {
+                format!(
+                    "; the CPUs' clocks disagreed by up to {} ns at its end: events within \
+                     that of the end may be missing (a CPU behind) or past it (a CPU ahead)",
+                    snap.skew_ns
+                )
+            } else {
+                String::new()
+            },
             if snap.flags & crate::format::SNAP_F_TRIGGERED != 0 {
                 format!(
                     "; taken by a trigger: PID {} waited {:.3} ms",
