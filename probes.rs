@@ -28,9 +28,14 @@
 //! that would have changed its name is lost: a fork's (the PID may be a
 //! reused one, still marked with the name of the task that had it before)
 //! or a rename's. The next event of that PID then names it again, from the
-//! task. `task_rename` and `sched_process_fork` are attached before the
-//! other probes and detached after them, so no rename or fork happens
-//! unseen while events are recorded.
+//! task. Not every new task is a fork: io_uring's and vhost's workers
+//! (create_io_thread(), vhost_task_create()) come from copy_process()
+//! without `sched_process_fork`, so `task_newtask`, which copy_process()
+//! traces for every task before it can run, forgets the new PID (and the
+//! PID filter follows it as the creator's child). `task_rename`,
+//! `task_newtask` and `sched_process_fork` are attached before the other
+//! probes and detached after them, so no rename or new task goes unseen
+//! while events are recorded.
 //!
 //! One window is left, as in ftrace: the `task_rename` tracepoint fires
 //! just before the kernel copies the new name into the task, so an event
@@ -80,7 +85,7 @@
 use core::ptr;
 
 use kernel::bindings;
-use kernel::ffi::{c_char, c_int, c_uint, c_void};
+use kernel::ffi::{c_char, c_int, c_uint, c_ulong, c_void};
 use kernel::prelude::*;
 use kernel::str::CStr;
 
@@ -730,6 +735,35 @@ unsafe extern "C" fn probe_wakeup_new(data: *mut c_void, p: *mut Task) {
     unsafe { wakeup(data, p, true) }
 }
 
+/// `task_newtask(struct task_struct *task, unsigned long clone_flags)`,
+/// traced by copy_process() for every new task, among them the workers
+/// made outside kernel_clone() (io_uring's by create_io_thread(), vhost's
+/// by vhost_task_create()), which trace no `sched_process_fork`. The new
+/// task's PID may still be named after, and be in the PID filter's set
+/// for, a task that had it before: it is forgotten (its next event names
+/// it), and the filter follows it as a child of the task creating it,
+/// as for a fork. The task cannot run yet (wake_up_new_task() comes
+/// after), so no event of it precedes this. Tracepoint context.
+///
+/// # Safety
+///
+/// Called by the tracepoint with the `Recorder` registered as `data` and
+/// the tracepoint's live arguments.
+unsafe extern "C" fn probe_newtask(data: *mut c_void, task: *mut Task, _clone_flags: c_ulong) {
+    // SAFETY: registered data.
+    let r = unsafe { &*data.cast::<Recorder>() };
+    let f = r.filter.active();
+    // SAFETY: the creating task is `current`, live.
+    let parent = unsafe { helpers::rust_trace_current() }.cast::<Task>();
+    // SAFETY: live tasks.
+    let (ppid, cpid) = unsafe { (r.task.pid(parent), r.task.pid(task)) };
+    // SAFETY: as above.
+    let parent_passes = unsafe { f.passes(&r.task, parent, ppid) };
+    // SAFETY: as above.
+    unsafe { f.follow_fork(&r.task, parent_passes, task, cpid) };
+    r.forget(cpid);
+}
+
 /// `sched_process_fork(struct task_struct *parent, struct task_struct *child)`.
 ///
 /// # Safety
@@ -984,19 +1018,25 @@ struct Probe {
 /// `sched_waking`, attached only while the latency trigger is armed.
 const NR_PROBES: usize = NR_SESSION + 1;
 /// Number of tracepoints attached for every session.
-const NR_SESSION: usize = 9;
+const NR_SESSION: usize = 10;
 /// Index of `sched_waking` in [`PROBES`].
 const WAKING: usize = NR_SESSION;
 
 /// The tracepoints rust_trace attaches to, with their probes: those that
-/// name tasks (`task_rename`, fork, and `cgroup_attach_task` where the
-/// kernel has cgroups), and the scheduler events. Attached in this order
+/// name tasks (`task_rename`, `task_newtask`, fork, and
+/// `cgroup_attach_task` where the kernel has cgroups), and the scheduler
+/// events. Attached in this order
 /// and detached in the reverse one: the probes that name tasks are in
 /// place whenever any other probe records.
 const PROBES: [Probe; NR_PROBES] = [
     Probe {
         name: b"task_rename",
         func: probe_rename as *const c_void,
+        required: true,
+    },
+    Probe {
+        name: b"task_newtask",
+        func: probe_newtask as *const c_void,
         required: true,
     },
     Probe {

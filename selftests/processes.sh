@@ -73,12 +73,51 @@ by_cgroup() {
 	sed -n '/^cgroups/,$p' "$T/moved.stats" | grep -q " /rust_trace_test "
 }
 
+# A PID reused by a worker made outside kernel_clone() (io_uring's SQPOLL
+# poller, create_io_thread(): no sched_process_fork): the workload's child
+# "rtold-reuse" runs and exits, then the poller takes its PID. Tried up to
+# three times, in case another task takes the PID first.
+io_reuse() {
+	for _ in 1 2 3; do
+		rust_trace_workload ioreuse > "$T/ioreuse.ids" || return 1
+		[ "$(sed -n 's/^old=\([0-9]*\) .*/\1/p' "$T/ioreuse.ids")" = \
+		  "$(sed -n 's/.* sqp=\([0-9]*\)$/\1/p' "$T/ioreuse.ids")" ] && return 0
+	done
+}
+capture_ioreuse() {
+	rust_trace_capture "$T/ioreuse" io_reuse || return 1
+	cat "$T/ioreuse.ids" | sed 's/^/# /'
+	rtdecode report "$T/ioreuse" > "$T/ioreuse.report" && touch "$T/ioreuse.ok"
+}
+# After the old task's last switch out (a zombie) no event names the PID
+# after it: the poller's events are there, named as it is (or not at
+# all), never "rtold-reuse".
+not_named_after_the_old_task() {
+	old=$(sed -n 's/^old=\([0-9]*\) .*/\1/p' "$T/ioreuse.ids")
+	sqp=$(sed -n 's/.* sqp=\([0-9]*\)$/\1/p' "$T/ioreuse.ids")
+	[ -n "$old" ] && [ "$old" = "$sqp" ] || { echo "# the poller did not take the PID"; return 1; }
+	awk -v p="$old" '
+		/sched_switch/ && $0 ~ ("rtold-reuse:" p " \\[[ZX]\\] ==>") { gone = 1; next }
+		gone && $0 ~ ("rtold-reuse[-:]" p "([^0-9]|$)") { bad++; if (bad < 4) print "# " $0 }
+		gone && $0 ~ ("[-:]" p "([^0-9]|$)") { seen++ }
+		END { printf "# after the old task exited: %d events of PID %s, %d named after it\n", seen, p, bad
+			exit !(gone && seen > 0 && bad == 0) }' "$T/ioreuse.report"
+}
+
 ktap_print_header
-ktap_set_plan 6
+ktap_set_plan 8
 rust_trace_load
 ktap_test_result "a capture around 8 threads of one process" capture_threads
 rust_trace_after "$T/threads.ok" "each thread is named with its process's tgid" threads_in_their_process
 rust_trace_after "$T/threads.ok" "stats sums the 8 threads under their process" process_totals
+if [ -e /proc/sys/kernel/io_uring_disabled ] || grep -q io_uring_setup /proc/kallsyms; then
+	ktap_test_result "a capture around a PID reused by an io_uring worker" capture_ioreuse
+	rust_trace_after "$T/ioreuse.ok" "the worker's events are never named after the PID's old task" \
+		not_named_after_the_old_task
+else
+	ktap_test_skip "a capture around a PID reused by an io_uring worker (no io_uring here)"
+	ktap_test_skip "the worker's events are never named after the PID's old task (no io_uring here)"
+fi
 if [ -w "$CG/cgroup.procs" ]; then
 	ktap_test_result "a capture around tasks moved to another cgroup" capture_moved
 	rust_trace_after "$T/moved.ok" "a moved task is named again with its new cgroup" renamed_with_new_cgroup

@@ -60,6 +60,14 @@
  *                               (what a poll of the device from another
  *                               thread returned, in how long), then "read=N"
  *                               once the fault is answered (a zero page)
+ *   rust_trace_workload ioreuse         a PID reused by a worker made outside
+ *                               kernel_clone(): a child named "rtold-reuse"
+ *                               runs and exits, PIDs are cycled (pid_max
+ *                               lowered for the while) until that PID comes
+ *                               next, then an io_uring SQPOLL ring is set
+ *                               up, whose poller thread (create_io_thread())
+ *                               takes it and runs for 200 ms; prints
+ *                               "old=PID sqp=TID" (equal when reused)
  *   rust_trace_workload mark NAME       renames itself NAME and exits (a time mark
  *                               both tracers see, for rtdecode ftrace-diff)
  *   rust_trace_workload sigdfl CMD ...  runs CMD with SIGINT and SIGQUIT at their
@@ -86,6 +94,8 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <linux/userfaultfd.h>
+#include <linux/io_uring.h>
+#include <dirent.h>
 #include <poll.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -480,6 +490,97 @@ static void uffdread(long seconds)
 	printf("read=%ld\n", uffd_read_ret);
 }
 
+/* ioreuse: writes `v` to the sysctl file `path`; returns its old value. */
+static long sysctl_swap(const char *path, long v)
+{
+	char buf[32];
+	long old;
+	FILE *f = fopen(path, "r+");
+
+	if (!f || !fgets(buf, sizeof(buf), f))
+		die(path);
+	old = atol(buf);
+	rewind(f);
+	fprintf(f, "%ld\n", v);
+	if (fclose(f))
+		die(path);
+	return old;
+}
+
+/* ioreuse: the TID of this process's thread whose name starts `prefix`. */
+static int thread_named(const char *prefix)
+{
+	char path[300], comm[64];
+	struct dirent *d;
+	DIR *dir = opendir("/proc/self/task");
+	int tid = 0;
+
+	while (dir && (d = readdir(dir))) {
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", d->d_name);
+		f = fopen(path, "r");
+		if (f && fgets(comm, sizeof(comm), f) && !strncmp(comm, prefix, strlen(prefix)))
+			tid = atoi(d->d_name);
+		if (f)
+			fclose(f);
+	}
+	if (dir)
+		closedir(dir);
+	return tid;
+}
+
+static void ioreuse(void)
+{
+	struct io_uring_params p = { .flags = IORING_SETUP_SQPOLL, .sq_thread_idle = 1000 };
+	long pid_max;
+	pid_t old, c;
+	int ring, tid = 0, st;
+
+	setvbuf(stdout, NULL, _IONBF, 0);
+	/* Above the PIDs a wrap skips (RESERVED_PIDS, 300). */
+	do {
+		c = fork();
+		if (c == 0)
+			_exit(0);
+		if (c > 0)
+			waitpid(c, &st, 0);
+	} while (c >= 0 && c < 400);
+	old = fork();
+	if (old < 0)
+		die("fork");
+	if (old == 0) {
+		prctl(PR_SET_NAME, "rtold-reuse");
+		usleep(20000);
+		_exit(0);
+	}
+	waitpid(old, &st, 0);
+	/* Cycle the PIDs until `old` comes next: pid_max just above it. */
+	pid_max = sysctl_swap("/proc/sys/kernel/pid_max", old + 20 > 1024 ? old + 20 : 1024);
+	for (long i = 0; i < 200000; i++) {
+		c = fork();
+		if (c < 0)
+			continue;
+		if (c == 0)
+			_exit(0);
+		waitpid(c, &st, 0);
+		if (c == old - 1)
+			break;
+	}
+	ring = syscall(__NR_io_uring_setup, 4, &p);
+	sysctl_swap("/proc/sys/kernel/pid_max", pid_max);
+	if (ring < 0)
+		die("io_uring_setup");
+	for (int i = 0; i < 100 && !tid; i++) {
+		tid = thread_named("iou-sqp");
+		usleep(1000);
+	}
+	/* The poller runs, then idles and sleeps. */
+	usleep(200000);
+	printf("old=%d sqp=%d\n", old, tid);
+	close(ring);
+}
+
 static void wakerace(long seconds)
 {
 	pthread_t t[3];
@@ -563,6 +664,8 @@ int main(int argc, char **argv)
 		       atoi(left) == 0 ? "injected" : "not-reached");
 	} else if (argc >= 3 && !strcmp(argv[1], "chain")) {
 		chain(atol(argv[2]));
+	} else if (argc >= 2 && !strcmp(argv[1], "ioreuse")) {
+		ioreuse();
 	} else if (argc >= 3 && !strcmp(argv[1], "uffdread")) {
 		uffdread(atol(argv[2]));
 	} else if (argc >= 3 && !strcmp(argv[1], "mark")) {
@@ -605,7 +708,8 @@ int main(int argc, char **argv)
 	} else {
 		fprintf(stderr, "usage: rust_trace_workload pingpong N | pairs P N | threads T N | forkstorm N |\n"
 				"       spawn | mixed T N K | renamers N | oncpu CPU N | hog CPU MS N |\n"
-				"       wakerace S | failnth N CMD | chain D | uffdread S | mark NAME |\n"
+				"       wakerace S | failnth N CMD | chain D | uffdread S | ioreuse |\n"
+				"       mark NAME |\n"
 				"       sigdfl CMD... | pty CMD... | noop\n");
 		return 2;
 	}
