@@ -44,16 +44,24 @@ process_totals() {
 # A ping-pong moved into a new cgroup while traced: its tasks are named
 # again, with that cgroup's id, and stats --by cgroup finds them there.
 moved() {
-	rust_trace_workload pingpong 20000 > "$T/pids" &
+	# Long enough to outlive the moves whatever the guest's speed (20,000
+	# round trips once ended before them); killed after (ping's death
+	# ends pong).
+	rust_trace_workload pingpong 10000000 > "$T/pids" &
 	w=$!
 	sleep 0.5
+	rc=0
 	for pid in $(sed -n 's/ping=\([0-9]*\) pong=\([0-9]*\).*/\1 \2/p' "$T/pids"); do
-		echo "$pid" > "$CG/rust_trace_test/cgroup.procs" || return 1
+		echo "$pid" > "$CG/rust_trace_test/cgroup.procs" || { rc=1; break; }
 		# A task already exiting is not moved (and the write succeeds).
 		grep -qx "$pid" "$CG/rust_trace_test/cgroup.procs" ||
-			{ echo "# $pid was not moved (it ended too soon)"; return 1; }
+			{ echo "# $pid was not moved (it ended too soon)"; rc=1; break; }
 	done
-	wait "$w"
+	# Events after the move, named with the new cgroup.
+	sleep 0.5
+	kill "$w"
+	wait "$w" 2> /dev/null
+	return $rc
 }
 capture_moved() {
 	mkdir -p "$CG/rust_trace_test" || return 1
