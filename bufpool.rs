@@ -33,6 +33,16 @@
 //! owned by [`BufPool`] (one [`VmallocArea`] per CPU) and freed only when the
 //! pool is dropped, after the probes are gone.
 //!
+//! # Memory for the CPUs that run
+//!
+//! A CPU gets its buffers when it first comes online, from a CPU hotplug
+//! callback ([`BufPool::follow_hotplug`], as ftrace's ring buffer does),
+//! and keeps them when it goes offline: a machine with hundreds of
+//! hotpluggable CPU ids that never come up spends nothing on them (one
+//! [`CpuPool`] of bookkeeping each, in a `kvmalloc`'d array). A CPU's
+//! events before its callback ran (its idle task and per-CPU threads, as
+//! it comes up) find no buffer and are counted as lost.
+//!
 //! # The lists
 //!
 //! [`BufStack`] is a Treiber stack linked through each buffer's `link` word
@@ -64,17 +74,21 @@
 //!   context and require that no probe is running (unregistered and
 //!   `tracepoint_synchronize_unregister()` done).
 //! - [`BufPool::new`] and dropping the pool may sleep (vmalloc, vfree).
+//! - The hotplug callback ([`BufPool::give_buffers`]) runs in the CPU's
+//!   hotplug thread, under the hotplug write lock, and may sleep
+//!   (vmalloc); the code that walks every CPU's buffers from process
+//!   context holds `cpus_read_lock()`, so it never sees half of a CPU's.
 
 use core::alloc::Layout;
 use core::cell::UnsafeCell;
 use core::mem::size_of;
 use core::ptr::{self, NonNull};
-use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 
 use kernel::alloc::allocator::Vmalloc;
 use kernel::alloc::Allocator;
 use kernel::bindings;
-use kernel::ffi::c_ulong;
+use kernel::ffi::{c_int, c_uint, c_ulong};
 use kernel::prelude::*;
 
 use crate::format::{BatchHeader, Encoder, BATCH_HDR_LEN, TASK_MAX};
@@ -323,6 +337,24 @@ impl VmallocArea {
         // INVARIANT: `addr` comes from Vmalloc::alloc with `len` bytes.
         Ok(VmallocArea { addr, len })
     }
+
+    /// Gives up the area without freeing it: its address.
+    fn into_raw(self) -> *mut u8 {
+        let addr = self.addr;
+        core::mem::forget(self);
+        addr
+    }
+
+    /// The area at `addr`, of `len` bytes, owned again.
+    ///
+    /// # Safety
+    ///
+    /// `addr` came from [`VmallocArea::into_raw`] of an area of `len`
+    /// bytes, and is taken back once.
+    unsafe fn from_raw(addr: *mut u8, len: usize) -> Self {
+        // INVARIANT: by the caller's contract.
+        VmallocArea { addr, len }
+    }
 }
 
 impl Drop for VmallocArea {
@@ -487,7 +519,7 @@ struct CpuPool {
     frozen: AtomicUsize,           // flight: buffers a freeze took, oldest first (0: none)
     frozen_gone: AtomicU64,        // flight: the writer's `gone_ts` at that freeze
     frozen_skew: AtomicU64,        // flight: how far its clock disagreed with the freeze time
-    area: Option<VmallocArea>,     // the buffers; None for an impossible CPU
+    area: AtomicPtr<u8>,           // its buffers (a VmallocArea's), null until it first came online
 }
 
 // SAFETY: `writer` is only touched under the rule stated on `CpuPool`
@@ -497,44 +529,98 @@ unsafe impl Sync for CpuPool {}
 // SAFETY: as above; the raw pointers only name memory the pool owns.
 unsafe impl Send for CpuPool {}
 
-/// All trace buffers, for every possible CPU, and the full queue.
+/// All trace buffers, for every CPU that came online, and the full queue.
 ///
 /// # Invariants
 ///
 /// `cpus` has an entry for every CPU id below `nr_cpu_ids`, so for any CPU
-/// this code runs on. `cpus[c].area`, for a possible CPU `c`, holds
-/// `nr_bufs` buffers of `buf_size` bytes, each starting with a
-/// [`TraceBufHdr`] whose `cpu` is `c`.
+/// this code runs on. `cpus[c].area` is null or, once set (only by
+/// [`BufPool::give_buffers`], once), the address of a [`VmallocArea`] of
+/// `nr_bufs * buf_size` bytes the pool owns, holding `nr_bufs` buffers of
+/// `buf_size` bytes, each starting with a [`TraceBufHdr`] whose `cpu` is
+/// `c`.
 pub(crate) struct BufPool {
-    cpus: KVec<CpuPool>,  // indexed by CPU id, `nr_cpu_ids` entries
+    cpus: KVVec<CpuPool>, // indexed by CPU id, `nr_cpu_ids` entries (kvmalloc'd)
     full: BufStack,       // retired buffers waiting for the reader
     buf_size: usize,      // bytes per buffer, header included
-    nr_bufs: usize,       // buffers per possible CPU
+    nr_bufs: usize,       // buffers per CPU that came online
     flight: AtomicBool,   // flight recording: rings, generations, no reader
     gen_ns: AtomicU64,    // flight: the generation period
     freeze_at: AtomicU64, // flight: writers switch buffers at this time (u64::MAX: none)
     forgets: NameForgets, // flight: PIDs every CPU must name again
 }
 
+/// The pool whose CPUs get buffers from the hotplug callback (null: none);
+/// set by [`BufPool::follow_hotplug`], cleared when its [`HotplugReg`]
+/// drops.
+static HOTPLUG_POOL: AtomicPtr<BufPool> = AtomicPtr::new(ptr::null_mut());
+
+/// The CPU hotplug startup callback: gives `cpu`, coming online, its
+/// buffers. Never fails the CPU's coming up: without buffers its events
+/// are counted as lost. The CPU's hotplug thread, may sleep.
+///
+/// # Safety
+///
+/// Called by the hotplug core for the state [`BufPool::follow_hotplug`]
+/// registered.
+unsafe extern "C" fn cpu_online_cb(cpu: c_uint) -> c_int {
+    let pool = HOTPLUG_POOL.load(Ordering::Acquire);
+    if pool.is_null() {
+        return 0;
+    }
+    // SAFETY: the pool lives, unmoved, until its registration is dropped,
+    // which removes this state first (no callback runs after that).
+    if let Err(e) = unsafe { &*pool }.give_buffers(cpu as usize) {
+        pr_warn!("CPU {}: no trace buffers ({:?}): its events are lost\n", cpu, e);
+    }
+    0
+}
+
+/// A registered CPU hotplug state giving CPUs their buffers; dropping it
+/// removes the state (no callback runs after).
+///
+/// # Invariants
+///
+/// `state` is the dynamic state `rust_trace_cpuhp_setup()` returned.
+pub(crate) struct HotplugReg {
+    state: c_int, // the CPUHP_AP_ONLINE_DYN state number
+}
+
+impl Drop for HotplugReg {
+    fn drop(&mut self) {
+        // SAFETY: registered (type invariant); process context.
+        unsafe { helpers::rust_trace_cpuhp_remove(self.state) };
+        HOTPLUG_POOL.store(ptr::null_mut(), Ordering::Release);
+    }
+}
+
+impl Drop for BufPool {
+    fn drop(&mut self) {
+        let len = self.area_len();
+        for pool in self.cpus.iter() {
+            let addr = pool.area.swap(ptr::null_mut(), Ordering::Acquire);
+            if !addr.is_null() {
+                // SAFETY: an area the pool owns (type invariant), taken back
+                // once (swapped out); no probe or reader uses the pool now.
+                drop(unsafe { VmallocArea::from_raw(addr, len) });
+            }
+        }
+    }
+}
+
 impl BufPool {
-    /// Allocates `nr_bufs` buffers of `buf_size` bytes for every possible CPU
-    /// among `nr_cpus` CPU ids, at least `nr_cpu_ids` of them (`EINVAL`
-    /// for fewer). May sleep.
+    /// A pool of `nr_cpus` CPU ids, at least `nr_cpu_ids` (`EINVAL` for
+    /// fewer), whose CPUs get `nr_bufs` buffers of `buf_size` bytes each
+    /// when they come online ([`BufPool::follow_hotplug`], or
+    /// [`BufPool::give_online_cpus`]): none has any yet. May sleep.
     pub(crate) fn new(nr_cpus: usize, buf_size: usize, nr_bufs: usize) -> Result<Self> {
         // SAFETY: `nr_cpu_ids` is set before modules load and never shrinks.
         if nr_cpus < unsafe { kernel::bindings::nr_cpu_ids } as usize {
             return Err(EINVAL);
         }
-        let area_len = buf_size.checked_mul(nr_bufs).ok_or(EINVAL)?;
-        let mut cpus = KVec::with_capacity(nr_cpus, GFP_KERNEL)?;
-        for cpu in 0..nr_cpus {
-            // SAFETY: plain cpumask query.
-            let possible = unsafe { helpers::rust_trace_cpu_possible(cpu as u32) };
-            let area = if possible {
-                Some(VmallocArea::new(area_len)?)
-            } else {
-                None
-            };
+        buf_size.checked_mul(nr_bufs).ok_or(EINVAL)?;
+        let mut cpus = KVVec::with_capacity(nr_cpus, GFP_KERNEL)?;
+        for _ in 0..nr_cpus {
             cpus.push(
                 CpuPool {
                     writer: UnsafeCell::new(CpuWriter::new()),
@@ -544,7 +630,7 @@ impl BufPool {
                     frozen: AtomicUsize::new(0),
                     frozen_gone: AtomicU64::new(0),
                     frozen_skew: AtomicU64::new(0),
-                    area,
+                    area: AtomicPtr::new(ptr::null_mut()),
                 },
                 GFP_KERNEL,
             )?;
@@ -566,11 +652,93 @@ impl BufPool {
 
     /// Bytes of buffer memory the pool holds.
     pub(crate) fn memory(&self) -> usize {
-        self.cpus
+        let n = self
+            .cpus
             .iter()
-            .filter_map(|c| c.area.as_ref())
-            .map(|a| a.len)
-            .sum()
+            .filter(|c| !c.area.load(Ordering::Relaxed).is_null())
+            .count();
+        n.saturating_mul(self.area_len())
+    }
+
+    /// Bytes of one CPU's buffers.
+    fn area_len(&self) -> usize {
+        // Checked in new().
+        self.buf_size.wrapping_mul(self.nr_bufs)
+    }
+
+    /// Gives `cpu` its buffers if it has none: allocates them and puts
+    /// them on its empty stack, where its writer finds them. Process
+    /// context, may sleep; no other call may give `cpu` buffers meanwhile
+    /// (the hotplug lock, held for writing by the callback or for reading
+    /// by [`BufPool::give_online_cpus`], serialises them with
+    /// [`BufPool::reset`]).
+    fn give_buffers(&self, cpu: usize) -> Result {
+        let Some(pool) = self.cpus.get(cpu) else {
+            return Err(EINVAL);
+        };
+        if !pool.area.load(Ordering::Acquire).is_null() {
+            return Ok(());
+        }
+        let addr = VmallocArea::new(self.area_len())?.into_raw();
+        // SAFETY: the area is new: nothing else references its buffers.
+        unsafe { self.init_buffers(cpu, pool, addr) };
+        // INVARIANT: set once, to an area of `area_len` bytes the pool now
+        // owns (freed in drop). Release: whoever sees it sees its buffers.
+        pool.area.store(addr, Ordering::Release);
+        Ok(())
+    }
+
+    /// Gives every online CPU without buffers its buffers, for a pool that
+    /// does not follow hotplug (the microbenchmark's). May sleep.
+    #[cfg(rust_trace_microbench)]
+    pub(crate) fn give_online_cpus(&self) -> Result {
+        // SAFETY: process context; balanced below.
+        unsafe { bindings::cpus_read_lock() };
+        let mut res = Ok(());
+        for cpu in 0..self.cpus.len() {
+            // SAFETY: plain cpumask query.
+            if unsafe { helpers::rust_trace_cpu_online(cpu as u32) } {
+                res = res.and(self.give_buffers(cpu));
+            }
+        }
+        // SAFETY: taken above.
+        unsafe { bindings::cpus_read_unlock() };
+        res
+    }
+
+    /// Gives each CPU its buffers as it comes online, and every online CPU
+    /// now: registers a CPU hotplug state whose startup callback does it.
+    /// `ENOMEM` if an online CPU could not get them. The registration
+    /// must be dropped before the pool.
+    ///
+    /// # Safety
+    ///
+    /// The pool does not move until the registration is dropped; at most
+    /// one pool follows hotplug at a time.
+    pub(crate) unsafe fn follow_hotplug(&self) -> Result<HotplugReg> {
+        HOTPLUG_POOL.store(ptr::from_ref(self).cast_mut(), Ordering::Release);
+        // SAFETY: `cpu_online_cb` reads HOTPLUG_POOL, set above and
+        // cleared only after the state is removed.
+        let state = unsafe { helpers::rust_trace_cpuhp_setup(cpu_online_cb) };
+        if state < 0 {
+            HOTPLUG_POOL.store(ptr::null_mut(), Ordering::Release);
+            return Err(Error::from_errno(state));
+        }
+        let reg = HotplugReg { state };
+        // The callback ran for every online CPU; one may have failed.
+        // SAFETY: process context; balanced below.
+        unsafe { bindings::cpus_read_lock() };
+        let all = (0..self.cpus.len()).all(|cpu| {
+            // SAFETY: plain cpumask query.
+            !unsafe { helpers::rust_trace_cpu_online(cpu as u32) } || self.has_cpu(cpu)
+        });
+        // SAFETY: taken above.
+        unsafe { bindings::cpus_read_unlock() };
+        if all {
+            Ok(reg)
+        } else {
+            Err(ENOMEM)
+        }
     }
 
     /// Bytes per buffer, its in-memory header included.
@@ -599,9 +767,12 @@ impl BufPool {
         t
     }
 
-    /// Whether `cpu` has buffers (it is a possible CPU).
+    /// Whether `cpu` has buffers (it came online since the pool followed
+    /// hotplug).
     pub(crate) fn has_cpu(&self, cpu: usize) -> bool {
-        self.cpus.get(cpu).is_some_and(|c| c.area.is_some())
+        self.cpus
+            .get(cpu)
+            .is_some_and(|c| !c.area.load(Ordering::Acquire).is_null())
     }
 
     /// Whether retired buffers wait in the full queue (a racy hint).
@@ -617,6 +788,9 @@ impl BufPool {
     /// No probe may be running or start during the call, and the reader must
     /// have dropped every handle it held (they are all reclaimed here).
     pub(crate) unsafe fn reset(&self) {
+        // No CPU gets its buffers meanwhile (give_buffers()).
+        // SAFETY: process context; balanced below.
+        unsafe { bindings::cpus_read_lock() };
         self.full.take_all();
         for (cpu, pool) in self.cpus.iter().enumerate() {
             // SAFETY: quiescent by the caller's contract (the `CpuPool`
@@ -627,41 +801,54 @@ impl BufPool {
             pool.names.clear();
             pool.frozen.store(0, Ordering::Relaxed);
             pool.empty.take_all();
-            let Some(area) = &pool.area else { continue };
-            // Push in reverse so the first buffer is on top: the order is
-            // only cosmetic, each one is reused the same way.
-            for i in (0..self.nr_bufs).rev() {
-                let mut b = TraceBufPtr::NULL;
-                b.set(
-                    area.addr
-                        .wrapping_add(i * self.buf_size)
-                        .cast::<TraceBufHdr>(),
-                );
-                // SAFETY: slot `i` lies inside the area (i < nr_bufs) and is
-                // aligned (buf_size is a power of two >= 4096, vmalloc is
-                // page-aligned); nothing else references it during a reset.
-                unsafe {
-                    ptr::write(
-                        b.ptr(),
-                        TraceBufHdr {
-                            link: AtomicUsize::new(0),
-                            cpu: cpu as u32,
-                            used: 0,
-                            nevents: 0,
-                            ncross: 0,
-                            seq: 0,
-                            ts: 0,
-                            lost: 0,
-                            last_ts: 0,
-                            gen_first: 0,
-                        },
-                    )
-                };
-                // INVARIANT: the buffer is now on exactly one list, this
-                // CPU's empty stack.
-                // SAFETY: `b` is valid and on no list.
-                unsafe { pool.empty.push(b) };
+            let addr = pool.area.load(Ordering::Acquire);
+            if !addr.is_null() {
+                // SAFETY: quiescent, and the handles are all reclaimed.
+                unsafe { self.init_buffers(cpu, pool, addr) };
             }
+        }
+        // SAFETY: taken above.
+        unsafe { bindings::cpus_read_unlock() };
+    }
+
+    /// Writes fresh headers into the buffers of `cpu`'s area at `addr` and
+    /// puts them all on its empty stack.
+    ///
+    /// # Safety
+    ///
+    /// `addr` is `cpu`'s area (or one of `area_len` bytes about to be it),
+    /// and nothing else references its buffers: none is on a list or held.
+    unsafe fn init_buffers(&self, cpu: usize, pool: &CpuPool, addr: *mut u8) {
+        // Push in reverse so the first buffer is on top: the order is
+        // only cosmetic, each one is reused the same way.
+        for i in (0..self.nr_bufs).rev() {
+            let mut b = TraceBufPtr::NULL;
+            b.set(addr.wrapping_add(i * self.buf_size).cast::<TraceBufHdr>());
+            // SAFETY: slot `i` lies inside the area (i < nr_bufs) and is
+            // aligned (buf_size is a power of two >= 4096, vmalloc is
+            // page-aligned); nothing else references it (the caller's
+            // contract).
+            unsafe {
+                ptr::write(
+                    b.ptr(),
+                    TraceBufHdr {
+                        link: AtomicUsize::new(0),
+                        cpu: cpu as u32,
+                        used: 0,
+                        nevents: 0,
+                        ncross: 0,
+                        seq: 0,
+                        ts: 0,
+                        lost: 0,
+                        last_ts: 0,
+                        gen_first: 0,
+                    },
+                )
+            };
+            // INVARIANT: the buffer is now on exactly one list, this
+            // CPU's empty stack.
+            // SAFETY: `b` is valid and on no list.
+            unsafe { pool.empty.push(b) };
         }
     }
 

@@ -21,6 +21,7 @@
  */
 #include <linux/build_bug.h>
 #include <linux/cgroup.h>
+#include <linux/cpuhotplug.h>
 #include <linux/cpumask.h>
 #include <linux/delay.h>
 #include <linux/fs.h>
@@ -67,7 +68,7 @@ MODULE_PARM_DESC(buf_size,
 
 unsigned int rust_trace_param_nr_bufs = 8;
 module_param_named(nr_bufs, rust_trace_param_nr_bufs, uint, 0444);
-MODULE_PARM_DESC(nr_bufs, "trace buffers per possible CPU: 2..1024 (default 8)");
+MODULE_PARM_DESC(nr_bufs, "trace buffers per online CPU: 2..1024 (default 8)");
 
 unsigned int rust_trace_param_flush_ms = 1000;
 module_param_named(flush_ms, rust_trace_param_flush_ms, uint, 0644);
@@ -135,11 +136,6 @@ unsigned long rust_trace_irq_save(void)
 void rust_trace_irq_restore(unsigned long flags)
 {
 	local_irq_restore(flags);
-}
-
-bool rust_trace_cpu_possible(unsigned int cpu)
-{
-	return cpu_possible(cpu);
 }
 
 static struct irq_work rust_trace_irq_work;
@@ -387,6 +383,21 @@ again:
 		}
 	}
 	rcu_read_unlock();
+}
+
+/*
+ * bufpool.rs: the CPU hotplug state that gives each CPU its buffers when
+ * it comes online (cpuhp_setup_state() and cpuhp_remove_state() are
+ * static inlines). Process context.
+ */
+int rust_trace_cpuhp_setup(int (*online)(unsigned int cpu))
+{
+	return cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "rust_trace:online", online, NULL);
+}
+
+void rust_trace_cpuhp_remove(int state)
+{
+	cpuhp_remove_state(state);
 }
 
 /*

@@ -52,7 +52,6 @@ void rust_trace_layouts(struct rust_trace_layouts *l);
 unsigned int rust_trace_smp_processor_id(void);
 unsigned long rust_trace_irq_save(void);
 void rust_trace_irq_restore(unsigned long flags);
-bool rust_trace_cpu_possible(unsigned int cpu);
 void rust_trace_irq_work_queue(void);
 #ifdef CONFIG_PROVE_LOCKING
 void rust_trace_assert_irqs_off(void);
@@ -82,6 +81,8 @@ void rust_trace_trigger_work_start(unsigned int ms);
 void rust_trace_trigger_work_cancel(void);
 
 /* filter.rs */
+int rust_trace_cpuhp_setup(int (*online)(unsigned int cpu));
+void rust_trace_cpuhp_remove(int state);
 int rust_trace_pid_resolve(const struct rust_trace_opener *o, int nr, bool tgid);
 int rust_trace_cgroup_lookup(const struct rust_trace_opener *o, const char *path,
 			     struct cgroup **out);

@@ -263,8 +263,6 @@ extern "C" {
     /// `local_irq_restore()`. Any context.
     #[allow(dead_code, reason = "unused where `cpu` has its inline form")]
     pub(crate) fn rust_trace_irq_restore(flags: c_ulong);
-    /// `cpu_possible()`.
-    pub(crate) fn rust_trace_cpu_possible(cpu: c_uint) -> bool;
     /// Queues the reader-wake irq_work on this CPU. Any context, NMI included.
     pub(crate) fn rust_trace_irq_work_queue();
     /// `lockdep_assert_irqs_disabled()`: a lockdep warning if IRQs are on.
@@ -330,6 +328,19 @@ extern "C" {
         add: unsafe extern "C" fn(ctx: *mut c_void, pid: c_uint),
         ctx: *mut c_void,
     );
+
+    // bufpool.rs: the CPU hotplug state giving CPUs their buffers.
+
+    /// `cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "rust_trace:online", online,
+    /// NULL)`: calls `online` for every online CPU now and for each CPU
+    /// coming online later, in its hotplug thread. The state number, or a
+    /// negative error. Process context, may sleep.
+    pub(crate) fn rust_trace_cpuhp_setup(
+        online: unsafe extern "C" fn(cpu: c_uint) -> c_int,
+    ) -> c_int;
+    /// `cpuhp_remove_state(state)`: no callback of it runs after it
+    /// returns. Process context, may sleep.
+    pub(crate) fn rust_trace_cpuhp_remove(state: c_int);
 
     // flight.rs: a short sleep.
 

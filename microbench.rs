@@ -176,6 +176,8 @@ fn run(nr_cpus: usize, buf_size: usize, n: u64, flight: bool) -> Result<BenchRes
         filter: Filter::new()?,
         trigger: LatencyTrigger::new()?,
     };
+    // The online CPUs' buffers: this pool does not follow hotplug.
+    rec.pool.give_online_cpus()?;
     rec.names.insert(0);
     if flight {
         // SAFETY: no probe runs on this private pool.

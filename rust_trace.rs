@@ -74,11 +74,12 @@ fn check_param(name: &str, v: u32, min: u32, max: u32, pow2: bool) -> Result<usi
 /// The module state.
 ///
 /// Fields are dropped in declaration order: the device goes first (no new
-/// open; none is open, each holds a module reference), then the tracer, whose
-/// drop detaches any probe and waits for its deferred works before the
-/// buffers are freed.
+/// open; none is open, each holds a module reference), then the hotplug
+/// state (no CPU gets buffers after), then the tracer, whose drop detaches
+/// any probe and waits for its deferred works before the buffers are freed.
 struct RustTrace {
     _dev: chardev::Registration,         // /dev/rust_trace
+    _hotplug: bufpool::HotplugReg,       // gives CPUs coming online their buffers
     _tracer: Pin<KBox<session::Tracer>>, // buffers, probes, session
 }
 
@@ -98,6 +99,11 @@ impl kernel::Module for RustTrace {
         // SAFETY: `nr_cpu_ids` is set at boot and never changes after.
         let nr_cpus = unsafe { kernel::bindings::nr_cpu_ids } as usize;
         let tracer = session::Tracer::new(nr_cpus, buf_size, nr_bufs)?;
+        // Every online CPU's buffers now, each other CPU's when it first
+        // comes online.
+        // SAFETY: the module's one tracer, pinned, dropped after `hotplug`
+        // (field order).
+        let hotplug = unsafe { tracer.follow_hotplug()? };
         // SAFETY: read-only (0444) module parameter.
         let flight = unsafe { helpers::rust_trace_param_flight };
         check_param("flight", flight, 0, 1, false)?;
@@ -113,14 +119,16 @@ impl kernel::Module for RustTrace {
         // SAFETY: the tracer is dropped after the registration (field order).
         let dev = unsafe { chardev::Registration::new(&tracer)? };
         pr_info!(
-            "loaded: {} CPU ids, {} x {} KiB buffers per possible CPU, {} KiB in all\n",
+            "loaded: {} CPU ids, {} online; {} x {} KiB buffers per online CPU, {} KiB in all\n",
             nr_cpus,
+            tracer.cpus_with_buffers(),
             nr_bufs,
             buf_size / 1024,
             tracer.memory() / 1024
         );
         Ok(RustTrace {
             _dev: dev,
+            _hotplug: hotplug,
             _tracer: tracer,
         })
     }

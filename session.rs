@@ -99,7 +99,7 @@ use kernel::sync::Mutex;
 use kernel::types::Opaque;
 use kernel::{new_mutex, try_pin_init};
 
-use crate::bufpool::{BufPool, Counts, TraceBufPtr};
+use crate::bufpool::{BufPool, Counts, HotplugReg, TraceBufPtr};
 use crate::filter::{Filter, FilterCmd, FilterSpec};
 use crate::flight::{self, FilterAt, Flight};
 use crate::format::{
@@ -410,6 +410,24 @@ impl Tracer {
             helpers::rust_trace_trigger_work_init(trigger_work, ctx);
         }
         Ok(tracer)
+    }
+
+    /// Gives each CPU its trace buffers when it first comes online, and
+    /// every online CPU now (see `bufpool.rs`); `ENOMEM` if one could not
+    /// get them. The registration is dropped before the tracer. May sleep.
+    ///
+    /// # Safety
+    ///
+    /// Called once, for the module's one tracer (pinned: it does not move).
+    pub(crate) unsafe fn follow_hotplug(&self) -> Result<HotplugReg> {
+        // SAFETY: the tracer is pinned and outlives the registration (the
+        // caller's contract); one tracer only.
+        unsafe { self.rec.pool.follow_hotplug() }
+    }
+
+    /// CPUs that have trace buffers (those that came online).
+    pub(crate) fn cpus_with_buffers(&self) -> usize {
+        (0..self.nr_cpus()).filter(|&c| self.rec.pool.has_cpu(c)).count()
     }
 
     /// Bytes of trace memory held (buffers and the PID bitmaps).

@@ -5,15 +5,17 @@
 # by the dying CPU's last switch, to idle, queues the reader's wake-up on
 # a CPU that runs no more irq_work), then left offline: `stop` ends the
 # stream, the capture validates, and rmmod returns (it waits for the
-# wake-up not to be pending anywhere). Skipped with one CPU or a CPU 1
-# that cannot go offline.
+# wake-up not to be pending anywhere). And a CPU offline when the module
+# loads: it has no buffers (memory is spent on the CPUs that came
+# online), gets them when it comes online during a session, and its
+# events arrive. Skipped with one CPU or a CPU 1 that cannot go offline.
 lib="$(dirname "$0")/lib.sh"
 if [ ! -r "$lib" ]; then
 	printf 'TAP version 13\n1..1\nnot ok 1 %s: lib.sh missing\n' "$0"
 	exit 1
 fi
 . "$lib"
-rust_trace_require rtdecode rust_trace_workload timeout
+rust_trace_require rtdecode rust_trace_workload rust_trace_counters timeout
 
 C1=/sys/devices/system/cpu/cpu1/online
 if [ ! -w "$C1" ]; then
@@ -52,9 +54,36 @@ cycles() {
 	return $rc
 }
 
+first_online() {
+	rust_trace_unload || return 1
+	echo 0 > "$C1" || return 1
+	dmesg -c > /dev/null
+	rust_trace_load || { echo 1 > "$C1"; return 1; }
+	rc=0
+	n=$(rust_trace_counters | grep -c '^cpu=')
+	online=$(grep -c ^processor /proc/cpuinfo)
+	echo "# $(dmesg | sed -n 's/.*rust_trace: loaded: //p')"
+	echo "# CPUs with buffers at load: $n, online: $online"
+	[ "$n" = "$online" ] || rc=1
+	cat "$DEV" > "$T/late" &
+	reader=$!
+	rust_trace_wait_session || rc=1
+	echo 1 > "$C1" || rc=1
+	rust_trace_workload oncpu 1 200
+	n2=$(rust_trace_counters | grep -c '^cpu=')
+	echo stop > "$DEV"
+	ends_within 30 "$reader" || rc=1
+	rust_trace_validates "$T/late" || rc=1
+	ev=$(rtdecode report "$T/late" | grep -c ' \[001\] ')
+	echo "# after CPU 1 came online: $n2 CPUs with buffers, $ev events of CPU 1 in the capture"
+	[ "$n2" = $((n + 1)) ] && [ "$ev" -gt 0 ] || rc=1
+	return $rc
+}
+
 ktap_print_header
-ktap_set_plan 1
+ktap_set_plan 2
 ktap_test_result "CPU 1 offline and online $CYCLES times while streaming, left offline: stop, rmmod return" cycles
+ktap_test_result "a CPU offline at load: no buffers; online in a session: buffers, its events" first_online
 rust_trace_load
 rm -rf "$T"
 ktap_finished
