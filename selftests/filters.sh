@@ -221,8 +221,31 @@ opener_namespace() {
 	return 1
 }
 
+# The same for a cgroup path: a descriptor opened in a cgroup namespace
+# rooted at $CG/rust_trace_ns, written by a task back in the first
+# namespace: `filter cgroup /rtns_x` is the opener's /rtns_x (that is,
+# $CG/rust_trace_ns/rtns_x), not the writer's ($CG/rtns_x).
+opener_cgroup_namespace() {
+	mkdir -p "$CG/rust_trace_ns/rtns_x" "$CG/rtns_x" || return 1
+	rust_trace_workload cgns "$CG/rust_trace_ns" sh -c 'echo "filter cgroup /rtns_x" >&5'
+	rc=$?
+	[ "$rc" = 0 ] || { echo "# the write failed"; rmdir "$CG/rust_trace_ns/rtns_x" "$CG/rust_trace_ns" "$CG/rtns_x"; return 1; }
+	cat "$DEV" > "$T/cgns.rtt" &
+	reader=$!
+	rust_trace_wait_session || return 1
+	echo stop > "$DEV"
+	ends_within 60 "$reader" || return 1
+	echo "filter clear" > "$DEV"
+	f=$(rtdecode report "$T/cgns.rtt" | grep -m1 ' filter ' | sed 's/.*filter *//')
+	want=$(stat -c %i "$CG/rust_trace_ns/rtns_x")
+	echo "# the stream states: filter $f; the opener's /rtns_x is id $want, the writer's $(stat -c %i "$CG/rtns_x")"
+	rmdir "$CG/rust_trace_ns/rtns_x" "$CG/rust_trace_ns" "$CG/rtns_x"
+	case "$f" in "cgroup id $want "*) return 0 ;; esac
+	return 1
+}
+
 ktap_print_header
-ktap_set_plan 11
+ktap_set_plan 12
 rust_trace_load
 ktap_test_result "filter pid: a capture beside ftrace" capture_pid
 rust_trace_after "$T/pid.ok" "filter pid: the task and its descendants' events, exactly" judged_pid
@@ -243,6 +266,12 @@ if unshare -p -f true 2>/dev/null; then
 	ktap_test_result "filter pid written from another PID namespace: the opener's PIDs" opener_namespace
 else
 	ktap_test_skip "filter pid written from another PID namespace (no PID namespaces here)"
+fi
+if [ -w "$CG/cgroup.procs" ] && [ -e /proc/self/ns/cgroup ]; then
+	ktap_test_result "filter cgroup written beside another cgroup namespace: the opener's path" \
+		opener_cgroup_namespace
+else
+	ktap_test_skip "filter cgroup written beside another cgroup namespace (no cgroup namespaces here)"
 fi
 rmdir "$CG/rust_trace_filter/sub" "$CG/rust_trace_filter" 2>/dev/null
 rm -rf "$T"

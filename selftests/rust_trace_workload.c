@@ -68,6 +68,13 @@
  *                               up, whose poller thread (create_io_thread())
  *                               takes it and runs for 200 ms; prints
  *                               "old=PID sqp=TID" (equal when reused)
+ *   rust_trace_workload cgns DIR CMD... opens /dev/rust_trace for writing as fd 5
+ *                               from a new cgroup namespace rooted at the
+ *                               cgroup directory DIR (it moves there
+ *                               first), goes back to its first cgroup
+ *                               namespace and cgroup, and runs CMD: a
+ *                               writer on a descriptor whose opener saw
+ *                               another cgroup root
  *   rust_trace_workload mark NAME       renames itself NAME and exits (a time mark
  *                               both tracers see, for rtdecode ftrace-diff)
  *   rust_trace_workload sigdfl CMD ...  runs CMD with SIGINT and SIGQUIT at their
@@ -581,6 +588,48 @@ static void ioreuse(void)
 	close(ring);
 }
 
+/* cgns: writes this process's PID into `dir`/cgroup.procs. */
+static void cgroup_enter(const char *dir)
+{
+	char path[512], pid[32];
+	int fd, n;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	n = snprintf(pid, sizeof(pid), "%d\n", getpid());
+	fd = open(path, O_WRONLY);
+	if (fd < 0 || write(fd, pid, n) != n)
+		die(path);
+	close(fd);
+}
+
+static void cgns(const char *dir, char **cmd)
+{
+	char home[1024] = "/sys/fs/cgroup", line[512];
+	int ns = open("/proc/self/ns/cgroup", O_RDONLY), dev;
+	FILE *f = fopen("/proc/self/cgroup", "r");
+
+	/* The cgroup to come back to ("0::/path"). */
+	if (f && fgets(line, sizeof(line), f) && !strncmp(line, "0::", 3)) {
+		line[strcspn(line, "\n")] = 0;
+		snprintf(home, sizeof(home), "/sys/fs/cgroup%s", line + 3);
+	}
+	if (f)
+		fclose(f);
+	if (ns < 0)
+		die("/proc/self/ns/cgroup");
+	cgroup_enter(dir);
+	if (unshare(CLONE_NEWCGROUP))
+		die("unshare(CLONE_NEWCGROUP)");
+	dev = open("/dev/rust_trace", O_WRONLY);
+	if (dev < 0 || dup2(dev, 5) < 0)
+		die("/dev/rust_trace");
+	if (setns(ns, CLONE_NEWCGROUP))
+		die("setns");
+	cgroup_enter(home);
+	execvp(cmd[0], cmd);
+	die(cmd[0]);
+}
+
 static void wakerace(long seconds)
 {
 	pthread_t t[3];
@@ -664,6 +713,8 @@ int main(int argc, char **argv)
 		       atoi(left) == 0 ? "injected" : "not-reached");
 	} else if (argc >= 3 && !strcmp(argv[1], "chain")) {
 		chain(atol(argv[2]));
+	} else if (argc >= 4 && !strcmp(argv[1], "cgns")) {
+		cgns(argv[2], argv + 3);
 	} else if (argc >= 2 && !strcmp(argv[1], "ioreuse")) {
 		ioreuse();
 	} else if (argc >= 3 && !strcmp(argv[1], "uffdread")) {
@@ -709,7 +760,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: rust_trace_workload pingpong N | pairs P N | threads T N | forkstorm N |\n"
 				"       spawn | mixed T N K | renamers N | oncpu CPU N | hog CPU MS N |\n"
 				"       wakerace S | failnth N CMD | chain D | uffdread S | ioreuse |\n"
-				"       mark NAME |\n"
+				"       cgns DIR CMD... | mark NAME |\n"
 				"       sigdfl CMD... | pty CMD... | noop\n");
 		return 2;
 	}
