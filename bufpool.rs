@@ -571,7 +571,11 @@ unsafe extern "C" fn cpu_online_cb(cpu: c_uint) -> c_int {
     // SAFETY: the pool lives, unmoved, until its registration is dropped,
     // which removes this state first (no callback runs after that).
     if let Err(e) = unsafe { &*pool }.give_buffers(cpu as usize) {
-        pr_warn!("CPU {}: no trace buffers ({:?}): its events are lost\n", cpu, e);
+        pr_warn!(
+            "CPU {}: no trace buffers ({:?}): its events are lost\n",
+            cpu,
+            e
+        );
     }
     0
 }

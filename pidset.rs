@@ -141,8 +141,10 @@ impl NameForgets {
     /// The slot of `pid`.
     #[inline(always)]
     fn slot(&self, pid: u32) -> &AtomicU32 {
-        // Below the length: the mask cannot exceed it (invariant).
-        &self.seq[pid as usize & (FORGET_SLOTS - 1)]
+        // SAFETY: the index is below `FORGET_SLOTS` (the mask), the
+        // length of `seq` (type invariant); unchecked, the probes that
+        // forget a PID keep no panic path.
+        unsafe { self.seq.get_unchecked(pid as usize & (FORGET_SLOTS - 1)) }
     }
 
     /// The count of `pid`'s slot, read before its task is read for a

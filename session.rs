@@ -427,7 +427,9 @@ impl Tracer {
 
     /// CPUs that have trace buffers (those that came online).
     pub(crate) fn cpus_with_buffers(&self) -> usize {
-        (0..self.nr_cpus()).filter(|&c| self.rec.pool.has_cpu(c)).count()
+        (0..self.nr_cpus())
+            .filter(|&c| self.rec.pool.has_cpu(c))
+            .count()
     }
 
     /// Bytes of trace memory held (buffers and the PID bitmaps).
