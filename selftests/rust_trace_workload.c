@@ -605,7 +605,7 @@ static void cgroup_enter(const char *dir)
 static void cgns(const char *dir, char **cmd)
 {
 	char home[1024] = "/sys/fs/cgroup", line[512];
-	int ns = open("/proc/self/ns/cgroup", O_RDONLY), dev;
+	int ns = open("/proc/self/ns/cgroup", O_RDONLY), dev, high;
 	FILE *f = fopen("/proc/self/cgroup", "r");
 
 	/* The cgroup to come back to ("0::/path"). */
@@ -617,6 +617,12 @@ static void cgns(const char *dir, char **cmd)
 		fclose(f);
 	if (ns < 0)
 		die("/proc/self/ns/cgroup");
+	/* Above fd 5, which the device takes below (ns may be 5 itself). */
+	high = fcntl(ns, F_DUPFD_CLOEXEC, 10);
+	if (high < 0)
+		die("F_DUPFD");
+	close(ns);
+	ns = high;
 	cgroup_enter(dir);
 	if (unshare(CLONE_NEWCGROUP))
 		die("unshare(CLONE_NEWCGROUP)");
