@@ -54,29 +54,31 @@ cycles() {
 	return $rc
 }
 
+# (Counts in nload and nlate, not n: lib.sh's ends_within counts in that
+# global.)
 first_online() {
 	rust_trace_unload || return 1
 	echo 0 > "$C1" || return 1
 	dmesg -c > /dev/null
 	rust_trace_load || { echo 1 > "$C1"; return 1; }
 	rc=0
-	n=$(rust_trace_counters | grep -c '^cpu=')
+	nload=$(rust_trace_counters | grep -c '^cpu=')
 	online=$(grep -c ^processor /proc/cpuinfo)
 	echo "# $(dmesg | sed -n 's/.*rust_trace: loaded: //p')"
-	echo "# CPUs with buffers at load: $n, online: $online"
-	[ "$n" = "$online" ] || rc=1
-	cat "$DEV" > "$T/late" &
+	echo "# CPUs with buffers at load: $nload, online: $online"
+	[ "$nload" = "$online" ] || rc=1
+	cat "$DEV" > "$T/late" 2> "$T/late.err" &
 	reader=$!
 	rust_trace_wait_session || rc=1
-	echo 1 > "$C1" || rc=1
-	rust_trace_workload oncpu 1 200
-	n2=$(rust_trace_counters | grep -c '^cpu=')
+	echo 1 2> "$T/online.err" > "$C1" || { echo "# CPU 1 did not come online: $(cat "$T/online.err")"; rc=1; }
+	rust_trace_workload oncpu 1 200 || { echo "# the workload on CPU 1 failed"; rc=1; }
+	nlate=$(rust_trace_counters | grep -c '^cpu=')
 	echo stop > "$DEV"
-	ends_within 30 "$reader" || rc=1
+	ends_within 30 "$reader" || { echo "# the reader failed: $(cat "$T/late.err")"; rc=1; }
 	rust_trace_validates "$T/late" || rc=1
 	ev=$(rtdecode report "$T/late" | grep -c ' \[001\] ')
-	echo "# after CPU 1 came online: $n2 CPUs with buffers, $ev events of CPU 1 in the capture"
-	[ "$n2" = $((n + 1)) ] && [ "$ev" -gt 0 ] || rc=1
+	echo "# after CPU 1 came online: $nlate CPUs with buffers, $ev events of CPU 1 in the capture"
+	[ "$nlate" = $((nload + 1)) ] && [ "$ev" -gt 0 ] || rc=1
 	return $rc
 }
 
