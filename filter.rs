@@ -82,7 +82,7 @@ use kernel::prelude::*;
 use crate::format::{
     EVENTS_ALL, EVENT_NAMES, FILTER_CGROUP, FILTER_IDS_MAX, FILTER_NONE, FILTER_PID, FILTER_TGID,
 };
-use crate::helpers::{self, Opener};
+use crate::helpers::{self, cpu, Opener};
 use crate::pidset::PidSet;
 use crate::probes::{Task, TaskFields};
 
@@ -423,8 +423,9 @@ impl Filter {
     /// Puts `spec` in force. `record` is called once the new filter is
     /// ready and before it takes effect: it writes the stream's filter
     /// record and returns whether it could; if not, nothing changes and
-    /// the result is `ENOBUFS`. Process context, under the session lock
-    /// (the only caller); sleeps for an RCU grace period.
+    /// the result is `ENOBUFS`; it runs with IRQs off and must not sleep.
+    /// Process context, under the session lock (the only caller); sleeps
+    /// for an RCU grace period.
     pub(crate) fn install(&self, spec: &FilterSpec, record: impl FnOnce() -> bool) -> Result {
         let old = self.state.load(Ordering::Relaxed);
         let (old_idx, new_idx) = if old & STATE_SLOT != 0 {
@@ -456,15 +457,29 @@ impl Filter {
             }
             _ => {}
         }
-        if !record() {
+        let slot_bit = if new_idx == 1 { STATE_SLOT } else { 0 };
+        let state = u64::from(spec.events) | (u64::from(spec.kind) << STATE_KIND_SHIFT) | slot_bit;
+        // IRQs off from the record to the switch: the record's time and
+        // the switch are then a few hundred instructions apart, never a
+        // preemption of this writer or an interrupt apart (FORMAT.md: the
+        // change takes effect at most 10 ms after its record).
+        // SAFETY: restored below on this CPU; `record` stores into this
+        // CPU's buffer as a probe does, and nothing in between sleeps.
+        let flags = unsafe { cpu::irq_save() };
+        let recorded = record();
+        if recorded {
+            // INVARIANT: the slot was filled for `spec.kind` above.
+            // Release: a probe that sees the new state sees the slot's
+            // data.
+            self.state.store(state, Ordering::Release);
+        }
+        // SAFETY: `flags` is what `irq_save` returned on this CPU, and
+        // IRQs stayed off (this CPU) since.
+        unsafe { cpu::irq_restore(flags) };
+        if !recorded {
             slot.release_cgroup();
             return Err(Error::from_errno(-(bindings::ENOBUFS as i32)));
         }
-        let slot_bit = if new_idx == 1 { STATE_SLOT } else { 0 };
-        let state = u64::from(spec.events) | (u64::from(spec.kind) << STATE_KIND_SHIFT) | slot_bit;
-        // INVARIANT: the slot was filled for `spec.kind` above. Release:
-        // a probe that sees the new state sees the slot's data.
-        self.state.store(state, Ordering::Release);
         // SAFETY: process context. Afterwards no probe reads the old slot.
         unsafe { bindings::synchronize_rcu() };
         self.slots[old_idx].release_cgroup();
