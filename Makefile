@@ -20,7 +20,7 @@ RUST_MAKEVARS += CLIPPY=1 CLIPPY_DRIVER=/usr/bin/clippy-driver
 endif
 MODULE_RS := rust_trace.rs bufpool.rs chardev.rs filter.rs flight.rs format.rs helpers.rs microbench.rs pidset.rs probes.rs session.rs trigger.rs
 
-.PHONY: modules clean rustfmt-check rustfmt demo check bench setup kernel
+.PHONY: modules clean rustfmt-check rustfmt demo check soak bench setup kernel
 
 modules:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) $(RUST_MAKEVARS) modules
@@ -46,6 +46,9 @@ demo:
 
 check:
 	tools/check.sh
+
+soak:
+	RUST_TRACE_SOAK=1 SMP_LIST=2 tools/check.sh
 
 bench:
 	tools/bench.sh

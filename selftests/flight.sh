@@ -1,8 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# The flight recorder. Flight recording in a small buffer budget under
-# minutes of mixed load, with a snapshot every few seconds while the load
-# runs: the kernel's memory does not grow, each snapshot is a valid stream
+# The flight recorder. Flight recording in a small buffer budget under a
+# minute of mixed load (15 under `make soak`), with a snapshot every few
+# seconds while the load runs: the kernel's memory does not grow, each
+# snapshot is a valid stream
 # (every event inside its stated window, every task named on its CPU
 # before it is mentioned, nothing lost), and each covers later time than
 # the one before. Then a snapshot beside ftrace: on every CPU it holds
@@ -22,7 +23,7 @@ T=/tmp/rust_trace_flight.$$
 mkdir -p "$T"
 ncpu=$(grep -c ^processor /proc/cpuinfo)
 # How long the load runs under flight recording (seconds).
-LOAD_SECONDS=${RUST_TRACE_FLIGHT_SECONDS:-120}
+LOAD_SECONDS=${RUST_TRACE_FLIGHT_SECONDS:-$(rust_trace_rounds 60 60 900)}
 # The budget: 6 buffers of 16 KiB per CPU, a ring of 3 (about 7,000
 # events): the rings wrap every second or so under the load.
 BUDGET="nr_bufs=6 buf_size=16384"
@@ -145,9 +146,10 @@ flight_under_load() {
 	w=$(rust_trace_counter written); o=$(rust_trace_counter overwritten)
 	echo "# $n snapshots in $LOAD_SECONDS s of load: written $w, overwritten $o, lost $(rust_trace_counter lost)"
 	echo "# kernel memory (SUnreclaim + VmallocUsed + PageTables): $kb0 KiB before the load, $kb1 KiB after"
-	[ "$rc" = 0 ] && [ "$n" -ge 4 ] || return 1
-	# The rings wrapped many times over; nothing was lost.
-	[ "$o" -gt 100000 ] && [ "$(rust_trace_counter lost)" = 0 ] || return 1
+	[ "$rc" = 0 ] && [ "$n" -ge 3 ] || return 1
+	# The rings (about 7,000 events) wrapped many times over; nothing was
+	# lost.
+	[ "$o" -gt $((LOAD_SECONDS * 500)) ] && [ "$(rust_trace_counter lost)" = 0 ] || return 1
 	# The kernel holds no more memory than before (slack for its own
 	# caches). Under KASAN, whose quarantine keeps freed memory for a
 	# while, kmemleak judges instead.
@@ -256,7 +258,7 @@ ktap_print_header
 ktap_set_plan 7
 ktap_test_result "flight and snapshot: errors, a blocking reader, stop" commands
 ktap_test_result "20 filter changes in one window: the snapshot states the right filter" filter_log
-ktap_test_result "minutes of load in a fixed budget: snapshots valid, successive, memory flat" flight_under_load
+ktap_test_result "$LOAD_SECONDS s of load in a fixed budget: snapshots valid, successive, memory flat" flight_under_load
 ktap_test_result "snapshots beside ftrace, taken while the load runs" beside_ftrace
 rust_trace_after "$T/ftrace.ok" "a snapshot cut at a generation holds exactly ftrace's events of its window" cut_window
 rust_trace_after "$T/ftrace.ok" "the next snapshot follows the first by the rule and holds exactly ftrace's events" contiguous_window

@@ -54,11 +54,12 @@ one_for_one() {
 # themselves, and a reader stopped during every other round of the
 # workload: events are lost and kept in turn all along (whatever the
 # kernel's speed), and names must not go stale.
+RENAMERS=$(rust_trace_rounds 250 100 250)
 renames_under_loss() {
 	rust_trace_workload mark rtmark-begin
 	for round in 1 2 3 4 5 6 7 8; do
 		[ $((round % 2)) = 1 ] && kill -STOP "$reader"
-		rust_trace_workload renamers 250
+		rust_trace_workload renamers "$RENAMERS"
 		[ $((round % 2)) = 1 ] && kill -CONT "$reader"
 		sleep 0.2
 	done

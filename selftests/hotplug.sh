@@ -25,7 +25,7 @@ if [ ! -w "$C1" ]; then
 fi
 T=/tmp/rust_trace_hotplug.$$
 mkdir -p "$T"
-CYCLES=${RUST_TRACE_HOTPLUG_CYCLES:-150}
+CYCLES=${RUST_TRACE_HOTPLUG_CYCLES:-$(rust_trace_rounds 150 50 1000)}
 
 cycles() {
 	rust_trace_load buf_size=4096 nr_bufs=64 || return 1

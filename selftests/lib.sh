@@ -19,6 +19,21 @@ rust_trace_unload() { ! rust_trace_loaded || rmmod rust_trace; }
 # rust_trace_load [param=value ...]: (re)loads the module with these parameters.
 rust_trace_load() { rust_trace_unload && insmod "$RUST_TRACE_MODULE" "$@"; }
 
+# rust_trace_rounds BASE DEBUG SOAK: how many rounds (or seconds) a long
+# test runs: BASE on a base kernel, DEBUG on the debug kernel (lockdep,
+# KASAN and kmemleak make the suite four times slower there; its rounds
+# look for reports, not for rare interleavings), SOAK under `make soak`
+# (RUST_TRACE_SOAK=1) on either kernel.
+rust_trace_rounds() {
+	if [ "${RUST_TRACE_SOAK:-0}" = 1 ]; then
+		echo "$3"
+	elif [ -r /proc/lockdep_stats ]; then
+		echo "$2"
+	else
+		echo "$1"
+	fi
+}
+
 # Skips the whole test (exit 4) when the module or a tool is absent (a
 # module that is present but does not load fails the tests that load it).
 rust_trace_require() {
@@ -137,11 +152,12 @@ rust_trace_accounting() {
 # centiseconds goes to CS_FILE.
 rust_trace_stress() {
 	start=$(awk '{ printf "%d\n", $1 * 100 }' /proc/uptime)
-	rust_trace_workload pairs "$(grep -c ^processor /proc/cpuinfo)" 8000 &
+	k=$(rust_trace_rounds 10 4 10)
+	rust_trace_workload pairs "$(grep -c ^processor /proc/cpuinfo)" $((k * 800)) &
 	p1=$!
-	rust_trace_workload threads 16 2000 > /dev/null &
+	rust_trace_workload threads 16 $((k * 200)) > /dev/null &
 	p2=$!
-	rust_trace_workload forkstorm 400
+	rust_trace_workload forkstorm $((k * 40))
 	wait "$p1" "$p2"
 	echo $(( $(awk '{ printf "%d\n", $1 * 100 }' /proc/uptime) - start )) > "$1"
 }

@@ -24,9 +24,12 @@ stress_stop() {
 	wait "$stress" 2>/dev/null
 }
 
-sessions_100() {
+SESSIONS=$(rust_trace_rounds 100 20 500)
+RELOADS=$(rust_trace_rounds 20 5 100)
+
+sessions_in_a_row() {
 	i=0
-	while [ $i -lt 100 ]; do
+	while [ $i -lt "$SESSIONS" ]; do
 		cat "$DEV" > "$T/s" &
 		r=$!
 		rust_trace_wait_session || return 1
@@ -37,9 +40,9 @@ sessions_100() {
 	done
 }
 
-reload_20() {
+reloads() {
 	i=0
-	while [ $i -lt 20 ]; do
+	while [ $i -lt "$RELOADS" ]; do
 		rust_trace_load || return 1
 		cat "$DEV" > "$T/r" &
 		r=$!
@@ -131,10 +134,10 @@ ktap_set_plan 6
 rust_trace_load
 
 stress_start
-ktap_test_result "100 start/stop sessions in a row under stress, each valid" sessions_100
+ktap_test_result "$SESSIONS start/stop sessions in a row under stress, each valid" sessions_in_a_row
 stress_stop
 stress_start
-ktap_test_result "20 insmod/rmmod cycles with a reader attached and stopped" reload_20
+ktap_test_result "$RELOADS insmod/rmmod cycles with a reader attached and stopped" reloads
 stress_stop
 ktap_test_result "a reader killed mid-capture; the next session starts clean" killed_reader_then_a_clean_session
 if [ "$ncpu" -ge 2 ] && [ -w "/sys/devices/system/cpu/cpu$((ncpu - 1))/online" ]; then

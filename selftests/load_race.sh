@@ -14,7 +14,7 @@ rust_trace_require rust_trace_workload
 
 T=/tmp/rust_trace_load_race.$$
 mkdir -p "$T"
-TRIES=${RUST_TRACE_LOAD_RACE_TRIES:-30}
+TRIES=${RUST_TRACE_LOAD_RACE_TRIES:-$(rust_trace_rounds 30 10 300)}
 
 # opener: opens the device for reading, again and again, until $T/stop.
 opener() {

@@ -13,7 +13,9 @@
 # env: FLAVORS="base debug" (the kernels to test on, in order; DEBUG=1 is
 #      FLAVORS=debug); SMP_LIST="2 4" (base guests), DEBUG_SMP_LIST="2"
 #      (debug guests); RUST_TRACE_INJECT=fail|warn|hang shows that a failing test, a
-#      kernel WARNING and a hung guest each fail the run.
+#      kernel WARNING and a hung guest each fail the run; RUST_TRACE_SOAK=1
+#      (`make soak`) runs the long tests' soak rounds (selftests/lib.sh,
+#      rust_trace_rounds) under longer timeouts.
 # Ends with "N passed, N failed" and exits non-zero on any failure.
 set -uo pipefail
 source "$(dirname "$0")/env.sh"
@@ -133,8 +135,10 @@ guests() {
   for smp in "$@"; do
     out="build/guest-$RUST_TRACE_FLAVOR-smp$smp"
     echo "guest: booting $RUST_TRACE_FLAVOR kernel with $smp CPUs (log: $out/serial.log)"
-    APPEND_EXTRA=${RUST_TRACE_INJECT:+rust_trace_inject=$RUST_TRACE_INJECT} SMP=$smp KDIR="$KDIR" \
-      GUEST_TIMEOUT=${GUEST_TIMEOUT:-$([ "$RUST_TRACE_FLAVOR" = debug ] && echo 3600 || echo 1200)} tools/boot-guest.sh "$out" tools/guest/check-payload.sh \
+    local timeout=$([ "$RUST_TRACE_FLAVOR" = debug ] && echo 3600 || echo 1200)
+    [ "${RUST_TRACE_SOAK:-0}" = 1 ] && timeout=$((timeout * 6))
+    APPEND_EXTRA="${RUST_TRACE_INJECT:+rust_trace_inject=$RUST_TRACE_INJECT} rust_trace_soak=${RUST_TRACE_SOAK:-0}" SMP=$smp KDIR="$KDIR" \
+      GUEST_TIMEOUT=${GUEST_TIMEOUT:-$timeout} tools/boot-guest.sh "$out" tools/guest/check-payload.sh \
       build/kselftest:/kselftest build/rust_trace.ko:/lib/modules/rust_trace.ko \
       build/rust_trace-microbench.ko:/lib/modules/rust_trace-microbench.ko \
       > "$out.log" 2>&1

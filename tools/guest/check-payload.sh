@@ -4,8 +4,15 @@ export RUST_TRACE_MODULE=/lib/modules/rust_trace.ko
 export RUST_TRACE_MICROBENCH_MODULE=/lib/modules/rust_trace-microbench.ko
 export PATH=/kselftest/rust_trace:$PATH
 inject=$(sed -n 's/.*rust_trace_inject=\([a-z]*\).*/\1/p' /proc/cmdline)
+# `make soak` (rust_trace_soak=1): the long tests' soak rounds, each test
+# given up to 4 hours instead of selftests/settings' limit.
+export RUST_TRACE_SOAK=$(sed -n 's/.*rust_trace_soak=\([01]\).*/\1/p' /proc/cmdline)
 cd /kselftest
-./run_kselftest.sh -c rust_trace
+if [ "$RUST_TRACE_SOAK" = 1 ]; then
+	./run_kselftest.sh -c rust_trace --override-timeout 14400
+else
+	./run_kselftest.sh -c rust_trace
+fi
 # On the debug kernel: lockdep turns itself off at its first report; check
 # it is still on after everything ran (the dmesg check reads the report).
 if [ -r /proc/lockdep_stats ]; then
