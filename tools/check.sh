@@ -22,8 +22,10 @@ source "$(dirname "$0")/env.sh"
 cd "$RUST_TRACE_ROOT"
 start=$(date +%s)
 PASS=0; FAIL=0; SKIP=0
+# Every FAIL line again at the end: CI shows only the log's tail.
+FAILS=build/check-fails.txt
 ok()   { PASS=$((PASS + 1)); echo "PASS [host] $*"; }
-bad()  { FAIL=$((FAIL + 1)); echo "FAIL [host] $*"; }
+bad()  { FAIL=$((FAIL + 1)); echo "FAIL [host] $*" | tee -a "$FAILS"; }
 check() { local what=$1; shift; if "$@" > build/last.log 2>&1; then ok "$what"; else bad "$what"; sed 's/^/    /' build/last.log | tail -30; fi; }
 
 validate_all() { local c; for c in "$@"; do build/rtdecode validate "$c" || return 1; done; }
@@ -31,6 +33,7 @@ validate_all() { local c; for c in "$@"; do build/rtdecode validate "$c" || retu
 if [ "${DEBUG:-0}" = 1 ]; then FLAVORS=${FLAVORS:-debug}; fi
 FLAVORS=${FLAVORS:-base debug}
 mkdir -p build
+: > "$FAILS"
 
 # host_checks KDIR: the checks that need no guest (once, on the first kernel).
 host_checks() {
@@ -145,11 +148,12 @@ guests() {
     grc=$?
     grep -E "^  guest\| (ok|not ok) |^  guest\| # (not ok|ok) " "$out.log" | sed 's/^  guest| /  /' | head -200
     if [ "$grc" != 0 ]; then
-      FAIL=$((FAIL + 1)); echo "FAIL [guest $RUST_TRACE_FLAVOR smp=$smp] $(tail -1 "$out.log")"
+      FAIL=$((FAIL + 1)); echo "FAIL [guest $RUST_TRACE_FLAVOR smp=$smp] $(tail -1 "$out.log")" | tee -a "$FAILS"
       continue
     fi
     res=$(python3 tools/testing/ktap.py "$out/results/console.log" "$out/results/dmesg.txt" "guest $RUST_TRACE_FLAVOR smp=$smp")
     echo "$res" | grep -v '^ktap:'
+    echo "$res" | grep '^FAIL' >> "$FAILS"
     line=$(echo "$res" | tail -1)
     p=$(echo "$line" | sed 's/ktap: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped/\1/')
     f=$(echo "$line" | sed 's/ktap: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped/\2/')
@@ -190,5 +194,6 @@ for flavor in $FLAVORS; do
 done
 
 echo "check: $FLAVORS, $(( $(date +%s) - start )) s"
+if [ -s "$FAILS" ]; then echo "check: the failures:"; sed 's/^/  /' "$FAILS"; fi
 echo "$PASS passed, $FAIL failed, $SKIP skipped"
 [ "$FAIL" = 0 ]
