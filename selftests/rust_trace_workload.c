@@ -63,7 +63,7 @@
  *   rust_trace_workload ioreuse         a PID reused by a worker made outside
  *                               kernel_clone(): a child named "rtold-reuse"
  *                               runs and exits, PIDs are cycled (pid_max
- *                               lowered for the while) until that PID comes
+ *                               400 for the while) until that PID comes
  *                               next, then an io_uring SQPOLL ring is set
  *                               up, whose poller thread (create_io_thread())
  *                               takes it and runs for 200 ms; prints
@@ -545,14 +545,22 @@ static void ioreuse(void)
 	int ring, tid = 0, st;
 
 	setvbuf(stdout, NULL, _IONBF, 0);
-	/* Above the PIDs a wrap skips (RESERVED_PIDS, 300). */
-	do {
+	/*
+	 * PIDs below 400 for the while, so that a cycle is a hundred forks
+	 * (a slow kernel forks a few hundred a second), not thousands: first
+	 * to a PID in 320..389, above those a wrap skips (RESERVED_PIDS, 300)
+	 * and far enough below the top that `old - 1` comes before a wrap.
+	 */
+	pid_max = sysctl_swap("/proc/sys/kernel/pid_max", 400);
+	for (int i = 0; i < 2000; i++) {
 		c = fork();
 		if (c == 0)
 			_exit(0);
 		if (c > 0)
 			waitpid(c, &st, 0);
-	} while (c >= 0 && c < 400);
+		if (c >= 320 && c < 390)
+			break;
+	}
 	old = fork();
 	if (old < 0)
 		die("fork");
@@ -562,9 +570,8 @@ static void ioreuse(void)
 		_exit(0);
 	}
 	waitpid(old, &st, 0);
-	/* Cycle the PIDs until `old` comes next: pid_max just above it. */
-	pid_max = sysctl_swap("/proc/sys/kernel/pid_max", old + 20 > 1024 ? old + 20 : 1024);
-	for (long i = 0; i < 200000; i++) {
+	/* Cycle the PIDs until `old` comes next. */
+	for (long i = 0; i < 2000; i++) {
 		c = fork();
 		if (c < 0)
 			continue;
