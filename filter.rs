@@ -424,9 +424,12 @@ impl Filter {
     /// ready and before it takes effect: it writes the stream's filter
     /// record and returns whether it could; if not, nothing changes and
     /// the result is `ENOBUFS`; it runs with IRQs off and must not sleep.
+    /// Returns when the change took effect (`local_clock()` right after
+    /// the switch): the time a flight log states it from, not the return's
+    /// time, which is an RCU grace period later.
     /// Process context, under the session lock (the only caller); sleeps
     /// for an RCU grace period.
-    pub(crate) fn install(&self, spec: &FilterSpec, record: impl FnOnce() -> bool) -> Result {
+    pub(crate) fn install(&self, spec: &FilterSpec, record: impl FnOnce() -> bool) -> Result<u64> {
         let old = self.state.load(Ordering::Relaxed);
         let (old_idx, new_idx) = if old & STATE_SLOT != 0 {
             (1, 0)
@@ -467,11 +470,14 @@ impl Filter {
         // CPU's buffer as a probe does, and nothing in between sleeps.
         let flags = unsafe { cpu::irq_save() };
         let recorded = record();
+        let mut since = 0;
         if recorded {
             // INVARIANT: the slot was filled for `spec.kind` above.
             // Release: a probe that sees the new state sees the slot's
             // data.
             self.state.store(state, Ordering::Release);
+            // SAFETY: local_clock() has no precondition.
+            since = unsafe { helpers::local_clock() };
         }
         // SAFETY: `flags` is what `irq_save` returned on this CPU, and
         // IRQs stayed off (this CPU) since.
@@ -487,7 +493,7 @@ impl Filter {
             // Forks the probes followed into the old slot meanwhile.
             add_descendants(&slot.pids);
         }
-        Ok(())
+        Ok(since)
     }
 }
 

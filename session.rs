@@ -836,12 +836,14 @@ impl Tracer {
         let mut s = self.session.lock();
         let spec = s.filter.changed(cmd, opener)?;
         let running = matches!(s.phase, Phase::Running | Phase::Flight);
-        self.rec
+        let since = self
+            .rec
             .filter
             .install(&spec, || !running || self.record_filter(&spec))?;
         if let Some(fl) = s.flight.as_mut() {
-            // SAFETY: local_clock() has no precondition.
-            fl.log_filter(stated_filter(&spec, unsafe { helpers::local_clock() }));
+            // From the switch, not from now: a snapshot whose window
+            // starts in between states the filter the probes applied.
+            fl.log_filter(stated_filter(&spec, since));
         }
         s.filter = spec;
         Ok(())
